@@ -1,0 +1,69 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they take.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SANDBOX_PORT ?= 8001
+WEB_PORT ?= 8000
+
+.PHONY: run test setup sandbox web lint format browser key clean
+
+## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
+run: setup
+	@echo
+	@echo "  Dashboard:  http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo-password"
+	@echo "  Sandbox:    http://127.0.0.1:$(SANDBOX_PORT)/  (logins in README.md)"
+	@echo
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & \
+	$(VENV)/bin/uvicorn dashboard.asgi:application --host 127.0.0.1 --port $(WEB_PORT) & \
+	wait
+
+## Set everything up and run every test.
+test: $(STAMP) browser
+	$(VENV)/bin/pytest
+
+## The virtualenv, the database, the sandbox's demo data and the demo dashboard user.
+setup: $(STAMP)
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) -m sandbox migrate --verbosity 0
+	$(PY) -m sandbox seed_demo --output .sandbox/credentials.json > /dev/null
+	$(PY) manage.py demo_user --credentials .sandbox/credentials.json
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@PYTHON=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$PYTHON"; "$$PYTHON" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@mkdir -p .sandbox
+	@touch $(STAMP)
+
+## A Chromium for Playwright: Debian's where present, else Playwright's own download.
+browser: $(STAMP)
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null && exit 0; \
+	fi; \
+	$(VENV)/bin/playwright install chromium && exit 0; \
+	echo "No Chromium for the browser tests: install Debian's 'chromium' package (sudo apt-get install chromium) or run '$(VENV)/bin/playwright install chromium'." >&2; \
+	exit 1
+
+## Only the sandbox, with its demo data (http://127.0.0.1:8001).
+sandbox: $(STAMP)
+	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Print a new encryption key for TOKEN_ENCRYPTION_KEYS.
+key: $(STAMP)
+	@$(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+
+clean:
+	rm -rf $(VENV) .sandbox db.sqlite3 staticfiles .pytest_cache

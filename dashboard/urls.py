@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("dashboard.core.urls")),
+    path("", include("dashboard.accounts.urls")),
+    path("", include("dashboard.orchestrator.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "dashboard.core.views.permission_denied"
+handler404 = "dashboard.core.views.page_not_found"
+handler500 = "dashboard.core.views.server_error"

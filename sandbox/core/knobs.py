@@ -1,0 +1,91 @@
+"""Runtime switches of the sandbox: fault injection, rate limits and simulated activity.
+
+Each knob starts from an environment variable and can be changed while the sandbox runs through
+`/_sandbox/knobs` (tests and benchmarks do that). The sandbox is one process, so the state lives
+in memory, guarded by a lock because every request runs in its own thread.
+"""
+
+import os
+import threading
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Faults. `scope` limits them to paths under one API ("nexical", "nexustoken") or "" for all.
+    "scope": "",
+    "latency_ms": 0,  # added to every API request
+    "jitter_ms": 0,  # plus a uniform random 0..jitter_ms
+    "error_rate": 0.0,  # share of requests answered 500
+    "force_429": 0,  # the next N requests get 429 with Retry-After
+    "retry_after": 1,  # seconds in those forced 429s
+    "malformed": 0,  # the next N requests get a body that is not JSON
+    "hang": 0,  # the next N requests hang for hang_seconds before answering
+    "hang_seconds": 30.0,
+    # Rate limits at the vendors' numbers (NexusToken: 10 req/s per key, 60 creates/min, 5 failed
+    # auths/min per IP; Nexical: 600 req/min per token).
+    "rate_limits": True,
+    # Simulated activity.
+    "simulate_worker": True,  # a Nexical worker that runs pending jobs
+    "simulate_nodes": True,  # NexusToken processing nodes that bid and submit
+    "deliver_webhooks": True,  # signed webhook delivery to tasks' callback_url
+    "worker_speed": 1.0,  # >1 makes the simulated worker write its logs faster
+    "auction_seconds": 3.0,  # a NexusToken auction closes this long after the first bid
+}
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def _from_env(name: str, default: Any) -> Any:
+    raw = os.environ.get(f"SANDBOX_{name.upper()}")
+    if raw is None:
+        return default
+    return _coerce(name, raw)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = type(DEFAULTS[name])
+    if kind is bool:
+        if isinstance(value, str):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        return bool(value)
+    return kind(value)
+
+
+def reset() -> None:
+    with _lock:
+        _state.clear()
+        _state.update({name: _from_env(name, default) for name, default in DEFAULTS.items()})
+
+
+def get(name: str) -> Any:
+    with _lock:
+        return _state[name]
+
+
+def snapshot() -> dict[str, Any]:
+    with _lock:
+        return dict(_state)
+
+
+def update(values: dict[str, Any]) -> dict[str, Any]:
+    """Set knobs by name; raises KeyError for an unknown name and ValueError for a bad value."""
+    coerced = {}
+    for name, value in values.items():
+        if name not in DEFAULTS:
+            raise KeyError(name)
+        coerced[name] = _coerce(name, value)
+    with _lock:
+        _state.update(coerced)
+        return dict(_state)
+
+
+def take(name: str) -> bool:
+    """Use up one of a counted fault (force_429, malformed, hang); True if one was left."""
+    with _lock:
+        if _state[name] > 0:
+            _state[name] -= 1
+            return True
+        return False
+
+
+reset()

@@ -1,0 +1,5 @@
+"""Demo data (placeholder until the emulator lands)."""
+
+
+def seed() -> dict:
+    return {}

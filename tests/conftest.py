@@ -1,0 +1,70 @@
+"""Fixtures shared by every test: a live sandbox over real HTTP, and the dashboard pointed at it."""
+
+import os
+import shutil
+
+import pytest
+from django.test.utils import override_settings
+
+from tests.sandbox_process import start_sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One sandbox for the whole run, quiet by default (no simulated activity, no rate limits)."""
+    server = start_sandbox(seed=True)
+    override = override_settings(NEXICAL_API_URL=server.nexical_url, NEXUSTOKEN_API_URL=server.nexustoken_url)
+    override.enable()
+    yield server
+    override.disable()
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_knobs(request):
+    """Every test starts with the sandbox's knobs at their defaults, and leaves them so."""
+    if "sandbox" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("sandbox")
+    server.reset_knobs()
+    yield
+    server.reset_knobs()
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium where present; None lets Playwright use its own download."""
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between browser steps are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
