@@ -5,6 +5,6 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox.settings")
 
-from django.core.management import execute_from_command_line  # noqa: E402
+from django.core.management import execute_from_command_line
 
 execute_from_command_line([sys.argv[0], *sys.argv[1:]])
