@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from .models import Connection
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    # The encrypted columns are left out on purpose: staff see who is connected, never the secret.
+    list_display = ["user", "service", "secret_prefix", "account_label", "needs_attention", "verified_at"]
+    list_filter = ["service", "needs_attention"]
+    search_fields = ["user__username", "account_label"]
+    fields = ["user", "service", "secret_prefix", "account_label", "account_role", "needs_attention"]
+    readonly_fields = fields

@@ -1,0 +1,51 @@
+"""Create the demo dashboard user, connected to the sandbox's demo accounts (for `make run`)."""
+
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from dashboard.accounts.connections import save_connection
+from dashboard.accounts.models import Service
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password"  # documented in the README; development only
+DEMO_NEXICAL_EMAIL = "ada@example.com"
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the user demo / demo-password, connected to the sandbox's demo accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--credentials", required=True, help="the JSON written by `sandbox seed_demo`")
+
+    def handle(self, *args, credentials, **options):
+        try:
+            demo = json.loads(Path(credentials).read_text())
+            ada = next(u for u in demo["nexical"]["users"] if u["email"] == DEMO_NEXICAL_EMAIL)
+            nexustoken = demo["nexustoken"]
+        except (OSError, ValueError, KeyError, StopIteration) as exc:
+            raise CommandError(f"Cannot read the sandbox's demo credentials from {credentials}: {exc}") from exc
+
+        user, _ = get_user_model().objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"email": "demo@example.com", "first_name": "Ada"}
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        save_connection(
+            user,
+            Service.NEXICAL,
+            secret=ada["token"],
+            account_label=ada["email"],
+            account_role=ada.get("role", "user"),
+        )
+        save_connection(
+            user,
+            Service.NEXUSTOKEN,
+            secret=nexustoken["api_key"],
+            webhook_secret=nexustoken.get("webhook_secret", ""),
+            account_id=nexustoken.get("account_id", ""),
+            account_label=nexustoken.get("email", ""),
+        )
+        self.stdout.write(f"Demo user ready: {DEMO_USERNAME} / {DEMO_PASSWORD}")

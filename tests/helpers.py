@@ -1,0 +1,63 @@
+"""Helpers that make upstream accounts in the live sandbox and dashboard users connected to them."""
+
+import uuid
+
+import httpx
+from django.contrib.auth import get_user_model
+
+from dashboard.accounts.connections import save_connection
+from dashboard.accounts.models import Service
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def new_nexical_user(sandbox, *, email: str | None = None, role: str = "user", full_name: str = "") -> dict:
+    """A fresh Nexical user with a full-scope API token: {"user": {...}, "token": "nx_..."}."""
+    response = httpx.post(
+        f"{sandbox.url}/_sandbox/nexical/users",
+        json={
+            "email": email or f"{unique('user')}@example.com",
+            "fullName": full_name or "Test User",
+            "password": PASSWORD,
+            "role": role,
+        },
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def new_nexustoken_account(sandbox) -> dict:
+    """A fresh NexusToken account: {"account_id", "api_key", "webhook_secret", "email"}."""
+    email = f"{unique('agent')}@example.com"
+    response = httpx.post(
+        f"{sandbox.nexustoken_url}/api/v1/auth/register", json={"email": email, "source": "tests"}, timeout=10
+    )
+    response.raise_for_status()
+    return {**response.json(), "email": email}
+
+
+def dashboard_user(username: str | None = None, password: str = PASSWORD):
+    return get_user_model().objects.create_user(
+        username=username or unique("person"), password=password, email=f"{unique('d')}@example.com"
+    )
+
+
+def connected_user(sandbox, *, role: str = "user", username: str | None = None):
+    """A dashboard user connected to a fresh Nexical user; returns (dashboard user, nexical user dict)."""
+    upstream = new_nexical_user(sandbox, role=role)
+    user = dashboard_user(username)
+    save_connection(
+        user,
+        Service.NEXICAL,
+        secret=upstream["token"],
+        account_id=upstream["user"]["id"],
+        account_label=upstream["user"]["email"],
+        account_role=upstream["user"]["role"],
+    )
+    return user, upstream
