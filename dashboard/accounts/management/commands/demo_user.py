@@ -26,7 +26,8 @@ class Command(BaseCommand):
             ada = next(u for u in demo["nexical"]["users"] if u["email"] == DEMO_NEXICAL_EMAIL)
             nexustoken = demo["nexustoken"]
         except (OSError, ValueError, KeyError, StopIteration) as exc:
-            raise CommandError(f"Cannot read the sandbox's demo credentials from {credentials}: {exc}") from exc
+            message = f"Cannot read the sandbox's demo credentials from {credentials}: {exc}"
+            raise CommandError(message) from exc
 
         user, _ = get_user_model().objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "demo@example.com", "first_name": "Ada"}

@@ -19,8 +19,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             for connection in Connection.objects.select_for_update():
                 connection.secret_encrypted = crypto.reencrypt(connection.secret_encrypted)
-                if connection.webhook_secret_encrypted:
-                    connection.webhook_secret_encrypted = crypto.reencrypt(connection.webhook_secret_encrypted)
+                webhook_secret = connection.webhook_secret_encrypted
+                if webhook_secret:
+                    connection.webhook_secret_encrypted = crypto.reencrypt(webhook_secret)
                 connection.save(update_fields=["secret_encrypted", "webhook_secret_encrypted"])
                 count += 1
         self.stdout.write(f"Re-encrypted {count} connection(s) under the newest key.")
