@@ -1,24 +1,103 @@
+import asyncio
+import logging
+
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.db import connection as db_connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+
+from dashboard.accounts.models import Connection, Service
+from dashboard.services import http, nexustoken
+from dashboard.services.errors import APIError, NetworkError, UpstreamError
+
+logger = logging.getLogger(__name__)
+
+# Health checks must answer fast even when an upstream hangs: a load balancer is waiting.
+HEALTH_TIMEOUT = 3.0
 
 
 @login_required
-def home(request):
-    return render(request, "core/home.html")
+async def home(request: HttpRequest) -> HttpResponse:
+    connected = {c.service: c async for c in Connection.objects.filter(user=request.user)}
+    return render(
+        request,
+        "core/home.html",
+        {
+            "nexical": connected.get(Service.NEXICAL.value),
+            "nexustoken": connected.get(Service.NEXUSTOKEN.value),
+        },
+    )
 
 
-async def healthz(request):
-    return JsonResponse({"status": "ok"})
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """The database decides the status code; the upstreams are reported, never fatal."""
+    database, nexical_ok, nexustoken_ok = await asyncio.gather(
+        _database_ok(), _within_deadline(_nexical_reachable()), _within_deadline(_nexustoken_reachable())
+    )
+    body = {
+        "status": "ok" if database else "failed",
+        "database": "ok" if database else "failed",
+        "upstreams": {
+            "nexical": "reachable" if nexical_ok else "unreachable",
+            "nexustoken": "reachable" if nexustoken_ok else "unreachable",
+        },
+    }
+    return JsonResponse(body, status=200 if database else 503)
 
 
-def permission_denied(request, exception=None):
-    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+async def _database_ok() -> bool:
+    try:
+        await sync_to_async(_ping_database)()
+    except Exception:
+        logger.exception("Health check: the database is unavailable")
+        return False
+    return True
 
 
-def page_not_found(request, exception=None):
+def _ping_database() -> None:
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _within_deadline(check) -> bool:
+    try:
+        return await asyncio.wait_for(check, timeout=HEALTH_TIMEOUT)
+    except TimeoutError:
+        return False
+
+
+async def _nexical_reachable() -> bool:
+    # No token: any HTTP answer below 500 (a 401, typically) proves the orchestrator is up.
+    try:
+        await http.request(http.NEXICAL_UPSTREAM, "GET", "/users/me")
+    except NetworkError:
+        return False
+    except APIError as error:
+        return error.status < 500
+    except UpstreamError:
+        return True
+    return True
+
+
+async def _nexustoken_reachable() -> bool:
+    try:
+        await nexustoken.heartbeat()
+    except UpstreamError:
+        return False
+    return True
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    reason = str(exception) if exception and str(exception) else "You are not allowed to do that."
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "404.html", status=404)
 
 
-def server_error(request):
-    return render(request, "500.html", status=500)
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Something already broke: render without context processors, the database or the session.
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -1,1 +1,10 @@
-urlpatterns = []
+"""Nexical test helpers, mounted at /_sandbox/nexical/."""
+
+from django.urls import path
+
+from . import admin_views
+
+urlpatterns = [
+    path("users", admin_views.users, name="sandbox-nexical-users"),
+    path("outbox", admin_views.outbox, name="sandbox-nexical-outbox"),
+]

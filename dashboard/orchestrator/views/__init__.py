@@ -1,0 +1,1 @@
+"""The Nexical orchestrator pages, one module per area."""

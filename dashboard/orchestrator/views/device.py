@@ -1,0 +1,68 @@
+"""Device approval: a CLI or worker shows a code, the signed-in user approves or denies it here."""
+
+from collections.abc import Awaitable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from dashboard.accounts.connections import connection_for
+from dashboard.accounts.models import Service
+from dashboard.services import nexical
+from dashboard.services.errors import APIError, UpstreamError
+from dashboard.services.nexical import NexicalAPI
+
+from ..forms import DeviceCodeForm
+from ..upstream import Outcome, action_name, nexical_page, page, refusal
+
+# What the orchestrator says about a code it will not decide on, in the user's words.
+CODE_REFUSALS = {
+    404: "This code is unknown or has expired. Start the sign-in again on your device.",
+    409: "This code was already approved or denied.",
+}
+
+
+@nexical_page
+async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
+    step = "enter"
+    outcome = Outcome(ok=True)
+    client_id = ""
+    data = request.POST if request.method == "POST" else None
+    form = DeviceCodeForm(data, initial={"user_code": request.GET.get("user_code", "")})
+    action = action_name(request, "review", "approve", "deny")
+
+    if action and form.is_valid():
+        user_code = form.cleaned_data["user_code"]
+        if action == "review":
+            step = "confirm"
+        else:
+            if action == "approve":
+                call = nexical.device_approve(api, user_code=user_code)
+            else:
+                call = nexical.device_deny(api, user_code=user_code)
+            outcome = await _decide(request, call, form)
+            if outcome.ok:
+                step = "approved" if action == "approve" else "denied"
+                client_id = outcome.value or ""
+    elif action:
+        outcome = Outcome(ok=False, status=400)
+
+    connection = await connection_for(request.user, Service.NEXICAL)
+    context = {
+        "form": form,
+        "step": step,
+        "client_id": client_id,
+        "account": connection.account_label if connection else "",
+        "error": outcome.message,
+    }
+    return page(request, "orchestrator/device.html", context, status=outcome.status)
+
+
+async def _decide(request: HttpRequest, call: Awaitable[Any], form: DeviceCodeForm) -> Outcome:
+    """Approve or deny; a code the orchestrator will not decide on is a mistake in the code field."""
+    try:
+        return Outcome(ok=True, value=await call)
+    except UpstreamError as error:
+        if isinstance(error, APIError) and error.status in CODE_REFUSALS:
+            form.add_error("user_code", CODE_REFUSALS[error.status])
+            return Outcome(ok=False, status=400)
+        return await refusal(request, error, form=form)

@@ -1,0 +1,251 @@
+"""Shared transport of the upstream clients: pooled httpx clients, retries and error mapping.
+
+Only GETs are retried (network errors and 5xx, with jittered exponential backoff; a short 429 is
+waited out once). Writes are never retried: a timed-out POST may already have happened upstream.
+Logs name the upstream, method, path and status, never headers, bodies or tokens.
+"""
+
+import asyncio
+import logging
+import random
+import weakref
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.utils import timezone
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import (
+    NEXICAL,
+    NEXUSTOKEN,
+    APIError,
+    AuthError,
+    ContractError,
+    NetworkError,
+    RateLimitError,
+    UpstreamError,
+)
+
+logger = logging.getLogger("dashboard.services")
+
+BACKOFF_BASE = 0.2  # seconds before the first GET retry; doubles with each further one
+USER_AGENT = "nexus-dashboard/0.1"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One upstream API: its display name, the setting holding its base URL, and a path prefix."""
+
+    name: str
+    url_setting: str
+    prefix: str = ""
+
+    @property
+    def base_url(self) -> str:
+        # Read at call time: tests point the settings at their own sandbox.
+        return str(getattr(settings, self.url_setting)).rstrip("/") + self.prefix
+
+
+NEXICAL_UPSTREAM = Upstream(NEXICAL, "NEXICAL_API_URL")
+NEXUSTOKEN_UPSTREAM = Upstream(NEXUSTOKEN, "NEXUSTOKEN_API_URL", "/api/v1")
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: httpx.Headers
+    body: Any  # parsed JSON, or None for an empty answer
+
+
+# An httpx.AsyncClient is bound to the event loop it first ran on. Django's test client and
+# async_to_sync run each request in a fresh loop, so the pool is kept per loop and dropped with it.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client(base_url: str) -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    pool = _clients.setdefault(loop, {})
+    client = pool.get(base_url)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        pool[base_url] = client
+    return client
+
+
+async def aclose() -> None:
+    """Close the clients of the running loop (tests and shutdown hooks)."""
+    pool = _clients.pop(asyncio.get_running_loop(), {})
+    for client in pool.values():
+        await client.aclose()
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(settings.UPSTREAM_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT)
+
+
+def _backoff(attempt: int) -> float:
+    return BACKOFF_BASE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+
+
+def _retry_after(response: httpx.Response, body: Any) -> float | None:
+    """Seconds from Retry-After (delta or HTTP date), else Nexical's `retryAfter` body field."""
+    raw = response.headers.get("Retry-After")
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            try:
+                return max(0.0, (parsedate_to_datetime(raw) - timezone.now()).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    if isinstance(body, dict) and isinstance(body.get("retryAfter"), int | float):
+        return max(0.0, float(body["retryAfter"]))
+    return None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_fields(body: Any) -> tuple[str | None, str | None, dict[str, Any]]:
+    """(code, message, field details) from Nexical's `{error, code, message, details}`,
+    RFC 8628's `{error, error_description}` or FastAPI's `{detail}` (a string, or a list on 422)."""
+    if not isinstance(body, dict):
+        return None, None, {}
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return value if isinstance(value, str) and value else None
+
+    code = text("code") or text("error")
+    message = text("message") or text("error_description") or text("detail")
+    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    if isinstance(body.get("detail"), list):
+        details = {}
+        for item in body["detail"]:
+            if isinstance(item, dict):
+                location = [str(part) for part in item.get("loc", []) if part != "body"]
+                details.setdefault(".".join(location) or "__all__", []).append(str(item.get("msg", "")))
+        message = message or "The request was not valid."
+    return code, message, details
+
+
+def _error_for(upstream: Upstream, response: httpx.Response, body: Any) -> UpstreamError:
+    status = response.status_code
+    code, message, details = _error_fields(body)
+    if status in (401, 403):
+        return AuthError(upstream.name, status=status, code=code, message=message)
+    if status == 429:
+        return RateLimitError(upstream.name, retry_after=_retry_after(response, body))
+    return APIError(upstream.name, status=status, code=code, message=message, details=details)
+
+
+async def request(
+    upstream: Upstream,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+) -> Response:
+    """Send one request to `upstream` and return its parsed JSON answer, or raise an UpstreamError."""
+    method = method.upper()
+    is_get = method == "GET"
+    retries_left = max(0, settings.UPSTREAM_GET_RETRIES) if is_get else 0
+    waited_for_rate_limit = False
+    attempt = 0
+    url = upstream.base_url + path
+    if params:
+        params = {key: value for key, value in params.items() if value is not None}
+
+    while True:
+        attempt += 1
+        try:
+            response = await _client(upstream.base_url).request(
+                method, url, headers=headers, json=json, params=params or None, timeout=_timeout()
+            )
+        except httpx.TransportError as exc:
+            logger.warning(
+                "%s %s %s failed: %s (attempt %d)", upstream.name, method, path, type(exc).__name__, attempt
+            )
+            if retries_left:
+                retries_left -= 1
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            raise NetworkError(upstream.name) from exc
+
+        status = response.status_code
+        if response.is_success:
+            return Response(status, response.headers, _success_body(upstream, method, path, response))
+
+        body = _json_or_none(response)
+        if status >= 500 and retries_left:
+            logger.warning("%s %s %s answered %d (attempt %d)", upstream.name, method, path, status, attempt)
+            retries_left -= 1
+            await asyncio.sleep(_backoff(attempt))
+            continue
+        if status == 429 and is_get and not waited_for_rate_limit:
+            retry_after = _retry_after(response, body)
+            if retry_after is not None and retry_after <= settings.UPSTREAM_MAX_RETRY_AFTER:
+                logger.info("%s %s %s rate limited, waiting %.1f s", upstream.name, method, path, retry_after)
+                waited_for_rate_limit = True
+                await asyncio.sleep(retry_after)
+                continue
+
+        level = logging.WARNING if status >= 500 or status == 429 else logging.INFO
+        logger.log(level, "%s %s %s answered %d", upstream.name, method, path, status)
+        raise _error_for(upstream, response, body)
+
+
+def _success_body(upstream: Upstream, method: str, path: str, response: httpx.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        logger.error(
+            "%s %s %s answered %d with a body that is not JSON (%s, %d bytes)",
+            upstream.name,
+            method,
+            path,
+            response.status_code,
+            response.headers.get("Content-Type", "no content type"),
+            len(response.content),
+        )
+        raise ContractError(upstream.name, details=[{"msg": "the response body is not JSON"}]) from None
+
+
+@lru_cache(maxsize=256)
+def _adapter(type_: Any) -> TypeAdapter:
+    return TypeAdapter(type_)
+
+
+def validate[T](upstream: Upstream, type_: type[T], data: Any, *, where: str) -> T:
+    """Parse `data` into `type_`, or log what did not match and raise ContractError.
+
+    The offending values are left out of the log and of the error: they may hold tokens.
+    """
+    try:
+        return _adapter(type_).validate_python(data)
+    except ValidationError as exc:
+        details = exc.errors(include_url=False, include_input=False, include_context=False)
+        logger.error(
+            "%s %s answered a body that does not match the schema: %s", upstream.name, where, details
+        )
+        # `from None`: the ValidationError's own text would repeat the input values.
+        raise ContractError(upstream.name, details=details) from None

@@ -1,0 +1,73 @@
+"""Test and demo helpers at /_sandbox/nexical/ (sandbox admin token only)."""
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from .auth import mint_token
+from .http import ApiError, Field, created, parse_body
+from .models import OutboxMessage, Role, Token, User
+from .serializers import user_json
+from .views.accounts import EMAIL, create_user
+
+
+def _admin_only(view):
+    @csrf_exempt
+    def guarded(request: HttpRequest) -> JsonResponse:
+        header = request.headers.get("Authorization", "")
+        if not secrets.compare_digest(header, f"Bearer {settings.SANDBOX_ADMIN_TOKEN}"):
+            return ApiError(401, "unauthorized", "Send the sandbox admin token.").response()
+        try:
+            return view(request)
+        except ApiError as error:
+            return error.response()
+        except RequestDataTooBig:
+            return ApiError(413, "payload_too_large", "The request body is over 1 MB.").response()
+
+    return guarded
+
+
+@_admin_only
+def users(request: HttpRequest) -> JsonResponse:
+    """POST {email, fullName?, password?, role?} -> 201 {user, token}: a user and a fresh full-scope token.
+
+    An email that already exists gets a fresh token for that user, so tests can call this freely.
+    """
+    if request.method != "POST":
+        return ApiError(405, "method_not_allowed", "Use POST.").response()
+    data = parse_body(
+        request,
+        {
+            "email": Field(str, required=True, max_length=254, pattern=EMAIL),
+            "fullName": Field(str, nullable=True, max_length=200),
+            "password": Field(str, nullable=True, max_length=200),
+            "role": Field(str, choices=tuple(Role.values)),
+        },
+    )
+    user = User.objects.filter(email=data["email"].strip().lower()).first()
+    if user is None:
+        user = create_user(
+            email=data["email"],
+            full_name=data.get("fullName"),
+            password=data.get("password"),
+            role=data.get("role", Role.USER),
+        )
+    _, raw = mint_token(Token.Kind.API, "nx_", name="sandbox helper", user=user)
+    return created({"user": user_json(user), "token": raw})
+
+
+@_admin_only
+def outbox(request: HttpRequest) -> JsonResponse:
+    """GET -> {messages: [{to, subject, body, inviteToken}]}, oldest first."""
+    messages = OutboxMessage.objects.order_by("id")
+    return JsonResponse(
+        {
+            "messages": [
+                {"to": m.to, "subject": m.subject, "body": m.body, "inviteToken": m.invite_token}
+                for m in messages
+            ]
+        }
+    )

@@ -1,0 +1,39 @@
+"""Believable build and deploy output, shared by the demo data and the simulated worker."""
+
+import random
+
+GREEN = "\u001b[32m"
+YELLOW = "\u001b[33m"
+RED = "\u001b[31m"
+BOLD = "\u001b[1m"
+RESET = "\u001b[0m"
+
+
+def job_script(job_type: str, *, fail: bool, rng: random.Random | None = None) -> list[tuple[str, str]]:
+    """(level, message) lines of one job run; a failing run ends in an error."""
+    rng = rng or random.Random()
+    commit = "".join(rng.choice("0123456789abcdef") for _ in range(7))
+    packages = rng.randint(180, 1400)
+    lines = [
+        ("info", f"{BOLD}==> Starting {job_type} job{RESET}"),
+        ("info", f"Cloning repository at {commit}\nremote: Enumerating objects: {packages * 3}, done."),
+        ("info", f"Installing dependencies ({packages} packages)"),
+    ]
+    if rng.random() < 0.6:
+        lines.append(("warn", f"{YELLOW}warn{RESET} deprecated: glob@7.2.3 is no longer supported"))
+    lines += [
+        ("info", "Running build\n  compiling 214 modules\n  emitting assets"),
+        ("info", f"{GREEN}✓{RESET} Built in {rng.uniform(4, 40):.1f}s"),
+    ]
+    if fail:
+        lines.append(
+            ("error", f"{RED}error{RESET} Step failed: exit code 1\n  at deploy (scripts/deploy.sh:42)")
+        )
+        return lines
+    if job_type == "deploy":
+        lines += [
+            ("info", "Uploading artifacts (12.4 MB)"),
+            ("info", "Switching traffic to the new release"),
+        ]
+    lines.append(("info", f"{GREEN}{BOLD}✔ {job_type} finished{RESET}"))
+    return lines

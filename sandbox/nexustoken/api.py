@@ -1,0 +1,219 @@
+"""Plumbing shared by the JSON views: FastAPI-style errors, X-API-Key auth, rate limits, body parsing."""
+
+import hashlib
+import json
+import math
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+import pydantic
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox.core import knobs
+
+from .models import Account, ApiKey
+
+
+class ApiError(Exception):
+    """Raised anywhere below a view to answer `{"detail": ...}` with this status."""
+
+    def __init__(self, status: int, detail, headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def error_response(status: int, detail, headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse({"detail": detail}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def new_api_key() -> str:
+    return secrets.token_hex(32)
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_key(account: Account, label: str = "") -> str:
+    """Create a key for the account and return it in clear, the only time it is ever known."""
+    raw = new_api_key()
+    ApiKey.objects.create(account=account, key_hash=hash_key(raw), label=label)
+    return raw
+
+
+# --- Rate limits (in memory: the sandbox is one process) -------------------------------------------
+
+
+class _Window:
+    """Sliding-window counters keyed by string; check() answers the seconds to wait, or 0."""
+
+    def __init__(self, limit: int, seconds: float):
+        self.limit = limit
+        self.seconds = seconds
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _trim(self, hits: deque[float], now: float) -> None:
+        while hits and hits[0] <= now - self.seconds:
+            hits.popleft()
+
+    def hit(self, key: str) -> int:
+        """Count one hit unless over the limit; returns the Retry-After seconds (0 = allowed)."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[key]
+            self._trim(hits, now)
+            if len(hits) >= self.limit:
+                return max(1, math.ceil(hits[0] + self.seconds - now))
+            hits.append(now)
+            return 0
+
+    def blocked(self, key: str) -> int:
+        """Like hit() but counts nothing (failed auths are counted only once they failed)."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[key]
+            self._trim(hits, now)
+            if len(hits) >= self.limit:
+                return max(1, math.ceil(hits[0] + self.seconds - now))
+            return 0
+
+    def record(self, key: str) -> None:
+        with self._lock:
+            self._hits[key].append(time.monotonic())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hits.clear()
+
+
+requests_per_key = _Window(10, 1.0)
+creates_per_key = _Window(60, 60.0)
+failed_auths_per_ip = _Window(5, 60.0)
+
+
+def limits_on() -> bool:
+    """Whether the rate_limits knob is on; while it is off the counters are dropped, so switching
+    it on (as a test does) always starts from zero."""
+    if knobs.get("rate_limits"):
+        return True
+    for window in (requests_per_key, creates_per_key, failed_auths_per_ip):
+        window.clear()
+    return False
+
+
+def _too_many(retry_after: int, what: str) -> ApiError:
+    return ApiError(429, f"Rate limit exceeded: {what}", {"Retry-After": str(retry_after)})
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def auth_failure(request: HttpRequest, status: int, detail: str) -> ApiError:
+    """The error for a failed authentication; past 5 a minute from one IP it becomes a 429.
+
+    Only failures are limited, so a bad key never locks out good keys from the same host.
+    """
+    if limits_on():
+        wait = failed_auths_per_ip.blocked(client_ip(request))
+        if wait:
+            return _too_many(wait, "too many failed authentication attempts")
+        failed_auths_per_ip.record(client_ip(request))
+    return ApiError(status, detail)
+
+
+def check_create_limit(key_hash: str) -> None:
+    if limits_on():
+        wait = creates_per_key.hit(key_hash)
+        if wait:
+            raise _too_many(wait, "60 task creations per minute")
+
+
+def authenticate(request: HttpRequest) -> Account:
+    raw = request.headers.get("X-API-Key", "").strip()
+    key = ApiKey.objects.select_related("account").filter(key_hash=hash_key(raw)).first() if raw else None
+    if key is None:
+        raise auth_failure(request, 401, "Invalid or missing API key")
+    if limits_on():
+        wait = requests_per_key.hit(key.key_hash)
+        if wait:
+            raise _too_many(wait, "10 requests per second")
+    request.key_hash = key.key_hash
+    return key.account
+
+
+# --- Bodies ----------------------------------------------------------------------------------------
+
+
+def read_json(request: HttpRequest) -> dict:
+    """The JSON object in the body; an empty body counts as {}."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiError(413, "Request body too large (limit 1 MB)") from None
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, [{"loc": ["body"], "msg": "Input should be a JSON object", "type": "dict_type"}])
+    return data
+
+
+def parse[M: pydantic.BaseModel](model: type[M], data: dict) -> M:
+    """Validate a body with a pydantic model; errors become a FastAPI-style 422 list."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        detail = [{"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in errors]
+        raise ApiError(422, detail) from None
+
+
+def body(request: HttpRequest, model: type[pydantic.BaseModel]):
+    return parse(model, read_json(request))
+
+
+# --- The view decorator ----------------------------------------------------------------------------
+
+
+def endpoint(methods: dict[str, Callable], *, auth: bool = True):
+    """Build one URL's view from {"GET": handler, ...}.
+
+    Each handler gets (request, account, **kwargs) - account is None when auth=False - and returns
+    a JSON-able value or a (value, status) pair. Errors raised as ApiError become `{"detail"}`.
+    """
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs):
+        handler = methods.get(request.method)
+        if handler is None:
+            return error_response(405, "Method Not Allowed", {"Allow": ", ".join(methods)})
+        try:
+            account = authenticate(request) if auth else None
+            result = handler(request, account, **kwargs)
+        except ApiError as exc:
+            return error_response(exc.status, exc.detail, exc.headers)
+        except RequestDataTooBig:
+            return error_response(413, "Request body too large (limit 1 MB)")
+        if isinstance(result, JsonResponse):
+            return result
+        status = 200
+        if isinstance(result, tuple):
+            result, status = result
+        return JsonResponse(result, status=status, safe=False)
+
+    return view

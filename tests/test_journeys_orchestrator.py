@@ -1,0 +1,198 @@
+"""Three journeys through the Nexical pages in a real browser, against the live sandbox.
+
+Each saves screenshots of the pages it crosses to docs/screenshots/ for the README.
+"""
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from tests.helpers import unique
+from tests.orchestrator_cast import Upstream, person
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Each test makes several dashboard users; the production hasher costs about 0.3 s apiece.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def sign_in(page, live_server, user) -> None:
+    """Give the browser a session for this dashboard user (the login form has its own tests)."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    # Confirmation prompts (hx-confirm) are accepted, as a user would.
+    page.on("dialog", lambda dialog: dialog.accept())
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise cover the middle
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server, sandbox):
+    admin = person(sandbox)
+    joiner = person(sandbox)  # has a Nexical account: joins at once
+    newcomer = f"{unique('newcomer')}@example.com"  # has none: gets a pending invitation
+    sign_in(page, live_server, admin.user)
+
+    page.goto(f"{live_server.url}/teams/")
+    suffix = unique("crew").split("-")[1]
+    page.fill("#team_name", f"Launch Crew {suffix}")
+    expect(page.locator("#team_slug")).to_have_value(f"launch-crew-{suffix}")
+    page.click("button[name=create]")
+    expect(page.locator("h1")).to_contain_text(f"Launch Crew {suffix}")
+
+    page.fill("#team_name", f"Orbit Crew {suffix}")
+    page.fill("#team_slug", f"orbit-crew-{suffix}")
+    page.click("button[name=rename]")
+    expect(page.locator(".alert-success", has_text="Team renamed.")).to_be_visible()
+    expect(page.locator("h1")).to_contain_text(f"Orbit Crew {suffix}")
+
+    page.fill("#invite_email", joiner.email)
+    page.select_option("#invite_role", "member")
+    page.click("button[name=invite]")
+    expect(page.locator(f'tr[data-member="{joiner.email}"]')).to_be_visible()
+
+    page.fill("#invite_email", newcomer)
+    page.select_option("#invite_role", "admin")
+    page.click("button[name=invite]")
+    expect(page.locator(f'tr[data-invite="{newcomer}"]')).to_contain_text("admin")
+    shoot(page, "team")
+
+    page.locator(f'tr[data-invite="{newcomer}"] button[name=revoke_invite]').click()
+    expect(page.locator(".alert-success", has_text="Invitation revoked.")).to_be_visible()
+    expect(page.locator(f'tr[data-invite="{newcomer}"]')).to_have_count(0)
+
+    page.locator(f'tr[data-member="{joiner.email}"] button[name=remove_member]').click()
+    expect(page.locator(".alert-success", has_text="Member removed.")).to_be_visible()
+    expect(page.locator(f'tr[data-member="{joiner.email}"]')).to_have_count(0)
+
+    page.click("text=Delete team…")
+    dialog = page.locator("dialog#delete-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("#delete_confirm").fill("not-the-slug")
+    dialog.locator("button[name=delete]").click()
+    expect(page.locator("dialog#delete-dialog .field-error")).to_contain_text("exactly to confirm")
+    page.locator("dialog#delete-dialog #delete_confirm").fill(f"orbit-crew-{suffix}")
+    page.locator("dialog#delete-dialog button[name=delete]").click()
+    expect(page).to_have_url(f"{live_server.url}/teams/")
+    expect(page.locator(".alert-success", has_text="deleted")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Orbit Crew {suffix}")).to_have_count(0)
+
+
+def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_server, sandbox):
+    manager = person(sandbox)
+    slug = unique("shipyard")
+    team = Upstream(sandbox, manager).post("/teams", {"name": "Shipyard", "slug": slug})["team"]
+    sign_in(page, live_server, manager.user)
+
+    page.goto(f"{live_server.url}/teams/{team['id']}/")
+    page.click("text=New project")
+    page.fill("#project_name", "Storefront")
+    page.fill("#project_repo_url", "https://git.example.com/storefront.git")
+    page.fill("#project_production_url", "https://shop.example.com")
+    page.click("button[name=create_project]")
+    expect(page.locator("h1")).to_contain_text("Storefront")
+
+    for name in ("main", "staging"):
+        page.fill("#branch_name", name)
+        page.click("button[name=create_branch]")
+        expect(page.locator(f'tr[data-branch="{name}"]')).to_be_visible()
+    shoot(page, "project")
+
+    page.click('tr[data-branch="main"] a')
+    expect(page.locator("h1")).to_contain_text("main")
+    page.fill("#job_type", "deploy")
+    page.fill("#job_inputs", '{"ref": "main", "environment": "production", "fail": false}')
+    page.click("button[name=create_job]")
+    expect(page.locator("#job-status")).to_have_text("pending")
+
+    sandbox.set_knobs(simulate_worker=True, worker_speed=20)
+    deadline = time.monotonic() + 120
+    while page.locator("#job-status").get_attribute("data-status") not in ("completed", "failed"):
+        assert time.monotonic() < deadline, "the simulated worker did not finish the job in time"
+        with page.expect_response(lambda response: "after=" in response.url):
+            page.click("#refresh-logs")
+        page.wait_for_timeout(300)  # the polling interval, like the page's users clicking again
+    expect(page.locator("#job-status")).to_have_text("completed")
+    expect(page.locator("#log-lines li").first).to_be_visible()
+    expect(page.locator("#job-finished")).to_be_visible()
+    shoot(page, "job")
+
+    page.click("nav.breadcrumbs >> text=main")
+    expect(page.locator("tr[data-job] .badge-completed")).to_be_visible()
+    shoot(page, "branch")
+
+    page.click("nav.breadcrumbs >> text=Teams")
+    expect(page.get_by_role("link", name="Shipyard")).to_be_visible()
+    shoot(page, "teams")
+
+
+def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_server, sandbox):
+    developer = person(sandbox)
+    sign_in(page, live_server, developer.user)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+
+    page.goto(f"{live_server.url}/settings/tokens/")
+    page.fill("#token_name", "laptop-cli")
+    page.click("button[name=generate]")
+    secret = page.locator("#new-token-value")
+    expect(secret).to_have_text(re.compile(r"^nx_"))
+    raw = secret.inner_text().strip()
+    page.click("button[data-copy=new-token-value]")
+    expect(page.locator("button[data-copy=new-token-value]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == raw
+    expect(page.locator('tr[data-token="laptop-cli"]')).to_contain_text(raw[:8])
+    shoot(page, "tokens")
+
+    page.locator('tr[data-token="laptop-cli"] button[name=revoke]').click()
+    expect(page.locator(".alert-success", has_text="Token revoked.")).to_be_visible()
+    expect(page.locator('tr[data-token="laptop-cli"]')).to_have_count(0)
+    assert (
+        httpx.get(f"{sandbox.nexical_url}/users/me", headers={"Authorization": f"Bearer {raw}"}).status_code
+        == 401
+    )
+
+    page.goto(f"{live_server.url}/settings/profile/")
+    page.fill("#profile_full_name", "Margaret Hamilton")
+    page.fill("#profile_avatar_url", "https://example.com/margaret.png")
+    page.click("button[name=save]")
+    expect(page.locator("#profile-name")).to_have_text("Margaret Hamilton")
+
+    flow = httpx.post(f"{sandbox.nexical_url}/device/code", json={"client_id": "nexical-cli"}).json()
+    page.goto(f"{live_server.url}/device/?user_code={flow['user_code']}")
+    expect(page.locator("#device_user_code")).to_have_value(flow["user_code"])
+    page.click("button[name=review]")
+    expect(page.locator("#device-code")).to_have_text(flow["user_code"])
+    shoot(page, "device")
+    page.click("button[name=approve]")
+    expect(page.locator("#device-result")).to_contain_text("nexical-cli")
+
+    deadline = time.monotonic() + 30
+    while True:
+        answer = httpx.post(f"{sandbox.nexical_url}/device/token", json={"device_code": flow["device_code"]})
+        if answer.status_code == 200:
+            break
+        assert answer.json()["error"] in ("authorization_pending", "slow_down")
+        assert time.monotonic() < deadline, "the device never got its token"
+        page.wait_for_timeout(flow.get("interval", 1) * 1000)
+    token = answer.json()["access_token"]
+    me = httpx.get(f"{sandbox.nexical_url}/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["user"]["id"] == developer.id

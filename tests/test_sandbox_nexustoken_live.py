@@ -1,0 +1,107 @@
+"""Live behaviour of the NexusToken emulator: the SSE stream, simulated nodes, and the pending pool."""
+
+import json
+
+import httpx
+import pytest
+
+from tests.sandbox_process import start_sandbox
+from tests.test_sandbox_nexustoken_api import account_api, new_task, register, wait_until
+
+
+@pytest.fixture(scope="module")
+def private_sandbox():
+    """A private, unseeded sandbox where tasks move to the pending pool after 1 s without bids.
+
+    Unseeded, so simulated nodes only ever see this module's tasks.
+    """
+    server = start_sandbox(extra_env={"SANDBOX_NEXUSTOKEN_ROUTING_SECONDS": "1"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def quiet_sandbox(private_sandbox):
+    """The private sandbox with its knobs at their defaults before and after each test."""
+    private_sandbox.reset_knobs()
+    yield private_sandbox
+    private_sandbox.reset_knobs()
+
+
+def sse_events(lines) -> dict:
+    """The next `data:` event of an SSE line iterator."""
+    for line in lines:
+        if line.startswith("data:"):
+            return json.loads(line[len("data:") :])
+    raise AssertionError("the stream ended")
+
+
+def test_the_stream_announces_new_tasks_as_single_line_json(sandbox):
+    _, requester = account_api(sandbox)
+    account = register(sandbox)
+    url = f"{sandbox.nexustoken_url}/api/v1/events/stream"
+    headers = {"X-API-Key": account["api_key"]}
+    with httpx.stream("GET", url, headers=headers, params={"topics": "task.new"}, timeout=10) as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines) == ": connected"
+        task = new_task(requester)
+        while (event := sse_events(lines))["task"]["id"] != task["id"]:
+            pass  # open tasks of others are replayed first
+    assert event["type"] == "task.new"
+    for key in ("id", "task_type", "max_budget_credits", "max_execution_seconds"):
+        assert key in event["task"]
+
+
+def test_the_stream_needs_a_key(sandbox):
+    response = httpx.get(f"{sandbox.nexustoken_url}/api/v1/events/stream")
+    assert response.status_code == 401
+
+
+def test_simulated_nodes_settle_tasks(quiet_sandbox):
+    quiet_sandbox.set_knobs(simulate_nodes=True)
+    _, requester = account_api(quiet_sandbox)
+    rules = [{"type": "enum", "field": "label", "values": ["positive", "negative"]}]
+    schema = {
+        "type": "object",
+        "properties": {"label": {"type": "string"}, "score": {"type": "number", "minimum": 0}},
+        "required": ["label", "score"],
+    }
+    task = new_task(
+        requester,
+        task_type="text_classification",
+        validation_schema=schema,
+        validation_rules=rules,
+        example_output={"label": "positive", "score": 0.9},
+    )
+    proof = new_task(requester, task_type="physical_proof", validation_schema={}, example_output={})
+
+    for created in (task, proof):
+        settled = wait_until(
+            lambda created=created: (
+                (t := requester.get(f"/tasks/{created['id']}").json())["status"] == "SETTLED" and t
+            ),
+            "a node to settle the task",
+            timeout=40,
+        )
+        assert settled["awarded_to"]
+    assert settled["result_data"]["proof"]["type"] == "file_ref"
+    assert requester.get(f"/tasks/{task['id']}").json()["result_data"]["label"] in ("positive", "negative")
+
+
+def test_unbid_tasks_move_to_the_pending_pool_and_a_bid_revives_them(quiet_sandbox):
+    _, requester = account_api(quiet_sandbox)
+    _, worker = account_api(quiet_sandbox)
+    task = new_task(requester)
+
+    pooled = wait_until(
+        lambda: (t := requester.get(f"/tasks/{task['id']}").json())["status"] == "PENDING_POOL" and t,
+        "the pool",
+    )
+    assert task["id"] in [t["id"] for t in worker.get("/tasks/available").json()]
+    assert worker.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 8}).json()["status"] == "BIDDING"
+    awarded = wait_until(
+        lambda: (t := worker.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "the award"
+    )
+    assert "PENDING_POOL" in [event["type"] for event in pooled["events"]]
+    assert awarded["awarded_price"] == 8

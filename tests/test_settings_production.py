@@ -1,0 +1,61 @@
+"""Production mode (DEBUG=false): the deploy checks pass with real secrets, and it refuses without them."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # A clean environment: nothing from the developer's shell or from the test run leaks in.
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "DEBUG": "false"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def production_env() -> dict[str, str]:
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "dashboard.example.com",
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+
+
+def test_deploy_checks_pass_in_production_mode():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_secrets():
+    result = manage("check")
+    assert result.returncode != 0
+    assert "Production mode (DEBUG=false) needs: SECRET_KEY" in result.stderr
+    assert "ALLOWED_HOSTS" in result.stderr
+    assert "TOKEN_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_it_refuses_the_development_defaults():
+    from dashboard import settings
+
+    env = {
+        **production_env(),
+        "SECRET_KEY": settings.DEV_SECRET_KEY,
+        "TOKEN_ENCRYPTION_KEYS": settings.DEV_TOKEN_ENCRYPTION_KEY,
+    }
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY (at least 32 random characters)" in result.stderr
+    assert "TOKEN_ENCRYPTION_KEYS" in result.stderr
+    assert "ALLOWED_HOSTS" not in result.stderr.split("needs:")[-1]
