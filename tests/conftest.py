@@ -9,6 +9,13 @@ from django.test.utils import override_settings
 from tests.sandbox_process import start_sandbox
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Real hashing costs ~0.3 s per sign-in; the tests sign in hundreds of times."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox for the whole run, quiet by default (no simulated activity, no rate limits)."""
@@ -32,18 +39,25 @@ def _fresh_knobs(request):
     server.reset_knobs()
 
 
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
 def chromium_path() -> str | None:
     """Debian's Chromium where present; None lets Playwright use its own download."""
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")
+def browser(monkeypatch_module):
+    """One Chromium per test module: Playwright's sync API keeps an event loop running in this
+    thread for as long as it lives, which would stop pytest-asyncio's tests in later modules."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between browser steps are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # The ORM calls the tests make between browser steps are still plain synchronous calls.
+    monkeypatch_module.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(),
