@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.test.utils import override_settings
@@ -73,6 +74,23 @@ def browser(monkeypatch_module):
         )
         yield browser
         browser.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shoot(tmp_path):
+    """Screenshot the page for the README: into docs/screenshots with UPDATE_SCREENSHOTS=1
+    (`make screenshots`), else into the test's temporary folder so a test run leaves git clean."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+
+    def take(page, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise cover the middle
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return take
 
 
 @pytest.fixture

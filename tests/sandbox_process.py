@@ -81,7 +81,7 @@ class Sandbox:
             self.process.kill()
 
 
-def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False) -> Sandbox:
+def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False, processes: int = 1) -> Sandbox:
     """Start a fresh sandbox with its own database on a free port; the caller stops it."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="nexus-sandbox-"))
@@ -109,6 +109,8 @@ def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False) -
     command = [sys.executable, "-m", "sandbox", "serve", "--port", str(port)]
     if seed:
         command.append("--seed")
+    if processes > 1:
+        command += ["--processes", str(processes)]
     log = log_path.open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

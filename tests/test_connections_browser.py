@@ -1,16 +1,12 @@
 """In a real browser: sign in, paste a Nexical token, see who it belongs to (htmx swaps the card)."""
 
-from pathlib import Path
-
 import pytest
 
 from tests.helpers import PASSWORD, dashboard_user, new_nexical_user
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "connections.png"
-
 
 @pytest.mark.django_db(transaction=True)
-def test_it_connects_nexical_in_the_browser(live_server, page, sandbox):
+def test_it_connects_nexical_in_the_browser(live_server, page, sandbox, shoot):
     user = dashboard_user()
     upstream = new_nexical_user(sandbox, full_name="Margaret Hamilton")
 
@@ -32,5 +28,4 @@ def test_it_connects_nexical_in_the_browser(live_server, page, sandbox):
     assert connected.get_by_text("Connected", exact=True).is_visible()
     assert upstream["token"] not in page.content()
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shoot(page, "connections")

@@ -1,11 +1,10 @@
 """Three journeys through the Nexical pages in a real browser, against the live sandbox.
 
-Each saves screenshots of the pages it crosses to docs/screenshots/ for the README.
+Each screenshots the pages it crosses, for the README (`make screenshots` keeps them).
 """
 
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,15 +16,6 @@ from tests.helpers import unique
 from tests.orchestrator_cast import Upstream, person
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each test makes several dashboard users; the production hasher costs about 0.3 s apiece.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def sign_in(page, live_server, user) -> None:
@@ -40,13 +30,7 @@ def sign_in(page, live_server, user) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
 
 
-def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise cover the middle
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server, sandbox):
+def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server, sandbox, shoot):
     admin = person(sandbox)
     joiner = person(sandbox)  # has a Nexical account: joins at once
     newcomer = f"{unique('newcomer')}@example.com"  # has none: gets a pending invitation
@@ -97,7 +81,7 @@ def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server
     expect(page.get_by_role("link", name=f"Orbit Crew {suffix}")).to_have_count(0)
 
 
-def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_server, sandbox):
+def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_server, sandbox, shoot):
     manager = person(sandbox)
     slug = unique("shipyard")
     team = Upstream(sandbox, manager).post("/teams", {"name": "Shipyard", "slug": slug})["team"]
@@ -145,7 +129,7 @@ def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_serve
     shoot(page, "teams")
 
 
-def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_server, sandbox):
+def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_server, sandbox, shoot):
     developer = person(sandbox)
     sign_in(page, live_server, developer.user)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)

@@ -165,7 +165,14 @@ def test_an_unknown_code_lands_on_the_code_field(client, someone):
 
 
 def test_the_system_page_is_a_404_for_ordinary_users(client, someone):
-    assert as_user(client, someone).get(reverse("system_admin")).status_code == 404
+    as_user(client, someone)
+    assert client.get(reverse("system_admin")).status_code == 404
+    assert reverse("system_admin") not in client.get(reverse("team_list")).content.decode()
+
+
+def test_system_accounts_find_the_system_page_in_the_navigation(client, sandbox):
+    as_user(client, person(sandbox, role="system"))
+    assert f'href="{reverse("system_admin")}"' in client.get(reverse("team_list")).content.decode()
 
 
 def test_a_system_admin_creates_users_and_enrollment_tokens_and_sees_workers(client, sandbox):

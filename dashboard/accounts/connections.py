@@ -2,26 +2,11 @@
 
 from django.utils import timezone
 
-from dashboard.services.nexical import NexicalAPI
-from dashboard.services.nexustoken import NexusTokenAPI
-
 from .models import Connection, Service
 
 
 async def connection_for(user, service: Service) -> Connection | None:
     return await Connection.objects.filter(user=user, service=service).afirst()
-
-
-async def nexical_api_for(user) -> NexicalAPI | None:
-    """The user's Nexical handle, or None when they have not connected Nexical."""
-    connection = await connection_for(user, Service.NEXICAL)
-    return NexicalAPI(token=connection.secret) if connection else None
-
-
-async def nexustoken_api_for(user) -> NexusTokenAPI | None:
-    """The user's NexusToken handle, or None when they have not connected NexusToken."""
-    connection = await connection_for(user, Service.NEXUSTOKEN)
-    return NexusTokenAPI(api_key=connection.secret) if connection else None
 
 
 async def mark_rejected(user, service: Service) -> None:

@@ -7,4 +7,11 @@ def site(request) -> dict:
     return {
         "SIGNUP_OPEN": settings.SIGNUP_OPEN,
         "connection_alerts": getattr(request, "connection_alerts", []),
+        "is_nexical_system": _is_nexical_system(request),
     }
+
+
+def _is_nexical_system(request) -> bool:
+    """Whether the connected Nexical account is a system account (it may open the System page)."""
+    connection = getattr(request, "connections", {}).get("nexical")
+    return connection is not None and connection.account_role == "system"

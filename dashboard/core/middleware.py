@@ -5,8 +5,10 @@ refuses synchronous queries inside an event loop). Resolving it here, the async 
 is async, lets every view and template use `request.user` freely. Awaiting `auser()` also loads the
 session, which the messages framework then reads without touching the database.
 
-`request.connection_alerts` is loaded here for the same reason: the layout shows a "reconnect"
-banner on every page, and a context processor cannot query the database from an async view.
+The user's connections are loaded here too, in one query: the layout shows a "reconnect" banner
+on every page (`request.connection_alerts`) and a context processor cannot query the database from
+an async view; pages that call upstream then take the stored token from `request.connections`
+instead of asking the database again.
 """
 
 from asgiref.sync import iscoroutinefunction
@@ -21,25 +23,30 @@ def resolve_user(get_response):
 
         async def middleware(request):
             request.user = await request.auser()
-            request.connection_alerts = []
+            connections = []
             if request.user.is_authenticated:
-                request.connection_alerts = [c async for c in _alerts(request.user)]
+                connections = [c async for c in _connections(request.user)]
+            _attach(request, connections)
             return await get_response(request)
 
     else:
 
         def middleware(request):
             _load(request.user)
-            request.connection_alerts = []
-            if request.user.is_authenticated:
-                request.connection_alerts = list(_alerts(request.user))
+            connections = list(_connections(request.user)) if request.user.is_authenticated else []
+            _attach(request, connections)
             return get_response(request)
 
     return middleware
 
 
-def _alerts(user):
-    return Connection.objects.filter(user=user, needs_attention=True).order_by("service")
+def _connections(user):
+    return Connection.objects.filter(user=user).order_by("service")
+
+
+def _attach(request, connections: list[Connection]) -> None:
+    request.connections = {connection.service: connection for connection in connections}
+    request.connection_alerts = [connection for connection in connections if connection.needs_attention]
 
 
 def _load(lazy_user) -> None:

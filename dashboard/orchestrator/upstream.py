@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
-from dashboard.accounts.connections import mark_rejected, nexical_api_for
+from dashboard.accounts.connections import connection_for, mark_rejected
 from dashboard.accounts.models import Service
 from dashboard.services.errors import (
     APIError,
@@ -101,18 +101,24 @@ def nexical_page(
 ) -> Callable[..., Awaitable[HttpResponse]]:
     """Sign-in required, a Nexical connection required, and upstream failures become pages.
 
-    The wrapped view receives the user's `NexicalAPI` after the request.
+    The wrapped view receives the user's `NexicalAPI` after the request; the connection it was made
+    from is `request.nexical_connection`.
     """
 
     @login_required
     @wraps(view)
     async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        api: NexicalAPI | None = await nexical_api_for(request.user)
-        if api is None:
+        connections = getattr(request, "connections", None)  # loaded by dashboard.core.middleware
+        if connections is not None:
+            connection = connections.get(Service.NEXICAL)
+        else:
+            connection = await connection_for(request.user, Service.NEXICAL)
+        if connection is None:
             template = "orchestrator/connect.html#body" if request.htmx else "orchestrator/connect.html"
             return render(request, template)
+        request.nexical_connection = connection
         try:
-            return await view(request, api, *args, **kwargs)
+            return await view(request, NexicalAPI(token=connection.secret), *args, **kwargs)
         except UpstreamError as error:
             return await error_page(request, error)
 

@@ -49,7 +49,10 @@ class FaultMiddleware:
         if latency:
             time.sleep(latency / 1000)
         if knobs.take("hang"):
+            # A hung request answers normally when it wakes: by then its client has long given up,
+            # and it must not use up a fault that a later request (or test) was meant to get.
             time.sleep(knobs.get("hang_seconds"))
+            return self.get_response(request)
         if knobs.take("force_429"):
             retry_after = knobs.get("retry_after")
             body = {"error": "rate_limited", "code": "rate_limited", "message": "Too many requests."}

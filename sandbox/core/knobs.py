@@ -33,6 +33,16 @@ DEFAULTS: dict[str, Any] = {
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
+_frozen = False
+
+
+class FrozenError(Exception):
+    """The sandbox serves from several processes, each with its own copy of the knobs."""
+
+
+def freeze() -> None:
+    global _frozen
+    _frozen = True
 
 
 def _from_env(name: str, default: Any) -> Any:
@@ -69,6 +79,8 @@ def snapshot() -> dict[str, Any]:
 
 def update(values: dict[str, Any]) -> dict[str, Any]:
     """Set knobs by name; raises KeyError for an unknown name and ValueError for a bad value."""
+    if _frozen:
+        raise FrozenError
     coerced = {}
     for name, value in values.items():
         if name not in DEFAULTS:

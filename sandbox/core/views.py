@@ -33,12 +33,15 @@ def knobs_view(request):
             if not isinstance(values, dict):
                 raise ValueError("expected an object")
             return JsonResponse(knobs.update(values))
+        except knobs.FrozenError:
+            message = "This sandbox serves from several processes: set knobs with SANDBOX_* variables."
+            return JsonResponse({"error": "conflict", "message": message}, status=409)
         except KeyError as exc:
             return JsonResponse({"error": "validation_error", "message": f"Unknown knob {exc}."}, status=400)
         except (ValueError, TypeError) as exc:
             return JsonResponse({"error": "validation_error", "message": str(exc)}, status=400)
     if request.method == "DELETE":
-        knobs.reset()
+        knobs.reset()  # back to the environment's values, the same in every process
     return JsonResponse(knobs.snapshot())
 
 

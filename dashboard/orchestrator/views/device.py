@@ -5,8 +5,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.accounts.connections import connection_for
-from dashboard.accounts.models import Service
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, UpstreamError
 from dashboard.services.nexical import NexicalAPI
@@ -46,12 +44,12 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     elif action:
         outcome = Outcome(ok=False, status=400)
 
-    connection = await connection_for(request.user, Service.NEXICAL)
+    connection = request.nexical_connection
     context = {
         "form": form,
         "step": step,
         "client_id": client_id,
-        "account": connection.account_label if connection else "",
+        "account": connection.account_label,
         "error": outcome.message,
     }
     return page(request, "orchestrator/device.html", context, status=outcome.status)

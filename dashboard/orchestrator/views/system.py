@@ -4,8 +4,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
-from dashboard.accounts.connections import connection_for
-from dashboard.accounts.models import Service
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
@@ -15,10 +13,9 @@ from ..upstream import Outcome, action_name, attempt, go, load, nexical_page, op
 # --- access helpers ------------------------------------------------------------------------------
 
 
-async def _require_system(request: HttpRequest) -> None:
+def _require_system(request: HttpRequest) -> None:
     """The page does not exist for anyone but a system account."""
-    connection = await connection_for(request.user, Service.NEXICAL)
-    if connection is None or connection.account_role != "system":
+    if request.nexical_connection.account_role != "system":
         raise Http404("No such page.")
 
 
@@ -27,7 +24,7 @@ async def _require_system(request: HttpRequest) -> None:
 
 @nexical_page
 async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
-    await _require_system(request)
+    _require_system(request)
     user_form = SystemUserForm()
     enrollment_form = EnrollmentTokenForm()
     outcome = Outcome(ok=True)

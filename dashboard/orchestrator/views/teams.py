@@ -4,8 +4,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from dashboard.accounts.connections import connection_for
-from dashboard.accounts.models import Service
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI, Team
 
@@ -41,9 +39,8 @@ def can_remove(team: Team, member_role: str) -> bool:
     return can_manage(team)
 
 
-async def _my_upstream_id(request: HttpRequest) -> str:
-    connection = await connection_for(request.user, Service.NEXICAL)
-    return connection.account_id if connection else ""
+def _my_upstream_id(request: HttpRequest) -> str:
+    return request.nexical_connection.account_id
 
 
 # --- teams list ----------------------------------------------------------------------------------
@@ -91,7 +88,7 @@ async def _team_page(
         optional_panel(nexical.team_invite_list(api, team_id=team_id)),
         nexical.project_list(api, team_id=team_id),
     )
-    me = await _my_upstream_id(request)
+    me = _my_upstream_id(request)
     member_rows = [
         {
             "member": member,
@@ -191,7 +188,7 @@ async def _team_action(
         return None, {"project": form}, outcome
 
     if action == "leave":
-        me = await _my_upstream_id(request)
+        me = _my_upstream_id(request)
         outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=me))
         if outcome.ok:
             messages.success(request, "You left the team.")

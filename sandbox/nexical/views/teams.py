@@ -186,9 +186,12 @@ def _send_invite_mail(team: Team, invitation: Invitation, raw_token: str) -> Non
 
 
 def _expire_invitations(team: Team) -> None:
-    Invitation.objects.filter(
+    stale = Invitation.objects.filter(
         team=team, status=Invitation.Status.PENDING, expires_at__lte=timezone.now()
-    ).update(status=Invitation.Status.EXPIRED)
+    )
+    # Look before writing: an UPDATE takes SQLite's write lock even when it matches nothing.
+    if stale.exists():
+        stale.update(status=Invitation.Status.EXPIRED)
 
 
 def list_invites(request: HttpRequest, caller: Caller, tid: int) -> JsonResponse:

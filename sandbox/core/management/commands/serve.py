@@ -1,11 +1,20 @@
 """Serve both emulated APIs on one port, with their simulated activity running beside them."""
 
 import importlib
+import os
+import signal
+import socketserver
+import sys
+import threading
+import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.core.servers.basehttp import WSGIServer, run
+from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
+
+from sandbox.core import knobs
 
 SIMULATIONS = ["sandbox.nexical.simulation", "sandbox.nexustoken.simulation"]
 
@@ -18,20 +27,71 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8001)
         parser.add_argument("--seed", action="store_true", help="fill the demo data first")
         parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="serve from this many forked processes, as a real upstream does (for benchmarks); "
+            "knobs then come from SANDBOX_* variables only, since each process holds its own",
+        )
 
-    def handle(self, *args, host, port, seed, no_migrate, **options):
+    def handle(self, *args, host, port, seed, no_migrate, processes, **options):
         if not no_migrate:
             call_command("migrate", verbosity=0, interactive=False)
         if seed:
             call_command("seed_demo")
         base_url = f"http://{host}:{port}"
+        server = ThreadedServer((host, port), RequestHandler)
+        server.set_app(get_wsgi_application())
+        if processes > 1:
+            knobs.freeze()
+            _fork_workers(processes - 1)
+        # Only the first process runs the simulated activity: its threads would not survive a fork.
         for module in SIMULATIONS:
             importlib.import_module(module).start(base_url)
         self.stdout.write(
             f"Sandbox on {base_url}  (Nexical {base_url}/nexical, NexusToken {base_url}/nexustoken)"
         )
         self.stdout.flush()
-        # Django's threaded server: every request gets its own thread, so injected latency and
-        # long SSE streams never hold up other requests.
-        WSGIServer.request_queue_size = 128
-        run(host, port, get_wsgi_application(), threading=True, server_cls=WSGIServer)
+        server.serve_forever()
+
+
+def _fork_workers(count: int) -> None:
+    """Fork processes that serve the same listening socket; they stop when this one does."""
+    connections.close_all()  # a database connection must never be shared across a fork
+    children = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            parent = os.getppid()
+            threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+            return
+        children.append(pid)
+
+    def stop(signum, frame):
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+class ThreadedServer(socketserver.ThreadingMixIn, WSGIServer):
+    """Django's development server, one thread per request, so injected latency and long SSE
+    streams never hold up other requests."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class RequestHandler(WSGIRequestHandler):
+    # The handler writes headers and body in separate sends; with Nagle's algorithm on, a client
+    # that keeps the connection alive waits ~40 ms for the delayed ACK on every response.
+    disable_nagle_algorithm = True
