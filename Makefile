@@ -15,6 +15,9 @@ run: setup
 	@echo "  Sandbox:    http://127.0.0.1:$(SANDBOX_PORT)/  (logins in README.md)"
 	@echo
 	@trap 'kill 0' INT TERM EXIT; \
+	export NEXICAL_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexical; \
+	export NEXUSTOKEN_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexustoken; \
+	export SANDBOX_PUBLIC_URL=http://127.0.0.1:$(SANDBOX_PORT); \
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & \
 	$(VENV)/bin/uvicorn dashboard.asgi:application --host 127.0.0.1 --port $(WEB_PORT) & \
 	wait
