@@ -8,7 +8,7 @@ WEB_PORT ?= 8000
 
 .PHONY: run test setup sandbox web lint format browser key clean
 
-## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
+## Set everything up, then start the sandbox and the web server (Ctrl-C stops all).
 run: setup
 	@echo
 	@echo "  Dashboard:  http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo-password"
