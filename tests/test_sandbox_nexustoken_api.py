@@ -436,8 +436,21 @@ def test_a_credit_line_lets_budgets_exceed_the_balance(sandbox):
     balance = api.get("/credits/balance").json()
     assert (balance["credits_balance"], balance["credits_frozen"], balance["debt"]) == (0, 1000, 533)
     assert balance["purchasing_power"] == 5000 - 533
+    # Cancelling refunds the budget into the debt first: nothing is left owed.
     api.delete(f"/tasks/{big['id']}")
-    assert api.post("/credits/repay", json={}).json()["credits_balance"] == 467
+    balance = api.get("/credits/balance").json()
+    assert (balance["credits_balance"], balance["credits_frozen"], balance["debt"]) == (467, 0, 0)
+    assert api.post("/credits/repay", json={}).status_code == 409
+
+    # Settling a partly borrowed budget: the price and fee come out of it, the rest pays the debt.
+    big = new_task(api, max_budget_credits=1000)
+    worker = workers[0]
+    assert worker.post(f"/tasks/{big['id']}/bid", json={"bid_credits": 600}).status_code == 200
+    wait_until(lambda: worker.get(f"/tasks/{big['id']}").json()["status"] == "AWARDED", "award")
+    assert worker.post(f"/tasks/{big['id']}/submit", json={"result_data": {"name": "A"}}).status_code == 200
+    balance = api.get("/credits/balance").json()
+    # 467 NC of own money paid 600 + a 30 NC fee: 163 NC is still owed, nothing more.
+    assert (balance["credits_balance"], balance["credits_frozen"], balance["debt"]) == (0, 0, 163)
 
 
 def test_a_reputation_below_minus_ten_freezes_the_account(sandbox):

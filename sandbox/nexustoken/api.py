@@ -2,10 +2,12 @@
 
 import hashlib
 import json
+import logging
 import math
 import secrets
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 
@@ -17,6 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from sandbox.core import knobs
 
 from .models import Account, ApiKey
+
+logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -34,6 +38,19 @@ def error_response(status: int, detail, headers: dict[str, str] | None = None) -
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def not_found(request: HttpRequest, **kwargs) -> JsonResponse:
+    """Any unknown path under /nexustoken/: the SDK reads `detail`, so never Django's HTML page."""
+    return error_response(404, "Not Found")
+
+
+def uuid_or_404(value: str, what: str) -> uuid.UUID:
+    """Ids in paths are matched as any string, so a malformed one gets the same JSON 404 as an unknown one."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ApiError(404, f"{what} not found") from None
 
 
 def new_api_key() -> str:
@@ -156,6 +173,47 @@ def authenticate(request: HttpRequest) -> Account:
 # --- Bodies ----------------------------------------------------------------------------------------
 
 
+MAX_JSON_DEPTH = 64  # far beyond any real schema; deeper bodies only serve to exhaust the stack
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 overflows to inf: refused like the NaN/Infinity literals, which JSON does not allow.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text}")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not allowed")
+
+
+def _storable_problem(data) -> str | None:
+    """Why a parsed body cannot be stored (too deep, NUL or lone surrogates in a string), or None.
+
+    PostgreSQL refuses NUL in text and jsonb, and lone surrogates are not encodable as UTF-8, so
+    both would fail later with a 500; the walk uses its own stack to keep clear of the recursion limit.
+    """
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > MAX_JSON_DEPTH:
+            return f"Request body is nested too deeply (limit {MAX_JSON_DEPTH} levels)"
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((value, depth + 1) for value in item.values())
+        elif isinstance(item, list):
+            stack.extend((value, depth + 1) for value in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "Strings must not contain the NUL character (\\u0000)"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "Strings must not contain unpaired surrogates (such as \\ud800)"
+    return None
+
+
 def read_json(request: HttpRequest) -> dict:
     """The JSON object in the body; an empty body counts as {}."""
     try:
@@ -165,9 +223,16 @@ def read_json(request: HttpRequest) -> dict:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw, parse_float=_finite_float, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ApiError(400, "Request body is nested too deeply") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(400, "Request body is not valid JSON") from None
+    except ValueError as exc:  # from the two hooks above
+        raise ApiError(400, f"Request body is not valid JSON: {exc}") from None
+    problem = _storable_problem(data)
+    if problem:
+        raise ApiError(400, problem)
     if not isinstance(data, dict):
         raise ApiError(422, [{"loc": ["body"], "msg": "Input should be a JSON object", "type": "dict_type"}])
     return data
@@ -209,6 +274,10 @@ def endpoint(methods: dict[str, Callable], *, auth: bool = True):
             return error_response(exc.status, exc.detail, exc.headers)
         except RequestDataTooBig:
             return error_response(413, "Request body too large (limit 1 MB)")
+        except Exception:
+            # A bug must still answer in the API's shape: the SDK shows `detail` to its user.
+            logger.exception("nexustoken: %s %s failed", request.method, request.path)
+            return error_response(500, "Internal error")
         if isinstance(result, JsonResponse):
             return result
         status = 200

@@ -5,14 +5,23 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
 
-RULE_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "required_fields": {"fields": list},
-    "min_length": {"field": str, "min": int},
-    "max_length": {"field": str, "max": int},
-    "regex": {"field": str, "pattern": str},
-    "enum": {"field": str, "values": list},
-    "field_type": {"field": str, "expected": str},
+# The parameters of each rule type, with a check of each value; any other key is refused.
+_FIELD_NAME = ("a non-empty string", lambda v: isinstance(v, str) and v != "")
+_SIZE = ("a non-negative integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+RULE_PARAMS: dict[str, dict[str, tuple[str, Any]]] = {
+    "required_fields": {
+        "fields": (
+            "a non-empty list of non-empty strings",
+            lambda v: isinstance(v, list) and v != [] and all(isinstance(f, str) and f for f in v),
+        )
+    },
+    "min_length": {"field": _FIELD_NAME, "min": _SIZE},
+    "max_length": {"field": _FIELD_NAME, "max": _SIZE},
+    "regex": {"field": _FIELD_NAME, "pattern": ("a string", lambda v: isinstance(v, str))},
+    "enum": {"field": _FIELD_NAME, "values": ("a non-empty list", lambda v: isinstance(v, list) and v != [])},
+    "field_type": {"field": _FIELD_NAME, "expected": ("a string", lambda v: isinstance(v, str))},
 }
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str,
@@ -22,6 +31,27 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "array": list,
     "object": dict,
 }
+# Keywords whose value is a URI reference: only in-document ones ("#...") are allowed, since the
+# emulator never fetches anything, and an unresolvable reference would break every submission.
+REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+class UnusableSchema(ValueError):
+    """The schema cannot be evaluated (a reference that does not resolve, or loops forever)."""
+
+
+def _refs(node: Any):
+    """Every reference value in a schema, walked without recursion (the depth is the caller's)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in REF_KEYWORDS:
+                    yield value
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def schema_problem(schema: dict) -> str | None:
@@ -29,13 +59,21 @@ def schema_problem(schema: dict) -> str | None:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except SchemaError as exc:
         return f"validation_schema is not a valid JSON Schema: {exc.message}"
+    for ref in _refs(schema):
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return f"validation_schema may only use local references ('#...'), not {ref!r}"
     return None
 
 
 def schema_error(schema: dict, value: Any) -> str | None:
-    """The first way value breaks the schema, or None."""
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    """The first way value breaks the schema, or None; UnusableSchema when it cannot be evaluated."""
+    try:
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    except Unresolvable as exc:
+        raise UnusableSchema(f"validation_schema has a reference that does not resolve: {exc}") from None
+    except RecursionError:
+        raise UnusableSchema("validation_schema refers to itself without end") from None
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -46,9 +84,13 @@ def rule_problem(rule: Any) -> str | None:
     """Why a rule is malformed, or None."""
     if not isinstance(rule, dict) or rule.get("type") not in RULE_PARAMS:
         return f"each rule needs a type among {', '.join(RULE_PARAMS)}"
-    for name, kind in RULE_PARAMS[rule["type"]].items():
-        if not isinstance(rule.get(name), kind) or isinstance(rule.get(name), bool):
-            return f"rule {rule['type']} needs {name!r}"
+    params = RULE_PARAMS[rule["type"]]
+    unknown = sorted(set(rule) - set(params) - {"type"})
+    if unknown:
+        return f"rule {rule['type']} does not take {', '.join(map(repr, unknown))}"
+    for name, (wanted, is_valid) in params.items():
+        if not is_valid(rule.get(name)):
+            return f"rule {rule['type']} needs {name!r} as {wanted}"
     if rule["type"] == "regex":
         try:
             re.compile(rule["pattern"])
@@ -59,6 +101,13 @@ def rule_problem(rule: Any) -> str | None:
     return None
 
 
+def usable_rules(rules: Any) -> list[dict]:
+    """The well-formed rules only: tasks stored before rules were checked may hold broken ones."""
+    if not isinstance(rules, list):
+        return []
+    return [rule for rule in rules if rule_problem(rule) is None]
+
+
 def _is_type(value: Any, expected: str) -> bool:
     if expected in {"integer", "number"} and isinstance(value, bool):
         return False
@@ -67,12 +116,12 @@ def _is_type(value: Any, expected: str) -> bool:
 
 def rule_error(rules: list[dict], value: dict) -> str | None:
     """The first rule the result breaks, or None. A missing field fails every rule but field presence."""
-    for rule in rules:
+    for rule in usable_rules(rules):
         kind = rule["type"]
         if kind == "required_fields":
             missing = [f for f in rule["fields"] if value.get(f) in (None, "", [], {})]
             if missing:
-                return f"required_fields: missing {', '.join(map(str, missing))}"
+                return f"required_fields: missing {', '.join(missing)}"
             continue
         field = rule["field"]
         if field not in value:
@@ -93,7 +142,10 @@ def rule_error(rules: list[dict], value: dict) -> str | None:
 
 
 def check_result(schema: dict, rules: list[dict], result: dict) -> tuple[str | None, str | None]:
-    """(error_code, message): SCHEMA_MISMATCH, RULE_VIOLATION, or (None, None) when it passes."""
+    """(error_code, message): SCHEMA_MISMATCH, RULE_VIOLATION, or (None, None) when it passes.
+
+    Raises UnusableSchema when the task's own schema cannot be evaluated.
+    """
     problem = schema_error(schema, result)
     if problem:
         return "SCHEMA_MISMATCH", problem

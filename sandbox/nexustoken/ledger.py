@@ -150,9 +150,14 @@ def freeze(account: Account, amount: int) -> None:
 
 
 def release(account: Account, amount: int) -> None:
-    """Give back a frozen amount to the spendable balance."""
+    """Unfreeze an amount: it pays down debt first (a budget may have been borrowed), the rest
+    goes back to the spendable balance."""
     account.credits_frozen -= amount
-    account.credits_balance += amount
+    repaid = min(amount, account.debt)
+    account.debt -= repaid
+    if account.debt == 0:
+        account.debt_since = None
+    account.credits_balance += amount - repaid
 
 
 def repay(account: Account, amount: int) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from sandbox.core import knobs
 
-from . import checks, ledger
+from . import checks, ledger, skill
 from .models import (
     AWARDED,
     BIDDING,
@@ -143,15 +143,35 @@ def place_bid(task: Task, bidder: Account, credits: int) -> Bid:
     return bid
 
 
+def _bid_rank(task: Task, bid: Bid, skill_score: int) -> tuple:
+    """Sort key of a bid under the task's quality_preference: the smallest key wins.
+
+    cheapest: the lowest bid. best: the highest skill for this task type, then reputation.
+    balanced: an even blend of price (the share of the budget left over) and skill (score / 100).
+    Ties go to the lower bid, then to the earlier one.
+    """
+    tie_break = (bid.bid_credits, bid.created_at)
+    if task.quality_preference == "cheapest":
+        return tie_break
+    if task.quality_preference == "best":
+        return (-skill_score, -bid.account.reputation, *tie_break)
+    saving = 1 - bid.bid_credits / task.max_budget_credits
+    return (-(0.5 * saving + 0.5 * skill_score / 100), *tie_break)
+
+
 def _award(task: Task, now: datetime) -> None:
-    best = task.bids.order_by("bid_credits", "created_at").select_related("account").first()
+    bids = list(task.bids.select_related("account"))
+    scores = {}
+    if task.quality_preference != "cheapest":  # skill does not matter there: spare the queries
+        scores = {b.pk: skill.score(b.account, task.task_type) for b in bids}
+    best = min(bids, key=lambda b: _bid_rank(task, b, scores.get(b.pk, 0)))
     task.status = AWARDED
     task.awarded_to = best.account
     task.awarded_price = best.bid_credits
     task.awarded_at = now
     task.attempts_left = ATTEMPTS_PER_AWARD
     task.auction_closes_at = None
-    _event(task, "AWARDED", f"{best.bid_credits} NC, {task.bids.count()} bid(s)")
+    _event(task, "AWARDED", f"{best.bid_credits} NC, {len(bids)} bid(s), {task.quality_preference}")
     _publish(task, "task.awarded")
 
 
@@ -303,8 +323,9 @@ def _settle(task: Task, result: dict) -> None:
     fee = fee_for(price, task.max_budget_credits)
     accounts = ledger.lock_accounts(task.creator_id, task.awarded_to_id)
     creator, worker = accounts[task.creator_id], accounts[task.awarded_to_id]
-    ledger.release(creator, task.frozen_credits)
-    creator.credits_balance -= price + fee
+    # Pay from the frozen budget, then release the rest (which pays down any debt first).
+    creator.credits_frozen -= price + fee
+    ledger.release(creator, task.frozen_credits - price - fee)
     worker.credits_balance += price
     for account in {creator.pk: creator, worker.pk: worker}.values():
         account.task_count += 1

@@ -28,7 +28,9 @@ EmailStr = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "50", 50.0 or true are not an int, and "yes" is not a bool. The SDK and the dashboard
+    # send real JSON integers and booleans, so only hand-made bodies are affected.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Register(Body):
@@ -48,7 +50,7 @@ class VerifyRecover(Body):
 
 
 class CreateTask(Body):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
     task_type: Literal[TASK_TYPES] = "json_extraction"
     input_data: str = Field(min_length=1, max_length=10_000)

@@ -51,11 +51,18 @@ def _clock() -> None:
 # --- Building results -----------------------------------------------------------------------------------
 
 
+def _fits(schema: dict, value: Any) -> bool:
+    try:
+        return checks.schema_error(schema, value) is None
+    except checks.UnusableSchema:
+        return False
+
+
 def sample_value(schema: Any, example: Any = None) -> Any:
     """A value that satisfies a (simple) JSON Schema, preferring the task's example where it fits."""
     if not isinstance(schema, dict):
         return example
-    if example is not None and checks.schema_error(schema, example) is None:
+    if example is not None and _fits(schema, example):
         return example
     if "const" in schema:
         return schema["const"]
@@ -86,7 +93,7 @@ def sample_value(schema: Any, example: Any = None) -> Any:
 
 def _fit_rules(result: dict, rules: list[dict]) -> dict:
     """Nudge a result towards the rules it can satisfy by construction."""
-    for rule in rules:
+    for rule in checks.usable_rules(rules):
         kind, field = rule["type"], rule.get("field")
         if kind == "required_fields":
             for name in rule["fields"]:
@@ -118,7 +125,10 @@ def wrong_result(task: dict) -> dict | None:
     """A result that fails validation, or None when the task accepts anything."""
     candidate = {"unexpected": True}
     schema = task.get("validation_schema") or {}
-    code, _ = checks.check_result(schema, task.get("validation_rules") or [], candidate)
+    try:
+        code, _ = checks.check_result(schema, task.get("validation_rules") or [], candidate)
+    except checks.UnusableSchema:
+        return None
     return candidate if code else None
 
 

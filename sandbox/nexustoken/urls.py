@@ -1,20 +1,21 @@
 """The NexusToken emulator, mounted at /nexustoken/: the v1 API, plus the checkout and device pages."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import pages, views_account, views_auth, views_tasks
-from .api import endpoint
+from .api import endpoint, not_found
 
 a, t, u = views_account, views_tasks, views_auth
 
 
+# Ids are matched as any string and checked by the views, so a malformed id is a JSON 404 too.
 def api(route: str, methods: dict, auth: bool = True, name: str | None = None):
     return path(f"api/v1/{route}", endpoint(methods, auth=auth), name=name)
 
 
 urlpatterns = [
-    path("health", u.health, name="nt-health"),
-    path("api/v1/heartbeat", u.heartbeat, name="nt-heartbeat"),
+    path("health", endpoint({"GET": u.health}, auth=False), name="nt-health"),
+    api("heartbeat", {"GET": u.heartbeat}, auth=False, name="nt-heartbeat"),
     # Auth
     api("auth/register", {"POST": u.register}, auth=False),
     api("auth/rotate-key", {"POST": u.rotate_key}),
@@ -23,9 +24,9 @@ urlpatterns = [
     # Tasks
     api("tasks", {"POST": t.create_task, "GET": t.my_tasks}),
     api("tasks/available", {"GET": t.available}),
-    api("tasks/<uuid:task_id>", {"GET": t.get_task, "DELETE": t.cancel_task}),
-    api("tasks/<uuid:task_id>/bid", {"POST": t.bid}),
-    api("tasks/<uuid:task_id>/submit", {"POST": t.submit}),
+    api("tasks/<str:task_id>", {"GET": t.get_task, "DELETE": t.cancel_task}),
+    api("tasks/<str:task_id>/bid", {"POST": t.bid}),
+    api("tasks/<str:task_id>/submit", {"POST": t.submit}),
     path("api/v1/events/stream", t.events_stream, name="nt-events"),
     # Credits
     api("credits/balance", {"GET": a.balance}),
@@ -37,8 +38,8 @@ urlpatterns = [
     # Capabilities
     api("capabilities", {"POST": a.create_capability, "GET": a.my_capabilities}),
     api("capabilities/browse", {"GET": a.browse_capabilities}),
-    api("capabilities/<uuid:capability_id>/stats", {"GET": a.capability_stats}),
-    api("capabilities/<uuid:capability_id>/availability", {"PATCH": a.set_availability}),
+    api("capabilities/<str:capability_id>/stats", {"GET": a.capability_stats}),
+    api("capabilities/<str:capability_id>/availability", {"PATCH": a.set_availability}),
     # Account
     api("account/reputation", {"GET": a.reputation}),
     api("account/webhook-secret/rotate", {"POST": a.rotate_webhook_secret}),
@@ -54,4 +55,6 @@ urlpatterns = [
     path("checkout/<str:session_id>", pages.checkout, name="nt-checkout"),
     path("checkout/<str:session_id>/cancel", pages.checkout_cancel, name="nt-checkout-cancel"),
     path("device", pages.device, name="nt-device"),
+    # Last: every other path answers the API's JSON 404 rather than Django's HTML page.
+    re_path(r"^.*$", not_found),
 ]

@@ -7,10 +7,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import ledger, schemas
-from .api import ApiError, body
+from . import ledger, schemas, skill
+from .api import ApiError, body, uuid_or_404
 from .lifecycle import iso
-from .models import AWARDED, SETTLED, Capability, CheckoutSession, Task
+from .models import Capability, CheckoutSession
 from .views_auth import new_webhook_secret
 
 SECRET_GRACE = timedelta(hours=24)
@@ -137,8 +137,9 @@ def capability_json(capability: Capability) -> dict:
     }
 
 
-def _capability_or_404(capability_id, **filters) -> Capability:
-    capability = Capability.objects.filter(pk=capability_id, **filters).first()
+def _capability_or_404(capability_id: str, **filters) -> Capability:
+    pk = uuid_or_404(capability_id, "Capability")
+    capability = Capability.objects.filter(pk=pk, **filters).first()
     if capability is None:
         raise ApiError(404, "Capability not found")
     return capability
@@ -183,44 +184,13 @@ def browse_capabilities(request, account):
     return [capability_json(c) for c in matches[start : start + per_page]]
 
 
-def skill_tier(score: int) -> str:
-    for floor, name in ((90, "Diamond"), (75, "Gold"), (60, "Silver"), (40, "Bronze")):
-        if score >= floor:
-            return name
-    return "Unrated"
-
-
 def capability_stats(request, account, capability_id):
     capability = _capability_or_404(capability_id)
-    # Work of this provider on tasks of the capability's type (its name, e.g. "json_extraction").
-    tasks = Task.objects.filter(task_type=capability.name)
-    settled = list(tasks.filter(status=SETTLED, awarded_to=capability.account_id))
-    # Failures are not kept per task type: the provider's overall count stands in for them.
-    failed_events = capability.account.tasks_failed
-    done = len(settled) + failed_events
-    success = len(settled) / done if done else 0.0
-    first_try = sum(1 for t in settled if t.submissions.count() == 1) / len(settled) if settled else 0.0
-    durations = [
-        (t.finished_at - t.awarded_at).total_seconds() for t in settled if t.awarded_at and t.finished_at
-    ]
-    avg_seconds = sum(durations) / len(durations) if durations else None
-    speed = 1.0 if avg_seconds is None else max(0.0, 1 - avg_seconds / 300)
-    volume = min(1.0, len(settled) / 50)
-    rating = max(0.0, min(1.0, (capability.account.reputation + 10) / 60))
-    score = round(100 * (0.35 * success + 0.20 * first_try + 0.15 * speed + 0.15 * volume + 0.15 * rating))
-    if not done:
-        score = 0
+    # Public like browse: a requester checks a provider's record before choosing it.
     return {
         "capability_id": str(capability.id),
         "name": capability.name,
-        "tasks_completed": len(settled),
-        "tasks_failed": failed_events,
-        "tasks_in_progress": tasks.filter(status=AWARDED, awarded_to=capability.account_id).count(),
-        "success_rate": round(success, 4),
-        "first_try_rate": round(first_try, 4),
-        "avg_execution_seconds": round(avg_seconds, 2) if avg_seconds is not None else None,
-        "skill_score": score,
-        "skill_tier": skill_tier(score),
+        **skill.stats(capability.account, capability.name),
     }
 
 

@@ -3,13 +3,14 @@
 import hashlib
 import logging
 import os
+import re
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import schemas
@@ -24,21 +25,20 @@ RECOVERY_TTL = timedelta(seconds=300)
 DEVICE_TTL = timedelta(seconds=600)
 USER_CODE_LETTERS = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no words, no 0/O mix-ups
 OAUTH_SALT = "nexustoken.github"
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9-]{1,100}")
 
 
 def new_webhook_secret() -> str:
     return "whsec_" + secrets.token_hex(24)
 
 
-def heartbeat(request: HttpRequest):
+def heartbeat(request: HttpRequest, account):
     minimum = os.environ.get("SANDBOX_NEXUSTOKEN_MIN_SDK", "0.4.0")
-    return JsonResponse(
-        {"status": "ok", "min_sdk_version": minimum, "latest_sdk_version": "0.6.6", "announcement": ""}
-    )
+    return {"status": "ok", "min_sdk_version": minimum, "latest_sdk_version": "0.6.6", "announcement": ""}
 
 
-def health(request: HttpRequest):
-    return JsonResponse({"status": "ok", "service": "nexustoken-sandbox"})
+def health(request: HttpRequest, account):
+    return {"status": "ok", "service": "nexustoken-sandbox"}
 
 
 def create_account(email: str, source: str = "", credits: int | None = None) -> Account:
@@ -244,6 +244,9 @@ def github_callback(request, account):
     if not code:
         raise ApiError(400, "Missing code")
     login = request.GET.get("login") or f"gh-{hashlib.sha256(code.encode()).hexdigest()[:8]}"
+    # The same rule as the link endpoint's github_login (a GitHub login, at most the column's 100 chars).
+    if not GITHUB_LOGIN.fullmatch(login):
+        raise ApiError(400, "login must be 1-100 letters, digits or hyphens")
     return _link(account, login)
 
 

@@ -1,19 +1,24 @@
 """Tasks: create, list, read, cancel, bid, submit, and the SSE event stream."""
 
 import json
+import logging
 import time
 
 from django.db import transaction
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
-from . import checks, ledger, lifecycle, schemas
-from .api import ApiError, authenticate, body, check_create_limit, error_response
+from . import checks, ledger, lifecycle, schemas, skill
+from .api import ApiError, authenticate, body, check_create_limit, error_response, uuid_or_404
 from .models import OPEN_STATUSES, TERMINAL_STATUSES, Account, Bid, StreamEvent, Task
+
+logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
 STREAM_POLL_SECONDS = 0.5
 STREAM_MAX_SECONDS = 3600.0  # a forgotten stream frees its thread after an hour
+OPEN_LIST_LIMIT = 100
 
 
 def _may_act(account: Account) -> None:
@@ -24,8 +29,8 @@ def _may_act(account: Account) -> None:
         raise ApiError(403, "API suspended: debt unpaid for 7+ days; repay it at /api/v1/credits/repay")
 
 
-def _task_or_404(task_id) -> Task:
-    task = Task.objects.filter(pk=task_id).first()
+def _task_or_404(task_id: str) -> Task:
+    task = Task.objects.filter(pk=uuid_or_404(task_id, "Task")).first()
     if task is None:
         raise ApiError(404, "Task not found")
     return task
@@ -37,7 +42,11 @@ def _check_task_body(data: schemas.CreateTask) -> None:
     if problem:
         problems.append((["body", "validation_schema"], problem))
     else:
-        mismatch = checks.schema_error(data.validation_schema, data.example_output)
+        try:
+            mismatch = checks.schema_error(data.validation_schema, data.example_output)
+        except checks.UnusableSchema as exc:
+            problems.append((["body", "validation_schema"], str(exc)))
+            mismatch = None
         if mismatch:
             problems.append(
                 (["body", "example_output"], f"example_output does not match the schema: {mismatch}")
@@ -83,10 +92,30 @@ def my_tasks(request, account):
     return [lifecycle.task_json(task, account) for task in tasks[:limit]]
 
 
+def open_tasks_for(account: Account) -> list[Task]:
+    """The open tasks this account may bid on: not its own, and only where its skill is enough.
+
+    Newest first, so that in a long-running sandbox new tasks always make the list (the oldest
+    open ones are the first to be cut).
+    """
+    tasks = Task.objects.filter(status__in=OPEN_STATUSES).exclude(creator=account).order_by("-created_at")
+    scores: dict[str, int] = {}  # one skill computation per task type
+    shown = []
+    for task in tasks.iterator():
+        if task.min_skill_rating:
+            if task.task_type not in scores:
+                scores[task.task_type] = skill.score(account, task.task_type)
+            if not skill.qualifies(task, scores[task.task_type]):
+                continue
+        shown.append(task)
+        if len(shown) == OPEN_LIST_LIMIT:
+            break
+    return shown
+
+
 def available(request, account):
     lifecycle.sweep()
-    tasks = Task.objects.filter(status__in=OPEN_STATUSES).exclude(creator=account).order_by("created_at")
-    return [lifecycle.task_json(task, account) for task in tasks[:100]]
+    return [lifecycle.task_json(task, account) for task in open_tasks_for(account)]
 
 
 def get_task(request, account, task_id):
@@ -114,7 +143,16 @@ def bid(request, account, task_id):
             403, f"Cooling down after 3 failures in a row until {lifecycle.iso(account.cooldown_until)}"
         )
     data = body(request, schemas.PlaceBid)
-    _task_or_404(task_id)
+    found = _task_or_404(task_id)
+    if found.min_skill_rating:
+        score = skill.score(account, found.task_type)
+        if not skill.qualifies(found, score):
+            raise ApiError(
+                403,
+                f"This task asks for skill rating {found.min_skill_rating} or more "
+                f"(a skill score of {skill.MIN_SCORE_FOR_RATING[found.min_skill_rating]}+); "
+                f"yours for {found.task_type} is {score} ({skill.tier(score)})",
+            )
     with transaction.atomic():
         task = lifecycle.locked_task(task_id)
         lifecycle.advance(task)
@@ -139,15 +177,19 @@ def bid(request, account, task_id):
 
 def submit(request, account, task_id):
     data = body(request, schemas.Submit)
-    _task_or_404(task_id)
+    found = _task_or_404(task_id)
     with transaction.atomic():
-        task = lifecycle.locked_task(task_id)
+        task = lifecycle.locked_task(found.pk)
         lifecycle.advance(task)
         if task.awarded_to_id != account.pk:
             raise ApiError(403, "Task not awarded to you")
         if task.status in TERMINAL_STATUSES:
             raise ApiError(409, f"Task is already {task.status}")
-        return lifecycle.submit(task, account, data.result_data)
+        try:
+            return lifecycle.submit(task, account, data.result_data)
+        except checks.UnusableSchema as exc:
+            # Only tasks stored before schemas were checked at creation can get here.
+            raise ApiError(422, f"The task's validation cannot be evaluated: {exc}") from None
 
 
 # --- Server-sent events -------------------------------------------------------------------------------
@@ -166,8 +208,8 @@ def _stream(account: Account, topics: set[str]):
     # Start after the newest event, and replay what is open now as task.new.
     cursor = StreamEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     yield b": connected\n\n"
-    open_tasks = Task.objects.filter(status__in=OPEN_STATUSES).exclude(creator=account).order_by("created_at")
-    for task in open_tasks[:100]:
+    # The same tasks as /tasks/available (newest ones, within the caller's skill), oldest first.
+    for task in reversed(open_tasks_for(account)):
         if _wanted(topics, "task.new", task):
             yield _sse("task.new", {"type": "task.new", "task": lifecycle.task_json(task, account)})
     started = last_write = time.monotonic()
@@ -188,6 +230,7 @@ def _stream(account: Account, topics: set[str]):
         time.sleep(STREAM_POLL_SECONDS)
 
 
+@csrf_exempt  # an API view: a POST must get the JSON 405 below, not Django's HTML CSRF page
 def events_stream(request: HttpRequest):
     if request.method != "GET":
         return error_response(405, "Method Not Allowed", {"Allow": "GET"})
@@ -195,6 +238,9 @@ def events_stream(request: HttpRequest):
         account = authenticate(request)
     except ApiError as exc:
         return error_response(exc.status, exc.detail, exc.headers)
+    except Exception:
+        logger.exception("nexustoken: the event stream failed to start")
+        return error_response(500, "Internal error")
     topics = {t.strip() for t in request.GET.get("topics", "").split(",") if t.strip()}
     response = StreamingHttpResponse(_stream(account, topics), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
