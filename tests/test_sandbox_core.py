@@ -43,3 +43,27 @@ def test_it_counts_api_requests(sandbox):
     httpx.get(f"{sandbox.nexical_url}/users/me")
     httpx.get(f"{sandbox.nexical_url}/users/me")
     assert sandbox.request_counts()["GET /nexical/users/me"] == 2
+
+
+def test_it_forces_429_in_nexicals_full_error_shape(sandbox):
+    sandbox.set_knobs(force_429=1, retry_after=3)
+    response = httpx.get(f"{sandbox.nexical_url}/users/me")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"
+    assert response.json() == {
+        "error": "rate_limited",
+        "code": "rate_limited",
+        "message": "Too many requests.",
+        "details": {},
+        "retryAfter": 3,
+    }
+
+
+def test_it_refuses_knob_values_that_would_break_every_request(sandbox):
+    admin = {"Authorization": f"Bearer {sandbox.admin_token}"}
+    for raw in (b'{"latency_ms": -5}', b'{"latency_ms": 1e400}', b'{"error_rate": NaN}', b'{"hang": -1}'):
+        response = httpx.post(f"{sandbox.url}/_sandbox/knobs", content=raw, headers=admin)
+        assert response.status_code == 400, response.text
+    # Nothing was changed, and the APIs still answer.
+    assert httpx.get(f"{sandbox.url}/_sandbox/knobs", headers=admin).json()["latency_ms"] == 0
+    assert httpx.get(f"{sandbox.nexical_url}/users/me").status_code == 401

@@ -4,7 +4,17 @@ import re
 
 import httpx
 
-from tests.nexical_types import DeviceCode, DeviceToken, User, api_error, bare, client, new_person, one
+from tests.nexical_types import (
+    DeviceCode,
+    DeviceToken,
+    User,
+    admin,
+    api_error,
+    bare,
+    client,
+    new_person,
+    one,
+)
 
 ADA = "nx_demo_ada_0000000000000001"
 
@@ -57,7 +67,8 @@ def test_it_tells_the_device_when_the_user_denies(sandbox):
     denier = new_person(sandbox)
     response = denier.api.post("/device/deny", json={"userCode": flow.user_code})
     assert response.status_code == 200 and response.json() == {"success": True}
-    _grant_error(_poll(sandbox, flow.device_code), "invalid_grant")  # client_id differs
+    # client_id differs: the contract has no invalid_grant, so the device must start again.
+    _grant_error(_poll(sandbox, flow.device_code), "expired_token")
     response = client(sandbox).post("/device/token", json={"deviceCode": flow.device_code})
     _grant_error(response, "access_denied")
     api_error(denier.api.post("/device/approve", json={"user_code": flow.user_code}), 409, "conflict")
@@ -79,10 +90,62 @@ def test_it_validates_device_requests(sandbox):
     api_error(anonymous.post("/device/code", json={"client_id": "x", "extra": 1}), 400, "validation_error")
     api_error(anonymous.post("/device/code", content=b"{nope"), 400, "validation_error")
     api_error(anonymous.post("/device/token", json={}), 400, "validation_error")
-    _grant_error(anonymous.post("/device/token", json={"device_code": "unknown"}), "invalid_grant")
+    _grant_error(anonymous.post("/device/token", json={"device_code": "unknown"}), "expired_token")
     api_error(anonymous.post("/device/approve", json={"user_code": "ABCD-EFGH"}), 401, "unauthorized")
     api_error(client(sandbox, ADA).post("/device/approve", json={"user_code": "ZZZZ-ZZZZ"}), 404, "not_found")
     api_error(client(sandbox, ADA).post("/device/deny", json={}), 400, "validation_error")
+
+
+def _lookup(sandbox, token: str, **body) -> httpx.Response:
+    return client(sandbox, token).post("/device/lookup", json=body)
+
+
+def test_it_looks_up_a_code_so_the_dashboard_can_show_who_asks(sandbox):
+    flow = _start(sandbox, client_id="vscode-extension", scope="read write")
+    response = _lookup(sandbox, ADA, user_code=flow.user_code)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["expires_at"].endswith("Z")
+    assert {k: v for k, v in found.items() if k != "expires_at"} == {
+        "user_code": flow.user_code,
+        "client_id": "vscode-extension",
+        "scope": "read write",
+        "status": "pending",
+    }
+    # Matching ignores case and the dash; camelCase is accepted as elsewhere in the device flow.
+    typed = flow.user_code.replace("-", "").lower()
+    assert _lookup(sandbox, ADA, userCode=typed).json()["user_code"] == flow.user_code
+
+    # Looking up decides nothing: the device is still pending.
+    poll = client(sandbox).post("/device/token", json={"device_code": flow.device_code})
+    _grant_error(poll, "authorization_pending")
+    success_ = client(sandbox, ADA).post("/device/approve", json={"user_code": flow.user_code})
+    assert success_.status_code == 200
+    assert _lookup(sandbox, ADA, user_code=flow.user_code).json()["status"] == "approved"
+    poll = client(sandbox).post("/device/token", json={"device_code": flow.device_code})
+    bare(poll, 200, DeviceToken)
+    assert _lookup(sandbox, ADA, user_code=flow.user_code).json()["status"] == "approved"
+
+    denied = _start(sandbox)
+    client(sandbox, ADA).post("/device/deny", json={"user_code": denied.user_code})
+    looked = _lookup(sandbox, ADA, user_code=denied.user_code).json()
+    assert (looked["status"], looked["scope"]) == ("denied", None)
+
+
+def test_it_validates_device_lookups(sandbox):
+    api_error(client(sandbox).post("/device/lookup", json={"user_code": "ABCD-EFGH"}), 401, "unauthorized")
+    api_error(_lookup(sandbox, ADA, user_code="ZZZZ-ZZZZ"), 404, "not_found")
+    for code in (None, "", 12345678, "ABC", "AB!D-EFGH", "ABCD-EFGH-JK"):
+        body = {} if code is None else {"user_code": code}
+        error = api_error(_lookup(sandbox, ADA, **body), 400, "validation_error")
+        assert set(error.details) == {"user_code"}
+    error = api_error(_lookup(sandbox, ADA, user_code="ABCD-EFGH", extra=1), 400, "validation_error")
+    assert set(error.details) == {"extra"}
+    api_error(client(sandbox, ADA).get("/device/lookup"), 405, "method_not_allowed")
+    # Workers are not users and cannot look codes up.
+    enrollment = admin(sandbox).post("/admin/enrollment-tokens", json={})
+    enrolled = client(sandbox).post("/auth/worker/enroll", json={"token": enrollment.json()["token"]})
+    api_error(_lookup(sandbox, enrolled.json()["token"], user_code="ABCD-EFGH"), 403, "not_a_member")
 
 
 def _form_token(html: str) -> str:

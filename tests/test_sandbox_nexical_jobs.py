@@ -5,6 +5,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.nexical_types import (
     EnrollmentToken,
@@ -13,6 +14,7 @@ from tests.nexical_types import (
     Job,
     JobLog,
     Project,
+    User,
     Worker,
     World,
     admin,
@@ -276,29 +278,78 @@ def test_it_hands_every_job_to_exactly_one_of_many_concurrent_workers(sandbox):
     assert len(running) == 200
 
 
-def test_the_simulated_worker_runs_pending_jobs_to_the_end():
+@pytest.fixture(scope="module")
+def unseeded():
+    """A sandbox of its own, without the demo data, its simulated worker off until a test starts it."""
+    server = start_sandbox(extra_env={"SANDBOX_SIMULATE_WORKER": "off", "SANDBOX_WORKER_SPEED": "50"})
+    yield server
+    server.stop()
+
+
+def test_the_admin_token_works_without_the_demo_data(unseeded):
+    # `serve` makes the system user at every start, not only with --seed.
+    assert one(admin(unseeded).get("/users/me"), 200, "user", User).role == "system"
+    raw = _enrollment_token(unseeded, None)
+    assert raw.startswith("nk_worker_")
+
+
+def _wait_until_finished(world: World, jobs: list[Job]) -> dict[int, Job]:
+    finished: dict[int, Job] = {}
+    deadline = time.monotonic() + 90
+    while len(finished) < len(jobs) and time.monotonic() < deadline:
+        for job in jobs:
+            current = one(world.member.api.get(f"/jobs/{job.id}"), 200, "job", Job)
+            if current.status in ("completed", "failed"):
+                finished[job.id] = current
+        time.sleep(0.2)
+    return finished
+
+
+def test_the_simulated_worker_runs_public_team_and_held_jobs_to_the_end(unseeded):
     # Unseeded, so the simulated worker has only this test's jobs to run.
-    private = start_sandbox(extra_env={"SANDBOX_SIMULATE_WORKER": "on", "SANDBOX_WORKER_SPEED": "50"})
-    try:
-        world = new_world(private)
-        ok = _create_job(world, inputs={"fail": False})
-        bad = _create_job(world, inputs={"fail": True})
-        finished = {}
-        deadline = time.monotonic() + 90
-        while len(finished) < 2 and time.monotonic() < deadline:
-            for job in (ok, bad):
-                current = one(world.member.api.get(f"/jobs/{job.id}"), 200, "job", Job)
-                if current.status in ("completed", "failed"):
-                    finished[job.id] = current
-            time.sleep(0.2)
-        assert finished[ok.id].status == "completed"
-        assert finished[bad.id].status == "failed"
-        assert finished[bad.id].outputs["error"]
-        logs = many(world.member.api.get(f"/jobs/{ok.id}/logs"), "logs", JobLog)
-        assert len(logs) >= 4
-        assert any("\u001b[" in entry.message for entry in logs)
-        assert any("\n" in entry.message for entry in logs)
-        failed_logs = many(world.member.api.get(f"/jobs/{bad.id}/logs"), "logs", JobLog)
-        assert failed_logs[-1].level == "error"
-    finally:
-        private.stop()
+    world = new_world(unseeded)
+    self_hosted = new_world(unseeded, mode="self_hosted")
+    # A job the demo's public worker held when the sandbox stopped: the simulator, enrolling under
+    # the same name, finishes it.
+    _, demo_worker = _worker(unseeded, _enrollment_token(unseeded, None), "demo-worker-01")
+    held = _create_job(world, inputs={"fail": False})
+    assert one(demo_worker.post("/workers/acquire", json={}), 200, "job", Job).id == held.id
+    demo_worker.post(f"/jobs/{held.id}/logs", json={"message": "step one"}).raise_for_status()
+
+    ok = _create_job(world, inputs={"fail": False})
+    bad = _create_job(world, inputs={"fail": True})
+    private = _create_job(self_hosted, inputs={"fail": False})
+    assert private.queue == f"private-{self_hosted.team.id}"
+    unseeded.set_knobs(simulate_worker=True)
+
+    finished = _wait_until_finished(world, [held, ok, bad])
+    finished.update(_wait_until_finished(self_hosted, [private]))
+    assert finished[ok.id].status == "completed"
+    assert finished[bad.id].status == "failed"
+    assert finished[bad.id].outputs["error"]
+    logs = many(world.member.api.get(f"/jobs/{ok.id}/logs"), "logs", JobLog)
+    assert len(logs) >= 4
+    assert any("\u001b[" in entry.message for entry in logs)
+    assert any("\n" in entry.message for entry in logs)
+    failed_logs = many(world.member.api.get(f"/jobs/{bad.id}/logs"), "logs", JobLog)
+    assert failed_logs[-1].level == "error"
+
+    # The team's queue got a worker of that team, and the held job went on after its first step.
+    assert finished[private.id].status == "completed"
+    team_workers = [
+        w
+        for w in many(admin(unseeded).get("/admin/workers"), "workers", Worker)
+        if w.teamId == self_hosted.team.id
+    ]
+    assert [w.name for w in team_workers] == [f"sandbox-sim-worker-team-{self_hosted.team.id}"]
+    assert finished[held.id].status == "completed"
+    held_logs = many(world.member.api.get(f"/jobs/{held.id}/logs"), "logs", JobLog)
+    assert held_logs[0].message == "step one" and len(held_logs) >= 4
+
+    # The knob still switches it off: new jobs then stay pending.
+    unseeded.set_knobs(simulate_worker=False)
+    time.sleep(1.5)  # a job it was already running may finish; nothing new starts
+    waiting = [_create_job(world), _create_job(self_hosted)]
+    time.sleep(2.5)
+    for job, owner in zip(waiting, (world, self_hosted), strict=True):
+        assert one(owner.member.api.get(f"/jobs/{job.id}"), 200, "job", Job).status == "pending"

@@ -1,5 +1,7 @@
 """The Nexical emulator's teams, members and invitations, for owner / admin / member / outsider."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 
 from tests.nexical_types import (
@@ -130,7 +132,8 @@ def test_it_accepts_invites_by_token_for_the_invited_email_only(sandbox):
     invitation = one(world.owner.api.post(invites, json={"email": email}), 201, "invitation", Invitation)
     token = next(m["inviteToken"] for m in _outbox(sandbox) if m["to"] == email)
 
-    api_error(world.outsider.api.post("/invites/accept", json={"token": token}), 403, "forbidden")
+    # The vendor's team module's codes (contract §5).
+    api_error(world.outsider.api.post("/invites/accept", json={"token": token}), 403, "email_mismatch")
     api_error(world.outsider.api.post("/invites/accept", json={"token": "nxi_wrong"}), 404, "not_found")
     api_error(world.outsider.api.post("/invites/accept", json={}), 400, "validation_error")
     invitee = _person_with_email(sandbox, email)
@@ -151,6 +154,47 @@ def _person_with_email(sandbox, email: str) -> httpx.Client:
     )
     assert response.status_code == 201
     return client(sandbox, response.json()["token"])
+
+
+def _expire(sandbox, invitation_id: int) -> None:
+    response = httpx.post(
+        f"{sandbox.url}/_sandbox/nexical/invites/{invitation_id}/expire",
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_it_refuses_expired_invites_with_the_expired_code(sandbox):
+    world = new_world(sandbox)
+    invites = f"/teams/{world.team.id}/invites"
+    email = f"slow.{world.team.id}@example.com"
+    invitation = one(world.owner.api.post(invites, json={"email": email}), 201, "invitation", Invitation)
+    token = next(m["inviteToken"] for m in _outbox(sandbox) if m["to"] == email)
+    _expire(sandbox, invitation.id)
+
+    invitee = _person_with_email(sandbox, email)
+    api_error(invitee.post("/invites/accept", json={"token": token}), 409, "expired")
+    # The refusal does not roll the expiry back: the list shows it too, and a new invite may be sent
+    # (the invitee has an account by now, so it adds them at once).
+    listed = many(world.owner.api.get(invites), "invites", Invitation)
+    assert next(i for i in listed if i.id == invitation.id).status == "expired"
+    again = one(world.owner.api.post(invites, json={"email": email}), 201, "invitation", Invitation)
+    assert again.status == "accepted"
+
+
+def test_it_keeps_one_open_invite_per_email_under_concurrent_requests(sandbox):
+    world = new_world(sandbox)
+    invites = f"/teams/{world.team.id}/invites"
+    email = f"rush.{world.team.id}@example.com"
+
+    def send(_: int) -> int:
+        return world.owner.api.post(invites, json={"email": email}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(send, range(8)))
+    assert statuses == [201] + [409] * 7
+    listed = many(world.owner.api.get(invites), "invites", Invitation)
+    assert [i.status for i in listed if i.email == email] == ["pending"]
 
 
 def test_it_revokes_pending_invites(sandbox):

@@ -59,7 +59,8 @@ class FaultMiddleware:
             if api == "nexustoken":
                 body = {"detail": "Rate limit exceeded"}
             else:
-                body["retryAfter"] = retry_after
+                # Nexical's error shape always carries details (contract §2).
+                body.update(details={}, retryAfter=retry_after)
             response = JsonResponse(body, status=429)
             response["Retry-After"] = str(retry_after)
             return response

@@ -5,6 +5,7 @@ Each knob starts from an environment variable and can be changed while the sandb
 in memory, guarded by a lock because every request runs in its own thread.
 """
 
+import math
 import os
 import threading
 from typing import Any
@@ -58,7 +59,11 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, str):
             return value.strip().lower() in {"1", "true", "yes", "on"}
         return bool(value)
-    return kind(value)
+    coerced = kind(value)
+    # Negative or endless numbers would crash every request (time.sleep raises on them).
+    if kind in (int, float) and not (math.isfinite(coerced) and coerced >= 0):
+        raise ValueError(f"{name} must be a finite number of at least 0.")
+    return coerced
 
 
 def reset() -> None:

@@ -38,7 +38,7 @@ def knobs_view(request):
             return JsonResponse({"error": "conflict", "message": message}, status=409)
         except KeyError as exc:
             return JsonResponse({"error": "validation_error", "message": f"Unknown knob {exc}."}, status=400)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             return JsonResponse({"error": "validation_error", "message": str(exc)}, status=400)
     if request.method == "DELETE":
         knobs.reset()  # back to the environment's values, the same in every process

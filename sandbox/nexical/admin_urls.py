@@ -7,4 +7,5 @@ from . import admin_views
 urlpatterns = [
     path("users", admin_views.users, name="sandbox-nexical-users"),
     path("outbox", admin_views.outbox, name="sandbox-nexical-outbox"),
+    path("invites/<int:invite_id>/expire", admin_views.expire_invitation, name="sandbox-nexical-expire"),
 ]

@@ -5,23 +5,24 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from .auth import mint_token
-from .http import ApiError, Field, created, parse_body
-from .models import OutboxMessage, Role, Token, User
+from .http import MAX_ID, ApiError, Field, created, ok, parse_body
+from .models import Invitation, OutboxMessage, Role, Token, User
 from .serializers import user_json
 from .views.accounts import EMAIL, create_user
 
 
 def _admin_only(view):
     @csrf_exempt
-    def guarded(request: HttpRequest) -> JsonResponse:
+    def guarded(request: HttpRequest, **kwargs) -> JsonResponse:
         header = request.headers.get("Authorization", "")
         if not secrets.compare_digest(header, f"Bearer {settings.SANDBOX_ADMIN_TOKEN}"):
             return ApiError(401, "unauthorized", "Send the sandbox admin token.").response()
         try:
-            return view(request)
+            return view(request, **kwargs)
         except ApiError as error:
             return error.response()
         except RequestDataTooBig:
@@ -71,3 +72,13 @@ def outbox(request: HttpRequest) -> JsonResponse:
             ]
         }
     )
+
+
+@_admin_only
+def expire_invitation(request: HttpRequest, invite_id: int) -> JsonResponse:
+    """POST -> {success}: the invitation's 7 days are over now, so tests can see an expired one."""
+    if request.method != "POST":
+        return ApiError(405, "method_not_allowed", "Use POST.").response()
+    if not Invitation.objects.filter(pk=min(invite_id, MAX_ID)).update(expires_at=timezone.now()):
+        return ApiError(404, "not_found", "Invitation not found.").response()
+    return ok()

@@ -83,6 +83,9 @@ def _user(email: str, password: str, token: str, full_name: str, role: str = Rol
         user = User.objects.create(
             email=email, full_name=full_name, role=role, password=make_password(password)
         )
+    elif user.role != role:
+        user.role = role
+        user.save(update_fields=["role"])
     if not Token.objects.filter(token_hash=hash_token(token)).exists():
         Token.objects.create(
             kind=Token.Kind.API, name="demo", token_hash=hash_token(token), token_prefix=token[:8], user=user
@@ -91,8 +94,15 @@ def _user(email: str, password: str, token: str, full_name: str, role: str = Rol
 
 
 @transaction.atomic
+def ensure_admin() -> User:
+    """The system user whose API token is the sandbox admin token; `serve` calls this at every start,
+    so an unseeded sandbox can still administer /nexical (create users, enrollment tokens)."""
+    return _user(ADMIN_EMAIL, ADMIN_PASSWORD, settings.SANDBOX_ADMIN_TOKEN, "Sandbox Admin", Role.SYSTEM)
+
+
+@transaction.atomic
 def seed() -> dict:
-    admin = _user(ADMIN_EMAIL, ADMIN_PASSWORD, settings.SANDBOX_ADMIN_TOKEN, "Sandbox Admin", Role.SYSTEM)
+    admin = ensure_admin()
     users = {email: _user(email, password, token, name) for email, password, token, name in USERS}
 
     if not EnrollmentToken.objects.filter(token_hash=hash_token(ENROLLMENT_TOKEN)).exists():

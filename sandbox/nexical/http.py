@@ -2,10 +2,11 @@
 
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -81,6 +82,10 @@ def route(*, auth: bool = True, **handlers: Handler) -> Callable[..., JsonRespon
                     return limited
                 if request.method != "GET" and caller.scopes is not None and "write" not in caller.scopes:
                     raise forbidden("This token has no write scope.", "insufficient_scope")
+            # Django's <int:...> takes any number of digits, but the database's ids are 64-bit:
+            # a larger id can name nothing, and SQLite would overflow on it.
+            if any(isinstance(value, int) and value > MAX_ID for value in kwargs.values()):
+                raise not_found()
             return handler(request, caller, **kwargs)
         except ApiError as error:
             return error.response()
@@ -113,6 +118,9 @@ def _rate_limited(caller: Caller) -> JsonResponse | None:
     return response
 
 
+MAX_ID = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class Field:
     """What one key of a JSON body may hold."""
@@ -124,9 +132,32 @@ class Field:
     max_length: int | None = None
     pattern: str | None = None
     item_choices: tuple[str, ...] | None = None  # for lists of strings
+    minimum: int | None = None  # for ints
+    maximum: int | None = None
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "a list"}
+
+
+# Deeper bodies are refused: nothing in the contract nests this far, and storing or encoding a much
+# deeper structure again would run into Python's recursion limit.
+MAX_DEPTH = 64
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> float:
+    raise _NotFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses as inf: like NaN and Infinity, it is not JSON a database column can hold.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
 
 
 def read_json(request: HttpRequest) -> Any:
@@ -134,9 +165,51 @@ def read_json(request: HttpRequest) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NotFinite:
+        message = "NaN, Infinity and numbers out of range are not allowed."
+        raise invalid({"body": [message]}, "The body is not valid JSON.") from None
+    except RecursionError:
+        raise invalid({"body": ["Nested too deeply."]}, "The body is not valid JSON.") from None
     except (ValueError, UnicodeDecodeError):
         raise invalid({"body": ["Malformed JSON."]}, "The body is not valid JSON.") from None
+    _check_text(data)
+    return data
+
+
+def _bad_text(text: str) -> bool:
+    """NUL cannot be stored in PostgreSQL text or jsonb, and a lone surrogate cannot be encoded."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_text(data: Any) -> None:
+    """A 400 naming the field (as a dotted path) that holds bad text or nests too deeply.
+
+    Walked with an explicit stack, not recursion, so a deep body cannot exhaust the call stack.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        where = path or "body"
+        if depth > MAX_DEPTH:
+            raise invalid({where: [f"Nested more than {MAX_DEPTH} levels deep."]})
+        if isinstance(value, str):
+            if _bad_text(value):
+                raise invalid({where: ["May not contain NUL characters or unpaired surrogates."]})
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _bad_text(key):
+                    raise invalid({where: ["Keys may not contain NUL characters or unpaired surrogates."]})
+                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                stack.append((item, f"{where}[{index}]", depth + 1))
 
 
 def parse_body(request: HttpRequest, spec: dict[str, Field]) -> dict[str, Any]:
@@ -183,6 +256,11 @@ def _check_value(value: Any, field: Field) -> str | None:
             return "Has an invalid format."
         if field.choices is not None and value not in field.choices:
             return f"Must be one of: {', '.join(field.choices)}."
+    if isinstance(value, int) and not isinstance(value, bool):
+        if field.minimum is not None and value < field.minimum:
+            return f"Must be at least {field.minimum}."
+        if field.maximum is not None and value > field.maximum:
+            return f"Must be at most {field.maximum}."
     if isinstance(value, list) and field.item_choices is not None and not _all_in(value, field.item_choices):
         return f"Each item must be one of: {', '.join(field.item_choices)}."
     return None
@@ -193,10 +271,19 @@ def _all_in(items: list[Any], choices: tuple[str, ...]) -> bool:
 
 
 def parse_timestamp(value: str, key: str) -> datetime:
-    parsed = parse_datetime(value)
+    problem = {key: ["Must be an ISO-8601 datetime with a time zone."]}
+    try:
+        # A well-formed but impossible date (month 13, hour 25, a 24 h offset) raises ValueError.
+        parsed = parse_datetime(value)
+    except ValueError:
+        raise invalid(problem) from None
     if parsed is None or parsed.tzinfo is None:
-        raise invalid({key: ["Must be an ISO-8601 datetime with a time zone."]})
-    return parsed
+        raise invalid(problem)
+    try:
+        # Stored and sent in UTC: a time near year 1 or 9999 may not exist there.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise invalid({key: ["Is out of range."]}) from None
 
 
 def query_int(request: HttpRequest, key: str, *, minimum: int, maximum: int | None = None) -> int | None:

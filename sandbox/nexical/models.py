@@ -79,6 +79,16 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            # At most one open invitation per team and email (contract §5), even for two requests at once.
+            models.UniqueConstraint(
+                fields=["team", "email"],
+                condition=models.Q(status="pending"),
+                name="nexical_one_open_invitation",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.email} to {self.team_id}"
 

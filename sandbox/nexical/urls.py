@@ -43,6 +43,7 @@ urlpatterns = [
     path("device/token", route(auth=False, POST=device.device_token)),
     path("device/approve", route(POST=device.approve)),
     path("device/deny", route(POST=device.deny)),
+    path("device/lookup", route(POST=device.lookup)),  # our extension for the dashboard
     path("device", device.device_page, name="nexical-device"),
     # Teams, members, invitations
     path("teams", route(GET=teams.list_teams, POST=teams.create_team)),

@@ -1,6 +1,7 @@
 """The device flow (contract §4, RFC 8628 style): the API under /device/* and the sandbox's own
 verification page at /nexical/device, where a sandbox user signs in and approves or denies."""
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from ..access import require_user
 from ..auth import Caller, hash_token, mint_token
 from ..http import ApiError, conflict, invalid, not_found, read_json
 from ..models import DeviceCode, Token, User
+from ..serializers import iso
 
 CODE_LIFETIME = timedelta(seconds=900)
 SESSION_LIFETIME = timedelta(days=30)
@@ -36,6 +38,21 @@ def normalize_user_code(raw: str) -> str:
 
 def display_user_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
+
+
+def well_formed(user_code: str) -> bool:
+    """Eight letters or digits once the dash and spaces are gone (ours use a smaller alphabet)."""
+    return re.fullmatch(r"[A-Z0-9]{8}", normalize_user_code(user_code)) is not None
+
+
+def _live_flow(user_code: str) -> DeviceCode | None:
+    """The flow behind a typed code, or None if the code is ill-formed, unknown or expired."""
+    if not well_formed(user_code):
+        return None
+    flow = DeviceCode.objects.filter(user_code=normalize_user_code(user_code)).first()
+    if flow is None or flow.expires_at <= timezone.now():
+        return None
+    return flow
 
 
 def _body(
@@ -113,7 +130,9 @@ def device_token(request: HttpRequest, caller: None) -> JsonResponse:
     with transaction.atomic():
         flow = DeviceCode.objects.filter(device_code_hash=hash_token(data["device_code"])).first()
         if flow is None or ("client_id" in data and data["client_id"] != flow.client_id):
-            return _grant_error("invalid_grant", "Unknown device code.")
+            # The contract's grant errors have no "unknown code"; like an expired one, it means
+            # the device must start again.
+            return _grant_error("expired_token", "Unknown device code.")
         if flow.status == DeviceCode.Status.CONSUMED or flow.expires_at <= now:
             return _grant_error("expired_token", "The device code has expired or was already used.")
         if flow.status == DeviceCode.Status.DENIED:
@@ -147,8 +166,8 @@ def device_token(request: HttpRequest, caller: None) -> JsonResponse:
 def _decide(user: User, user_code: str, approve: bool) -> DeviceCode:
     """Approve or deny a pending flow for this user; 404 unknown or expired, 409 already decided."""
     with transaction.atomic():
-        flow = DeviceCode.objects.filter(user_code=normalize_user_code(user_code)).first()
-        if flow is None or flow.expires_at <= timezone.now():
+        flow = _live_flow(user_code)
+        if flow is None:
             raise not_found("Device code")
         if flow.status != DeviceCode.Status.PENDING:
             raise conflict("This code was already decided.")
@@ -174,6 +193,29 @@ def deny(request: HttpRequest, caller: Caller) -> JsonResponse:
     return JsonResponse({"success": True})
 
 
+def lookup(request: HttpRequest, caller: Caller) -> JsonResponse:
+    # extension (ours, not in the contract): POST /device/lookup {user_code}, so the dashboard's
+    # approval page can show which client asks before the user approves.
+    require_user(caller)
+    data = _body(request, {"user_code": ("user_code", "userCode")}, ("user_code",))
+    if not well_formed(data["user_code"]):
+        raise invalid({"user_code": ["Must look like ABCD-1234."]})
+    flow = _live_flow(data["user_code"])
+    if flow is None:
+        raise not_found("Device code")
+    # A consumed code was approved; the device has just collected its token since.
+    status = "approved" if flow.status == DeviceCode.Status.CONSUMED else flow.status
+    return JsonResponse(
+        {
+            "user_code": display_user_code(flow.user_code),
+            "client_id": flow.client_id,
+            "scope": flow.scope or None,
+            "status": status,
+            "expires_at": iso(flow.expires_at),
+        }
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def device_page(request: HttpRequest) -> HttpResponse:
     """Sign in, look a code up, approve or deny it: the POST's action is the submit button's name."""
@@ -184,7 +226,8 @@ def device_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "sign_in" in request.POST:
             email = request.POST.get("email", "").strip().lower()
-            candidate = User.objects.filter(email=email).first()
+            # PostgreSQL refuses a NUL in a query parameter; no email holds one anyway.
+            candidate = User.objects.filter(email=email).first() if "\x00" not in email else None
             if candidate and check_password(request.POST.get("password", ""), candidate.password):
                 request.session[SESSION_KEY] = str(candidate.pk)
                 return redirect(f"{request.path}?user_code={code}" if code else request.path)
@@ -202,8 +245,8 @@ def device_page(request: HttpRequest) -> HttpResponse:
                 context["done"] = f"You {verb} the sign-in of {flow.client_id}."
                 context["code"] = ""
     if user and context["code"] and not context["done"]:
-        flow = DeviceCode.objects.filter(user_code=normalize_user_code(context["code"])).first()
-        if flow is None or flow.expires_at <= timezone.now():
+        flow = _live_flow(context["code"])
+        if flow is None:
             context["error"] = context["error"] or "This code is unknown or has expired."
         elif flow.status != DeviceCode.Status.PENDING:
             context["error"] = context["error"] or "This code was already used."

@@ -146,31 +146,36 @@ def invite(request: HttpRequest, caller: Caller, tid: int) -> JsonResponse:
     email = data["email"].strip().lower()
     role = data.get("role", TeamRole.MEMBER)
     now = timezone.now()
-    with transaction.atomic():
-        _expire_invitations(team)
-        existing = User.objects.filter(email=email).first()
-        if existing and Membership.objects.filter(team=team, user=existing).exists():
-            raise conflict("User is already a member.")
-        if Invitation.objects.filter(team=team, email=email, status=Invitation.Status.PENDING).exists():
-            raise conflict("Invitation already exists.")
-        invitation = Invitation(
-            team=team,
-            email=email,
-            role=role,
-            invited_by=caller.user,
-            expires_at=now + timedelta(days=INVITE_DAYS),
-        )
-        if existing:
-            # Like the vendor's team module: a known user joins at once.
-            Membership.objects.create(team=team, user=existing, role=role)
-            invitation.status = Invitation.Status.ACCEPTED
-            invitation.accepted_at = now
-            invitation.save()
-        else:
-            raw = "nxi_" + secrets.token_urlsafe(24)
-            invitation.token_hash = hash_token(raw)
-            invitation.save()
-            _send_invite_mail(team, invitation, raw)
+    try:
+        with transaction.atomic():
+            _expire_invitations(team)
+            existing = User.objects.filter(email=email).first()
+            if existing and Membership.objects.filter(team=team, user=existing).exists():
+                raise conflict("User is already a member.")
+            if Invitation.objects.filter(team=team, email=email, status=Invitation.Status.PENDING).exists():
+                raise conflict("Invitation already exists.")
+            invitation = Invitation(
+                team=team,
+                email=email,
+                role=role,
+                invited_by=caller.user,
+                expires_at=now + timedelta(days=INVITE_DAYS),
+            )
+            if existing:
+                # Like the vendor's team module: a known user joins at once.
+                Membership.objects.create(team=team, user=existing, role=role)
+                invitation.status = Invitation.Status.ACCEPTED
+                invitation.accepted_at = now
+                invitation.save()
+            else:
+                raw = "nxi_" + secrets.token_urlsafe(24)
+                invitation.token_hash = hash_token(raw)
+                invitation.save()
+                _send_invite_mail(team, invitation, raw)
+    except IntegrityError:
+        # Two invites sent at once both pass the checks above; the database's unique constraints
+        # (one membership, one open invitation per team and email) let only one of them in.
+        raise conflict("Invitation already exists.") from None
     return created({"invitation": invitation_json(invitation)})
 
 
@@ -219,25 +224,32 @@ def accept_invite(request: HttpRequest, caller: Caller) -> JsonResponse:
     # extension: POST /invites/accept {token}; only the invited email may accept
     user = require_user(caller)
     data = parse_body(request, {"token": Field(str, required=True, max_length=200)})
-    with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_related("team").filter(token_hash=hash_token(data["token"])).first()
-        )
-        if invitation is None or invitation.status == Invitation.Status.REVOKED:
-            raise not_found("Invitation")
-        if invitation.status == Invitation.Status.PENDING and invitation.expires_at <= timezone.now():
-            invitation.status = Invitation.Status.EXPIRED
-            invitation.save(update_fields=["status"])
-        if invitation.status != Invitation.Status.PENDING:
-            raise conflict(f"The invitation is {invitation.status}.")
-        if invitation.email != user.email.lower():
-            raise forbidden("This invitation was sent to another email address.")
-        if Membership.objects.filter(team=invitation.team, user=user).exists():
-            raise conflict("User is already a member.")
-        membership = Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
-        invitation.status = Invitation.Status.ACCEPTED
-        invitation.accepted_at = timezone.now()
-        invitation.save(update_fields=["status", "accepted_at"])
+    token_hash = hash_token(data["token"])
+    # Outside the transaction below, so that refusing the late invitation does not roll this back.
+    Invitation.objects.filter(
+        token_hash=token_hash, status=Invitation.Status.PENDING, expires_at__lte=timezone.now()
+    ).update(status=Invitation.Status.EXPIRED)
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.select_related("team").filter(token_hash=token_hash).first()
+            if invitation is None or invitation.status == Invitation.Status.REVOKED:
+                raise not_found("Invitation")
+            # The vendor's team module answers `expired` and `email_mismatch` here (contract §5).
+            if invitation.status == Invitation.Status.EXPIRED:
+                raise conflict("The invitation has expired.", "expired")
+            if invitation.status != Invitation.Status.PENDING:
+                raise conflict(f"The invitation is {invitation.status}.")
+            if invitation.email != user.email.lower():
+                raise forbidden("This invitation was sent to another email address.", "email_mismatch")
+            if Membership.objects.filter(team=invitation.team, user=user).exists():
+                raise conflict("User is already a member.")
+            membership = Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
+            invitation.status = Invitation.Status.ACCEPTED
+            invitation.accepted_at = timezone.now()
+            invitation.save(update_fields=["status", "accepted_at"])
+    except IntegrityError:
+        # The same invitation accepted twice at once: the unique membership lets one through.
+        raise conflict("User is already a member.") from None
     return JsonResponse(
         {"team": team_json(invitation.team, membership.role), "member": member_json(membership)}
     )

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ..access import require_system
 from ..auth import Caller, hash_token, mint_token, new_secret
-from ..http import ApiError, Field, created, forbidden, invalid, not_found, ok, parse_body
+from ..http import MAX_ID, ApiError, Field, created, forbidden, invalid, not_found, ok, parse_body
 from ..models import EnrollmentToken, Job, Team, Token, Worker
 from ..serializers import enrollment_token_json, iso, job_json, worker_json
 
@@ -74,7 +74,11 @@ def create_enrollment_token(request: HttpRequest, caller: Caller) -> JsonRespons
     # extension: POST /admin/enrollment-tokens (system only); the raw token is shown once
     require_system(caller)
     data = parse_body(
-        request, {"teamId": Field(int, nullable=True), "name": Field(str, nullable=True, max_length=200)}
+        request,
+        {
+            "teamId": Field(int, nullable=True, minimum=1, maximum=MAX_ID),
+            "name": Field(str, nullable=True, max_length=200),
+        },
     )
     team_id = data.get("teamId")
     if team_id is not None and not Team.objects.filter(pk=team_id).exists():

@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.core.wsgi import get_wsgi_application
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from sandbox.core import knobs
+from sandbox.nexical import demo as nexical_demo
 
 SIMULATIONS = ["sandbox.nexical.simulation", "sandbox.nexustoken.simulation"]
 
@@ -38,6 +39,11 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, seed, no_migrate, processes, **options):
         if not no_migrate:
             call_command("migrate", verbosity=0, interactive=False)
+        # Idempotent: the admin token works on /nexical with or without the demo data.
+        try:
+            nexical_demo.ensure_admin()
+        except DatabaseError as error:
+            self.stderr.write(f"No Nexical system user (is the database migrated?): {error}")
         if seed:
             call_command("seed_demo")
         base_url = f"http://{host}:{port}"
