@@ -105,7 +105,7 @@ def test_it_validates_the_avatar_url(client, someone):
         reverse("profile"), {"full_name": "X", "avatar_url": "nope nope", "save": "1"}
     )
     assert response.status_code == 400
-    assert "Enter a valid URL." in response.content.decode()
+    assert "Enter an http:// or https:// address." in response.content.decode()
 
 
 # --- device approval -----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_it_validates_a_project_before_calling_upstream(client, cast, sandbox):
     assert response.status_code == 400
     page = response.content.decode()
     assert "This field is required." in page
-    assert "Enter a valid URL." in page
+    assert "Enter an https:// or ssh:// URL, or the git@host:org/repo.git form." in page
     assert not any(key.startswith("POST") for key in sandbox.request_counts())
 
 

@@ -5,12 +5,21 @@ import re
 from datetime import UTC, date, datetime, time
 
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.utils import timezone
 from django.utils.text import slugify
 
-SLUG_RE = re.compile(r"^[a-z0-9-]+$")
-slug_validator = RegexValidator(SLUG_RE, "Use lowercase letters, digits and dashes only.")
+# The orchestrator's rule: words of lowercase letters and digits joined by single dashes.
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+slug_validator = RegexValidator(
+    SLUG_RE, "Use lowercase letters and digits, with single dashes between words (not at the ends)."
+)
+# Links the dashboard renders for people to click: web addresses only (no ftp:, no javascript:).
+web_url_validator = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// address.")
+# What git clones from: a web or ssh URL, or the scp-like form git@github.com:org/repo.git.
+REPO_URL_VALIDATOR = URLValidator(schemes=["http", "https", "ssh", "git+ssh"])
+SCP_LIKE_RE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)[A-Za-z0-9._~/-]+$")
+MAX_INPUTS_BYTES = 64 * 1024
 
 ROLE_CHOICES = [("member", "Member"), ("admin", "Admin")]
 MODE_CHOICES = [("managed", "Managed (Nexical runs the jobs)"), ("self_hosted", "Self-hosted (your workers)")]
@@ -20,7 +29,31 @@ USER_CODE_RE = re.compile(r"^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$")
 
 def derive_slug(name: str) -> str:
     """The slug a name suggests: what the page's script fills in, for browsers without JS."""
-    return slugify(name)[:50].strip("-")
+    # slugify keeps underscores and the cut may end on a dash; the orchestrator accepts neither.
+    return re.sub(r"[^a-z0-9]+", "-", slugify(name)).strip("-")[:50].strip("-")
+
+
+def validate_repo_url(value: str) -> None:
+    if SCP_LIKE_RE.match(value):
+        return
+    try:
+        REPO_URL_VALIDATOR(value)
+    except forms.ValidationError:
+        raise forms.ValidationError(
+            "Enter an https:// or ssh:// URL, or the git@host:org/repo.git form."
+        ) from None
+
+
+class WebURLField(forms.URLField):
+    """A URL shown as a link: http and https only; a bare host gets https:// in front."""
+
+    default_validators = [web_url_validator]
+    # The field's own "invalid" message would replace the validator's, which names the schemes.
+    default_error_messages = {"invalid": web_url_validator.message}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
 
 
 class _Form(forms.Form):
@@ -34,7 +67,7 @@ class _Form(forms.Form):
 
 
 def blank_to_none(data: dict) -> dict:
-    """Optional fields left empty are not sent upstream at all."""
+    """Optional fields left empty become None: left out of a create, cleared (null) by an update."""
     return {key: (value if value != "" else None) for key, value in data.items()}
 
 
@@ -45,8 +78,9 @@ class TeamForm(_Form):
         max_length=50,
         required=False,
         validators=[slug_validator],
-        widget=forms.TextInput(attrs={"data-slug-from": "team_name", "pattern": "[a-z0-9-]+"}),
-        help_text="Lowercase letters, digits and dashes. Left empty, it is derived from the name.",
+        widget=forms.TextInput(attrs={"data-slug-from": "team_name", "pattern": "[a-z0-9]+(-[a-z0-9]+)*"}),
+        help_text="Lowercase letters and digits, words joined by single dashes. Left empty, it is derived "
+        "from the name.",
     )
 
     def clean(self):
@@ -108,10 +142,15 @@ class IdForm(_Form):
 class ProjectForm(_Form):
     id_prefix = "project"
     name = forms.CharField(max_length=100, strip=True)
-    repo_url = forms.URLField(max_length=500, required=False, label="Repository URL", assume_scheme="https")
-    production_url = forms.URLField(
-        max_length=500, required=False, label="Production URL", assume_scheme="https"
+    repo_url = forms.CharField(
+        max_length=500,
+        required=False,
+        strip=True,
+        label="Repository URL",
+        validators=[validate_repo_url],
+        help_text="https://… or git@host:org/repo.git",
     )
+    production_url = WebURLField(max_length=500, required=False, label="Production URL")
     mode = forms.ChoiceField(choices=MODE_CHOICES, initial="managed")
 
 
@@ -122,7 +161,7 @@ class BranchForm(_Form):
         strip=True,
         validators=[RegexValidator(r"^[A-Za-z0-9._/-]+$", "Use letters, digits, dots, dashes and slashes.")],
     )
-    preview_url = forms.URLField(max_length=500, required=False, label="Preview URL", assume_scheme="https")
+    preview_url = WebURLField(max_length=500, required=False, label="Preview URL")
 
 
 class JobForm(_Form):
@@ -142,6 +181,9 @@ class JobForm(_Form):
         raw = self.cleaned_data["inputs"].strip()
         if not raw:
             return None
+        if len(raw.encode()) > MAX_INPUTS_BYTES:
+            # Upstream stores inputs with the job and hands them to every worker that polls it.
+            raise forms.ValidationError("Inputs are limited to 64 KB; pass large data by reference (a URL).")
         try:
             value = json.loads(raw)
         except ValueError as error:
@@ -180,7 +222,7 @@ class TokenForm(_Form):
 class ProfileForm(_Form):
     id_prefix = "profile"
     full_name = forms.CharField(max_length=100, required=False, strip=True, label="Full name")
-    avatar_url = forms.URLField(max_length=500, required=False, label="Avatar URL", assume_scheme="https")
+    avatar_url = WebURLField(max_length=500, required=False, label="Avatar URL")
 
 
 class DeviceCodeForm(_Form):

@@ -16,9 +16,10 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from dashboard.accounts.connections import connection_for, mark_rejected
+from dashboard.accounts.crypto import UndecryptableSecret
 from dashboard.accounts.models import Service
 from dashboard.services.errors import (
     APIError,
@@ -33,6 +34,12 @@ from dashboard.services.nexical import NexicalAPI
 logger = logging.getLogger(__name__)
 
 NOT_FOUND_MESSAGE = "That page does not exist, or your Nexical account cannot see it."
+UNREADABLE_MESSAGE = (
+    "Your stored Nexical token can no longer be read by the dashboard. Connect Nexical again to continue."
+)
+# Every orchestrator page wraps its content in this element: failures replace it, whatever the
+# element that made the request was about to swap.
+PAGE_BODY = "#page-body"
 
 
 def error_status(error: UpstreamError) -> int:
@@ -88,12 +95,24 @@ def is_connect_needed(error: UpstreamError) -> bool:
     return isinstance(error, AuthError) and error.is_unauthenticated
 
 
+def whole_body(request: HttpRequest, template: str, context: dict, status: int) -> HttpResponse:
+    """A failure page, or for htmx its body in place of the page's body.
+
+    htmx 2 swaps nothing on a 4xx/5xx, so the user would see no change at all: htmx gets a 200, and
+    HX-Retarget/HX-Reswap point it at the page body even when the request came from an element
+    that targets something else ("Refresh logs" appends to the log list).
+    """
+    if not request.htmx:
+        return render(request, template, context, status=status)
+    response = render(request, f"{template}#body", context)
+    return reswap(retarget(response, PAGE_BODY), "outerHTML")
+
+
 async def error_page(request: HttpRequest, error: UpstreamError) -> HttpResponse:
     """A whole page (or the page body, for htmx) saying what went wrong upstream."""
     status = 404 if isinstance(error, APIError) and error.is_not_found else error_status(error)
     context = {"message": await describe(request, error), "reconnect": is_connect_needed(error)}
-    template = "orchestrator/error.html#body" if request.htmx else "orchestrator/error.html"
-    return render(request, template, context, status=status)
+    return whole_body(request, "orchestrator/error.html", context, status)
 
 
 def nexical_page(
@@ -114,13 +133,24 @@ def nexical_page(
         else:
             connection = await connection_for(request.user, Service.NEXICAL)
         if connection is None:
-            template = "orchestrator/connect.html#body" if request.htmx else "orchestrator/connect.html"
-            return render(request, template)
+            return whole_body(request, "orchestrator/connect.html", {}, 200)
         request.nexical_connection = connection
         try:
-            return await view(request, NexicalAPI(token=connection.secret), *args, **kwargs)
+            token = connection.secret
+        except UndecryptableSecret:
+            # The encryption key it was stored under is gone: only the user can supply the token again.
+            await mark_rejected(request.user, Service.NEXICAL)
+            context = {"message": UNREADABLE_MESSAGE, "reconnect": True}
+            return whole_body(request, "orchestrator/error.html", context, 403)
+        try:
+            return await view(request, NexicalAPI(token=token), *args, **kwargs)
         except UpstreamError as error:
             return await error_page(request, error)
+        except Http404:
+            if not request.htmx:
+                raise
+            # htmx would drop Django's 404 page; say it in the page body instead.
+            return whole_body(request, "orchestrator/error.html", {"message": NOT_FOUND_MESSAGE}, 404)
 
     return wrapper
 

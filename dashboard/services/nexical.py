@@ -234,6 +234,18 @@ class WorkerSession(_Model):
     worker: Worker
 
 
+class DeviceLookup(_Model):
+    """What a pending device sign-in asks for (extension endpoint; the device flow speaks snake_case)."""
+
+    user_code: str = Field(validation_alias=AliasChoices("user_code", "userCode"))
+    client_id: str = Field(validation_alias=AliasChoices("client_id", "clientId"))
+    scope: str | None = None
+    status: Literal["pending", "approved", "denied"]
+    expires_at: Timestamp | None = Field(
+        default=None, validation_alias=AliasChoices("expires_at", "expiresAt")
+    )
+
+
 class _DeviceApproval(_Model):
     client_id: str | None = Field(default=None, validation_alias=AliasChoices("client_id", "clientId"))
 
@@ -281,6 +293,21 @@ async def _send(api: NexicalAPI, method: str, path: str, *, json: Any = None) ->
     await http.request(UPSTREAM, method, path, headers=api.headers, json=json)
 
 
+class _Unset:
+    """The default of an update's optional fields: left out of the body, unlike None (sent as null)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def _changes(**fields: Any) -> dict[str, Any]:
+    """The camelCase body of an update that can clear fields: None is sent as null, UNSET is left out."""
+    return {to_camel(name): value for name, value in fields.items() if value is not UNSET}
+
+
 def _given(**fields: Any) -> dict[str, Any]:
     """The camelCase body of an update: only the fields the caller gave."""
     return {to_camel(name): value for name, value in fields.items() if value is not None}
@@ -309,11 +336,11 @@ async def users_me(api: NexicalAPI) -> User:
     return await _one(api, "GET", "/users/me", User, "user")
 
 
-# PUT /users/me
+# PUT /users/me (a field given as None is cleared; one not given is left as it is)
 async def users_me_update(
-    api: NexicalAPI, *, full_name: str | None = None, avatar_url: str | None = None
+    api: NexicalAPI, *, full_name: str | None = UNSET, avatar_url: str | None = UNSET
 ) -> User:
-    body = _given(full_name=full_name, avatar_url=avatar_url)
+    body = _changes(full_name=full_name, avatar_url=avatar_url)
     return await _one(api, "PUT", "/users/me", User, "user", json=body)
 
 
@@ -394,6 +421,22 @@ async def device_token_poll(*, device_code: str, client_id: str | None = None) -
 async def device_approve(api: NexicalAPI, *, user_code: str) -> str:
     approval = await _one(api, "POST", "/device/approve", _DeviceApproval, json={"user_code": user_code})
     return approval.client_id or ""
+
+
+# POST /device/lookup (extension): which client a user code belongs to, before deciding.
+# An orchestrator without it answers 404/405; an unknown or expired code is a 404 `not_found` too.
+async def device_lookup(api: NexicalAPI, *, user_code: str) -> DeviceLookup:
+    return await _one(api, "POST", "/device/lookup", DeviceLookup, json={"user_code": user_code})
+
+
+# The same endpoint asked with no code: an orchestrator that has it refuses the body (400), one that
+# lacks it answers 404/405 as for any unknown path. Tells the two meanings of a lookup's 404 apart.
+async def device_lookup_supported(api: NexicalAPI) -> bool:
+    try:
+        await _send(api, "POST", "/device/lookup", json={})
+    except APIError as error:
+        return not error.is_missing_endpoint
+    return True
 
 
 # POST /device/deny
@@ -497,18 +540,18 @@ async def project_get(api: NexicalAPI, *, team_id: int, project_id: int) -> Proj
     return await _one(api, "GET", f"/teams/{team_id}/projects/{project_id}", Project, "project")
 
 
-# PUT /teams/:tid/projects/:pid (sends only the fields given)
+# PUT /teams/:tid/projects/:pid (sends only the fields given; repo_url/production_url=None clear them)
 async def project_update(
     api: NexicalAPI,
     *,
     team_id: int,
     project_id: int,
     name: str | None = None,
-    repo_url: str | None = None,
-    production_url: str | None = None,
+    repo_url: str | None = UNSET,
+    production_url: str | None = UNSET,
     mode: str | None = None,
 ) -> Project:
-    body = _given(name=name, repo_url=repo_url, production_url=production_url, mode=mode)
+    body = {**_given(name=name, mode=mode), **_changes(repo_url=repo_url, production_url=production_url)}
     return await _one(api, "PUT", f"/teams/{team_id}/projects/{project_id}", Project, "project", json=body)
 
 

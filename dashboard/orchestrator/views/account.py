@@ -3,14 +3,16 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
-from ..forms import IdForm, ProfileForm, TokenForm
+from ..forms import IdForm, ProfileForm, TokenForm, blank_to_none
 from ..upstream import Outcome, action_name, attempt, go, nexical_page, page
 
 
+@never_cache  # a new token is shown in this response only: no cache may keep it
 @nexical_page
 async def api_tokens(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     form = TokenForm()
@@ -57,7 +59,9 @@ async def profile(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     if request.method == "POST" and action_name(request, "save"):
         form = ProfileForm(request.POST)
         if form.is_valid():
-            outcome = await attempt(request, nexical.users_me_update(api, **form.cleaned_data), form=form)
+            # An emptied field clears it upstream (null); "" would be refused as a malformed URL.
+            call = nexical.users_me_update(api, **blank_to_none(form.cleaned_data))
+            outcome = await attempt(request, call, form=form)
             if outcome.ok:
                 messages.success(request, "Profile saved.")
                 return go(request, reverse("profile"))

@@ -1,4 +1,8 @@
-"""Device approval: a CLI or worker shows a code, the signed-in user approves or denies it here."""
+"""Device approval: a CLI or worker shows a code, the signed-in user approves or denies it here.
+
+Before the decision the page says which client asks (the orchestrator's lookup extension), so a
+user tricked into typing someone else's code can see it is not their own CLI.
+"""
 
 from collections.abc import Awaitable
 from typing import Any
@@ -7,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, UpstreamError
-from dashboard.services.nexical import NexicalAPI
+from dashboard.services.nexical import DeviceLookup, NexicalAPI
 
 from ..forms import DeviceCodeForm
 from ..upstream import Outcome, action_name, nexical_page, page, refusal
@@ -24,6 +28,7 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     step = "enter"
     outcome = Outcome(ok=True)
     client_id = ""
+    lookup: DeviceLookup | None = None
     data = request.POST if request.method == "POST" else None
     form = DeviceCodeForm(data, initial={"user_code": request.GET.get("user_code", "")})
     action = action_name(request, "review", "approve", "deny")
@@ -31,7 +36,9 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     if action and form.is_valid():
         user_code = form.cleaned_data["user_code"]
         if action == "review":
-            step = "confirm"
+            outcome, lookup = await _look_up(request, api, user_code, form)
+            if outcome.ok:
+                step = "confirm"
         else:
             if action == "approve":
                 call = nexical.device_approve(api, user_code=user_code)
@@ -49,10 +56,32 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
         "form": form,
         "step": step,
         "client_id": client_id,
+        "lookup": lookup,
         "account": connection.account_label,
         "error": outcome.message,
     }
     return page(request, "orchestrator/device.html", context, status=outcome.status)
+
+
+async def _look_up(
+    request: HttpRequest, api: NexicalAPI, user_code: str, form: DeviceCodeForm
+) -> tuple[Outcome, DeviceLookup | None]:
+    """Which client asks: (ok, its lookup), (ok, None) when the orchestrator cannot say, or a refusal."""
+    try:
+        lookup = await nexical.device_lookup(api, user_code=user_code)
+    except APIError as error:
+        if error.status == 404 and await nexical.device_lookup_supported(api):
+            form.add_error("user_code", CODE_REFUSALS[404])
+            return Outcome(ok=False, status=400), None
+        if error.is_missing_endpoint:
+            return Outcome(ok=True), None
+        return await refusal(request, error, form=form), None
+    except UpstreamError as error:
+        return await refusal(request, error, form=form), None
+    if lookup.status != "pending":
+        form.add_error("user_code", CODE_REFUSALS[409])
+        return Outcome(ok=False, status=400), None
+    return Outcome(ok=True), lookup
 
 
 async def _decide(request: HttpRequest, call: Awaitable[Any], form: DeviceCodeForm) -> Outcome:

@@ -4,9 +4,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dashboard.services import nexical
-from dashboard.services.nexical import NexicalAPI
+from dashboard.services.nexical import JobLog, NexicalAPI
 
 from ..upstream import load, nexical_page, page
+
+LOG_PAGE = 1000  # the largest `limit` the contract's log endpoint takes
+# At most this many pages per response (20,000 lines): a runaway log must not stall the page.
+# Past it, "Load more" continues from the last line shown.
+MAX_LOG_PAGES = 20
 
 
 def _cursor(request: HttpRequest) -> int | None:
@@ -18,6 +23,19 @@ def _cursor(request: HttpRequest) -> int | None:
     return value if value >= 0 else None
 
 
+async def _logs(api: NexicalAPI, ids: dict, after: int | None) -> tuple[list[JobLog], bool]:
+    """The job's log lines after the cursor, page by page: (lines, whether more remain unfetched)."""
+    lines: list[JobLog] = []
+    for _ in range(MAX_LOG_PAGES):
+        batch = await nexical.job_logs(api, **ids, after=after, limit=LOG_PAGE)
+        lines.extend(batch)
+        # A short page is the end; so is an empty one from a server that ignores `limit`.
+        if len(batch) < LOG_PAGE:
+            return lines, False
+        after = batch[-1].id
+    return lines, True
+
+
 @nexical_page
 async def job_detail(
     request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
@@ -26,17 +44,24 @@ async def job_detail(
     after = _cursor(request)
 
     if request.htmx and after is not None:
-        # "Refresh logs": only the new lines (appended by htmx) and the job's current status.
-        job, logs = await load(nexical.job_get(api, **ids), nexical.job_logs(api, **ids, after=after))
-        context = {"job": job, "logs": logs, "last_log_id": logs[-1].id if logs else after, "oob": True}
+        # "Refresh logs" / "Load more": only the new lines (appended by htmx) and the job's status.
+        job, (logs, more) = await load(nexical.job_get(api, **ids), _logs(api, ids, after))
+        context = {
+            "job": job,
+            "logs": logs,
+            "more": more,
+            "last_log_id": logs[-1].id if logs else after,
+            "oob": True,
+        }
         return render(request, "orchestrator/job.html#new_logs", context)
 
-    team, project, branch, job, logs = await load(
+    # Without JS, "Load more" is a plain link: the page then starts after the lines already read.
+    team, project, branch, job, (logs, more) = await load(
         nexical.team_get(api, team_id=team_id),
         nexical.project_get(api, team_id=team_id, project_id=project_id),
         nexical.branch_get(api, team_id=team_id, project_id=project_id, branch_id=branch_id),
         nexical.job_get(api, **ids),
-        nexical.job_logs(api, **ids),
+        _logs(api, ids, after),
     )
     context = {
         "team": team,
@@ -44,6 +69,8 @@ async def job_detail(
         "branch": branch,
         "job": job,
         "logs": logs,
-        "last_log_id": logs[-1].id if logs else 0,
+        "more": more,
+        "continued": after is not None,
+        "last_log_id": logs[-1].id if logs else (after or 0),
     }
     return page(request, "orchestrator/job.html", context)

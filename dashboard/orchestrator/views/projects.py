@@ -31,7 +31,7 @@ async def project_detail(
         form = ProjectForm(request.POST)
         forms["project"] = form
         if form.is_valid():
-            # An emptied optional field is left unchanged: the update only sends the fields given.
+            # An emptied URL is sent as null, which clears it upstream (the form always has every field).
             call = nexical.project_update(api, **ids, **blank_to_none(form.cleaned_data))
             outcome = await attempt(request, call, form=form, conflict_field="name")
             if outcome.ok:
@@ -41,7 +41,7 @@ async def project_detail(
             outcome = INVALID
 
     elif action == "delete_project":
-        project = await nexical.project_get(api, **ids)
+        (project,) = await load(nexical.project_get(api, **ids))
         form = DeleteConfirmForm(request.POST, expected=project.name)
         forms["delete"] = form
         if form.is_valid():

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
@@ -22,6 +23,7 @@ def _require_system(request: HttpRequest) -> None:
 # --- the page ------------------------------------------------------------------------------------
 
 
+@never_cache  # a new enrollment token is shown in this response only: no cache may keep it
 @nexical_page
 async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     _require_system(request)
@@ -29,6 +31,7 @@ async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     enrollment_form = EnrollmentTokenForm()
     outcome = Outcome(ok=True)
     created_token = None
+    confirm_revoke = None
     action = action_name(request, "create_user", "create_enrollment", "revoke_enrollment")
 
     if action == "create_user":
@@ -64,7 +67,10 @@ async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
 
     elif action == "revoke_enrollment":
         id_form = IdForm(request.POST)
-        if id_form.is_valid():
+        if id_form.is_valid() and "confirmed" not in request.POST:
+            # Without JS there was no hx-confirm prompt: ask on the page before revoking.
+            confirm_revoke = id_form.cleaned_data["id"]
+        elif id_form.is_valid():
             outcome = await attempt(
                 request, nexical.enrollment_token_revoke(api, token_id=id_form.cleaned_data["id"])
             )
@@ -82,6 +88,7 @@ async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
         "user_form": user_form,
         "enrollment_form": enrollment_form,
         "created_token": created_token,
+        "confirm_revoke": confirm_revoke,
         "enrollment_tokens": enrollment_tokens or [],
         "tokens_missing": tokens_missing,
         "workers": workers or [],

@@ -112,6 +112,7 @@ async def _team_page(
         "project_form": forms.get("project") or ProjectForm(),
         "delete_form": forms.get("delete") or DeleteConfirmForm(expected=team.slug),
         "confirm_delete": "delete" in forms or request.GET.get("confirm") == "delete",
+        "confirm_revoke": forms.get("confirm_revoke"),
         "error": outcome.message,
     }
     return page(request, "orchestrator/team.html", context, status=outcome.status)
@@ -148,7 +149,8 @@ async def _team_action(
         return None, {"rename": form}, outcome
 
     if action == "delete":
-        team = await nexical.team_get(api, team_id=team_id)
+        # Through load(): an outsider's 403 is a 404 here too, as on every other page of the team.
+        (team,) = await load(nexical.team_get(api, team_id=team_id))
         form = DeleteConfirmForm(request.POST, expected=team.slug)
         if not form.is_valid():
             return None, {"delete": form}, invalid
@@ -201,6 +203,9 @@ async def _team_action(
         form = IdForm(request.POST)
         if not form.is_valid():
             return None, {}, stale
+        if "confirmed" not in request.POST:
+            # Without JS there was no hx-confirm prompt: ask on the page before revoking.
+            return None, {"confirm_revoke": form.cleaned_data["id"]}, Outcome(ok=True)
         call = nexical.team_invite_revoke(api, team_id=team_id, invite_id=form.cleaned_data["id"])
         success = "Invitation revoked."
     elif action == "change_role":
