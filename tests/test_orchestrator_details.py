@@ -204,7 +204,7 @@ def test_revoking_an_enrollment_token_asks_for_confirmation(client, sandbox):
 
     asked = client.post(url, {"id": token["id"], "revoke_enrollment": "1"})
     assert asked.status_code == 200
-    assert 'id="confirm-revoke-enrollment"' in asked.content.decode()
+    assert 'id="confirm-revoke_enrollment"' in asked.content.decode()
     assert "to-revoke" in client.get(url).content.decode()
 
     done = client.post(url, {"id": token["id"], "revoke_enrollment": "1", "confirmed": "1"})

@@ -219,7 +219,7 @@ def test_an_admin_revokes_an_invite(client, cast):
     # Without JS (no hx-confirm prompt) the page asks first, and nothing is revoked yet.
     asked = client.post(team_url(cast), {"id": invite["id"], "revoke_invite": "1"})
     assert asked.status_code == 200
-    assert 'id="confirm-revoke-invite"' in asked.content.decode()
+    assert 'id="confirm-revoke_invite"' in asked.content.decode()
     assert f'data-invite="{email}"' in client.get(team_url(cast)).content.decode()
     response = client.post(team_url(cast), {"id": invite["id"], "revoke_invite": "1", "confirmed": "1"})
     assert response.status_code == 302
