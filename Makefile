@@ -9,25 +9,31 @@ WEB_PORT ?= 8000
 .PHONY: run test setup sandbox web lint format browser key clean
 
 ## Set everything up, then start the sandbox and the web server (Ctrl-C stops all).
+# If either server stops (a port already in use, a crash), the other is stopped too and make fails:
+# `wait -n` returns as soon as one of them exits.
 run: setup
 	@echo
 	@echo "  Dashboard:  http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo-password"
 	@echo "  Sandbox:    http://127.0.0.1:$(SANDBOX_PORT)/  (logins in README.md)"
 	@echo
-	@trap 'kill 0' INT TERM EXIT; \
+	@pids=""; trap 'kill $$pids 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM; \
 	export NEXICAL_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexical; \
 	export NEXUSTOKEN_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexustoken; \
 	export SANDBOX_PUBLIC_URL=http://127.0.0.1:$(SANDBOX_PORT); \
-	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & \
-	$(VENV)/bin/uvicorn dashboard.asgi:application --host 127.0.0.1 --port $(WEB_PORT) & \
-	wait
+	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & pids="$$pids $$!"; \
+	$(PY) scripts/wait-for-sandbox http://127.0.0.1:$(SANDBOX_PORT)/_sandbox/health $$! || exit 1; \
+	$(VENV)/bin/uvicorn dashboard.asgi:application --host 127.0.0.1 --port $(WEB_PORT) & pids="$$pids $$!"; \
+	wait -n; status=$$?; \
+	echo "A server stopped (exit status $$status); stopping the other one." >&2; \
+	exit $$(( status == 0 ? 1 : status ))
 
 ## Set everything up and run every test.
-test: $(STAMP) browser
+test: setup browser
 	$(VENV)/bin/pytest
 
 ## The virtualenv, the database, the sandbox's demo data and the demo dashboard user.
 setup: $(STAMP)
+	@mkdir -p .sandbox
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) -m sandbox migrate --verbosity 0
 	$(PY) -m sandbox seed_demo --output .sandbox/credentials.json > /dev/null
@@ -35,21 +41,29 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@PYTHON=$$(scripts/find-python) || exit 1; \
-	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$PYTHON"; "$$PYTHON" -m venv $(VENV) || exit 1; fi
+	if [ ! -x $(PY) ]; then \
+		echo "Creating $(VENV) with $$PYTHON"; \
+		"$$PYTHON" -m venv $(VENV) || { rm -rf $(VENV); echo "Could not create $(VENV) with $$PYTHON." >&2; exit 1; }; \
+	fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	@mkdir -p .sandbox
 	@touch $(STAMP)
 
 ## A Chromium for Playwright: Debian's where present, else Playwright's own download.
+# Playwright's download needs system libraries too; only root can install them (--with-deps).
 browser: $(STAMP)
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium for the browser tests"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null && exit 0; \
 	fi; \
-	$(VENV)/bin/playwright install chromium && exit 0; \
-	echo "No Chromium for the browser tests: install Debian's 'chromium' package (sudo apt-get install chromium) or run '$(VENV)/bin/playwright install chromium'." >&2; \
+	hint="No working Chromium for the browser tests: install Debian's 'chromium' package (sudo apt-get install chromium), or Playwright's with its system libraries (sudo $(VENV)/bin/playwright install --with-deps chromium)."; \
+	$(VENV)/bin/playwright install chromium || { echo "$$hint" >&2; exit 1; }; \
+	$(PY) scripts/launch-chromium 2>/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then \
+		$(VENV)/bin/playwright install --with-deps chromium && $(PY) scripts/launch-chromium && exit 0; \
+	fi; \
+	echo "$$hint" >&2; \
 	exit 1
 
 ## Only the sandbox, with its demo data (http://127.0.0.1:8001).

@@ -27,6 +27,26 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # all of them decrypt, so a key is rotated by putting a new one first and running `rotate_token_keys`.
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[DEV_TOKEN_ENCRYPTION_KEY])
 
+
+def _check_fernet_keys(keys: list[str]) -> None:
+    """Refuse to start on a key Fernet cannot use: otherwise the first stored token would be a 500.
+
+    The message names the variable and the key's position, never the key itself.
+    """
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"TOKEN_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key "
+                "(32 bytes, url-safe base64). Generate one with `make key`."
+            ) from None
+
+
+_check_fernet_keys(TOKEN_ENCRYPTION_KEYS)
+
 if not DEBUG:
     missing = []
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
@@ -99,6 +119,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Tokens are pasted into forms even in development: hide sensitive POST fields and locals from the
+# error page whatever DEBUG says (Django's own filter only does so with DEBUG off).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.core.debug.AlwaysSafeExceptionReporterFilter"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -172,6 +195,9 @@ SECURE_CSP = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # A load balancer probes the app over plain HTTP, without X-Forwarded-Proto: a 301 would read as
+    # "unhealthy" to most of them. The health check says nothing secret.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

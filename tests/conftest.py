@@ -1,5 +1,6 @@
 """Fixtures shared by every test: a live sandbox over real HTTP, and the dashboard pointed at it."""
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -17,10 +18,101 @@ def _fast_password_hashing():
         yield
 
 
+class _RecordEverything(logging.Handler):
+    """Keeps every log record of the run, formatted as it was emitted, with the test that emitted it.
+
+    Identical lines are kept once (most DEBUG lines of httpcore repeat), which keeps a whole run's
+    worth in memory cheap.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: dict[str, str] = {}  # formatted record -> the first test that logged it
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a record that cannot be formatted may still hold a secret in its parts
+            text = f"{record.levelname} {record.name}: {record.msg!r} % {record.args!r}"
+        self.lines.setdefault(text, os.environ.get("PYTEST_CURRENT_TEST", "(outside a test)"))
+
+
+def _leaks(lines: dict[str, str], secrets: set[str]) -> list[str]:
+    """One sentence per (secret, record) found, the secret itself replaced so the report leaks nothing."""
+    text = "\n".join(lines)
+    found = []
+    for secret in secrets:
+        if secret not in text:  # one scan of the whole run per secret; records only on a hit
+            continue
+        for line, test in lines.items():
+            if secret in line:
+                shown = line.replace(secret, f"[{secret[:4]}… REGISTERED SECRET]")
+                found.append(f"  during {test}:\n    {shown[:500]}")
+    return found
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_secret_in_any_log():
+    """Capture every log record of the run (all loggers, DEBUG included) and fail the run if a secret
+    the test helpers handed out (tests.helpers.watch_secret) appears in any of them."""
+    from tests.helpers import WATCHED_SECRETS
+
+    handler = _RecordEverything()
+    root = logging.getLogger()
+    loggers = [root] + [
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    levels = {logger: logger.level for logger in loggers}
+    usual = {logger.name: logger.getEffectiveLevel() for logger in loggers}
+
+    def as_usual(record: logging.LogRecord) -> bool:
+        """The console shows what it showed before the levels were lowered, no DEBUG flood."""
+        name = record.name
+        while name not in usual and "." in name:
+            name = name.rsplit(".", 1)[0]
+        return record.levelno >= usual.get(name, usual["root"])
+
+    consoles = [
+        h
+        for h in root.handlers
+        if isinstance(h, logging.StreamHandler) and not type(h).__module__.startswith("_pytest")
+    ]
+    for console in consoles:
+        console.addFilter(as_usual)
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    # Loggers that do not propagate would bypass a handler on the root alone.
+    detached = [logger for logger in loggers if not logger.propagate]
+    root.addHandler(handler)
+    for logger in detached:
+        logger.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+    for logger in detached:
+        logger.removeHandler(handler)
+    for logger, level in levels.items():
+        logger.setLevel(level)
+    for console in consoles:
+        console.removeFilter(as_usual)
+
+    leaks = _leaks(handler.lines, WATCHED_SECRETS)
+    if leaks:
+        pytest.fail(
+            f"{len(leaks)} captured log record(s) contain a secret handed out by the test helpers "
+            f"({len(handler.lines)} distinct records checked against {len(WATCHED_SECRETS)} secrets):\n"
+            + "\n".join(leaks[:20]),
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """One sandbox for the whole run, quiet by default (no simulated activity, no rate limits)."""
+    from tests.helpers import watch_secret
+
     server = start_sandbox(seed=True)
+    watch_secret(server.admin_token)
     override = override_settings(NEXICAL_API_URL=server.nexical_url, NEXUSTOKEN_API_URL=server.nexustoken_url)
     override.enable()
     yield server
@@ -100,3 +192,11 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def cast(sandbox):
+    """A team in the live sandbox with an owner, an admin, a member and an outsider."""
+    from tests.orchestrator_cast import make_cast
+
+    return make_cast(sandbox)

@@ -10,6 +10,15 @@ from dashboard.accounts.models import Service
 
 PASSWORD = "correct-horse-battery-staple"
 
+# Every secret a helper hands out. tests/conftest.py fails the run if one shows up in any log record.
+WATCHED_SECRETS: set[str] = set()
+
+
+def watch_secret(*values: str | None) -> None:
+    """Have the end-of-run log check look for these values (empty or very short ones are skipped:
+    they would match everywhere and prove nothing)."""
+    WATCHED_SECRETS.update(value for value in values if value and len(value) >= 8)
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -29,7 +38,9 @@ def new_nexical_user(sandbox, *, email: str | None = None, role: str = "user", f
         timeout=10,
     )
     response.raise_for_status()
-    return response.json()
+    created = response.json()
+    watch_secret(created["token"])
+    return created
 
 
 def new_nexustoken_account(sandbox) -> dict:
@@ -39,7 +50,9 @@ def new_nexustoken_account(sandbox) -> dict:
         f"{sandbox.nexustoken_url}/api/v1/auth/register", json={"email": email, "source": "tests"}, timeout=10
     )
     response.raise_for_status()
-    return {**response.json(), "email": email}
+    account = response.json()
+    watch_secret(account["api_key"], account.get("webhook_secret"))
+    return {**account, "email": email}
 
 
 def dashboard_user(username: str | None = None, password: str = PASSWORD):

@@ -135,3 +135,9 @@ def team_worker(cast: Cast) -> httpx.Client:
         headers={"Authorization": f"Bearer {session.json()['token']}"},
         timeout=10,
     )
+
+
+def as_user(client, someone: Person):
+    """The Django test client, signed in as this person."""
+    client.force_login(someone.user)
+    return client

@@ -10,7 +10,8 @@ from django.db import connection as db
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.crypto import UndecryptableSecret
 from dashboard.accounts.models import Connection, Service
-from tests.helpers import dashboard_user
+from tests.helpers import dashboard_user, new_nexical_user
+from tests.sandbox_process import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,10 @@ def test_an_undecryptable_token_asks_the_user_to_reconnect(client, settings):
     assert b"The stored token can no longer be read. Connect Nexical again." in response.content
 
 
-def test_demo_user_connects_to_the_sandbox_demo_accounts(tmp_path, client):
+def test_demo_user_connects_to_the_sandbox_demo_accounts(tmp_path, client, settings):
+    # No sandbox here: the command still connects the demo user, only without the Nexical id.
+    settings.NEXICAL_API_URL = f"http://127.0.0.1:{free_port()}/nexical"
+    settings.UPSTREAM_GET_RETRIES = 0
     credentials = tmp_path / "demo.json"
     credentials.write_text(
         json.dumps(
@@ -95,3 +99,26 @@ def test_demo_user_connects_to_the_sandbox_demo_accounts(tmp_path, client):
 def test_demo_user_explains_missing_credentials(tmp_path):
     with pytest.raises(CommandError, match="Cannot read the sandbox's demo credentials"):
         call_command("demo_user", credentials=str(tmp_path / "missing.json"))
+
+
+def test_demo_user_asks_nexical_who_the_demo_token_belongs_to(tmp_path, sandbox):
+    """The team page finds the user's own row by the Nexical account id: the demo user needs it too."""
+    upstream = new_nexical_user(sandbox, role="system")
+    credentials = tmp_path / "demo.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "nexical": {
+                    "users": [{"email": "ada@example.com", "token": upstream["token"], "role": "user"}]
+                },
+                "nexustoken": {"api_key": "c" * 64, "account_id": "acc-2", "email": "demo@nexustoken.test"},
+            }
+        )
+    )
+
+    call_command("demo_user", credentials=str(credentials))
+
+    connection = Connection.objects.get(user__username="demo", service=Service.NEXICAL)
+    assert connection.account_id == str(upstream["user"]["id"])
+    assert connection.account_label == upstream["user"]["email"]
+    assert connection.account_role == "system"

@@ -1,6 +1,7 @@
 """Settings > Connections, Nexical card: paste a token, the device flow, replace, remove."""
 
 import re
+import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -192,3 +193,24 @@ def test_it_cancels_a_device_sign_in(client, sandbox, person):
     response = client.post(URL, {"nexical_device_cancel": ""}, follow=True)
     assert b"Sign-in with Nexical cancelled." in response.content
     assert b"nexical-user-code" not in response.content
+
+
+def long_email() -> str:
+    """A valid address longer than the 200 characters the connection keeps as its label."""
+    return f"{'a' * 60}.{uuid.uuid4().hex[:4]}@{'b' * 60}.{'c' * 60}.{'d' * 40}.example.com"
+
+
+def test_it_connects_an_account_whose_email_is_longer_than_the_label_column(client, sandbox, person):
+    """PostgreSQL refuses a value longer than its column: the connect must still succeed."""
+    email = long_email()
+    assert len(email) > 200
+    upstream = new_nexical_user(sandbox, email=email, full_name="N" * 200)
+
+    response = client.post(URL, {"nexical-token": upstream["token"], "nexical_save": ""}, follow=True)
+
+    assert response.status_code == 200
+    connection = Connection.objects.get(user=person, service=Service.NEXICAL)
+    assert connection.secret == upstream["token"]
+    assert len(connection.account_label) == 200
+    assert connection.account_label == upstream["user"]["email"][:199] + "…"
+    assert connection.account_id == str(upstream["user"]["id"])

@@ -208,3 +208,54 @@ def test_it_marks_a_rejected_key_and_offers_to_reconnect(client, sandbox, person
     assert "Reconnect NexusToken" in page
     assert 'class="banner banner-warning"' in page
     assert "NexusToken rejected your API key." in page
+
+
+def test_it_stores_over_long_upstream_values_cut_to_their_columns(sandbox):
+    """What an upstream calls an account id or a label has no fixed length; the columns do."""
+    user = dashboard_user()
+    connection = save_connection(
+        user,
+        Service.NEXUSTOKEN,
+        secret="a" * 64,
+        account_id="x" * 100,
+        account_label="y" * 300,
+        account_role="z" * 30,
+    )
+    connection.refresh_from_db()
+    assert (len(connection.account_id), len(connection.account_label), len(connection.account_role)) == (
+        64,
+        200,
+        20,
+    )
+
+
+def test_it_registers_with_an_email_longer_than_the_label_column(client, sandbox, person):
+    email = f"{'a' * 60}.{unique('r')}@{'b' * 60}.{'c' * 60}.{'d' * 40}.example.com"
+    assert len(email) > 200
+
+    response = client.post(URL, {"register-email": email, "nexustoken_register": ""})
+
+    assert response.status_code == 200
+    connection = Connection.objects.get(user=person, service=Service.NEXUSTOKEN)
+    assert connection.account_label == email[:199] + "…"
+    assert shown_key(response.content.decode()) == connection.secret
+
+
+@pytest.mark.parametrize(
+    ("pasted", "sentence"),
+    [
+        ("nx_" + "a" * 40, "This looks like a Nexical token, not a webhook secret."),
+        ("nxs_" + "b" * 40, "This looks like a Nexical token, not a webhook secret."),
+        ("ab" * 32, "This looks like your NexusToken API key, not the webhook secret."),
+    ],
+)
+def test_it_refuses_another_credential_as_the_webhook_secret(client, sandbox, person, pasted, sentence):
+    account = new_nexustoken_account(sandbox)
+    connect(person, account)
+
+    response = client.post(URL, {"webhook-webhook_secret": pasted, "nexustoken_webhook_save": ""})
+
+    assert response.status_code == 200
+    assert sentence in response.content.decode()
+    assert pasted not in response.content.decode()
+    assert Connection.objects.get(user=person).webhook_secret == account["webhook_secret"]

@@ -6,25 +6,14 @@ import httpx
 import pytest
 from django.urls import reverse
 
-from tests.orchestrator_cast import person
+from tests.orchestrator_cast import as_user, person
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each test makes several dashboard users; the production hasher costs about 0.3 s apiece.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def someone(sandbox):
     return person(sandbox)
-
-
-def as_user(client, who):
-    client.force_login(who.user)
-    return client
 
 
 # --- API tokens ----------------------------------------------------------------------------------

@@ -7,14 +7,9 @@ import pytest
 import respx
 from django.urls import reverse
 
-from tests.orchestrator_cast import make_cast, person, team_worker
+from tests.orchestrator_cast import person, team_worker
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cast(sandbox):
-    return make_cast(sandbox)
 
 
 def job_scene(cast):

@@ -18,11 +18,6 @@ TEMPLATES = (
 
 
 @pytest.fixture
-def cast(sandbox):
-    return make_cast(sandbox)
-
-
-@pytest.fixture
 def quick_upstream(settings):
     settings.UPSTREAM_TIMEOUT = 0.5
     settings.UPSTREAM_GET_RETRIES = 0

@@ -7,25 +7,9 @@ from django.urls import reverse
 
 from dashboard.accounts.models import Connection
 from tests.helpers import dashboard_user, unique
-from tests.orchestrator_cast import make_cast, person
+from tests.orchestrator_cast import as_user, person
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Each test makes several dashboard users; the production hasher costs about 0.3 s apiece.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def cast(sandbox):
-    return make_cast(sandbox)
-
-
-def as_user(client, someone):
-    client.force_login(someone.user)
-    return client
 
 
 def team_url(cast) -> str:

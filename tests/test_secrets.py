@@ -110,3 +110,65 @@ def test_secrets_stay_out_of_the_database_the_logs_and_the_pages(
     rejected = client.post(URL, {"ntkey-api_key": "0" * 64, "nexustoken_save": ""}).content.decode()
     assert "NexusToken rejected this API key." in rejected
     assert "0" * 64 not in rejected
+
+
+class Boom(Exception):
+    """An unexpected bug after the secret was read: what DEBUG's error page is for."""
+
+
+def _explode(*args, **kwargs):
+    raise Boom("unexpected")
+
+
+@pytest.fixture
+def debug_errors(client, settings):
+    """DEBUG on and the test client returning the 500 page instead of raising."""
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    return client
+
+
+@pytest.mark.parametrize(
+    ("card", "field", "action"),
+    [
+        ("nexical_card", "nexical-token", "nexical_save"),
+        ("nexustoken_card", "ntkey-api_key", "nexustoken_save"),
+        ("nexustoken_card", "webhook-webhook_secret", "nexustoken_webhook_save"),
+    ],
+)
+def test_debugs_error_page_never_shows_a_pasted_secret(
+    debug_errors, sandbox, monkeypatch, card, field, action
+):
+    from dashboard.accounts.views import nexical_card, nexustoken_card
+
+    module = {"nexical_card": nexical_card, "nexustoken_card": nexustoken_card}[card]
+    monkeypatch.setattr(module, "done", _explode)
+    user = dashboard_user()
+    debug_errors.force_login(user)
+    account = new_nexustoken_account(sandbox)
+    secret = {
+        "nexical-token": new_nexical_user(sandbox)["token"],
+        "ntkey-api_key": account["api_key"],
+        "webhook-webhook_secret": account["webhook_secret"],
+    }[field]
+    if action == "nexustoken_webhook_save":
+        debug_errors.post(URL, {"ntkey-api_key": account["api_key"], "nexustoken_save": ""})
+
+    response = debug_errors.post(URL, {field: secret, action: ""})
+
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Boom" in page  # it is DEBUG's technical page, with POST data and frame locals
+    assert field in page
+    assert secret not in page
+    assert secret[:12] not in page
+
+
+def test_a_new_key_is_never_cached(client, sandbox):
+    client.force_login(dashboard_user())
+
+    response = client.post(URL, {"register-email": f"{unique('c')}@example.com", "nexustoken_register": ""})
+
+    assert response.status_code == 200
+    assert "nexustoken-new-key" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]

@@ -5,6 +5,7 @@ only what a faithful emulator never sends: a body that breaks the schema, a miss
 endpoint, a Retry-After given as an HTTP date.
 """
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -23,6 +24,7 @@ from dashboard.services.errors import (
     RateLimitError,
     UpstreamError,
 )
+from tests.helpers import new_nexustoken_account
 from tests.sandbox_process import free_port
 from tests.test_services_nexical import create_nexical_user
 
@@ -363,3 +365,250 @@ def test_it_scrubs_credentials_from_upstream_messages():
     assert error.user_message == "Token [redacted] is malformed"
     assert error.field_errors == {"token": ["[redacted] is not valid"]}
     assert "0123" not in str(error)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers a faithful emulator never sends: waits that are not numbers, broken encodings, hostile
+# nesting, a body that trickles in. respx fakes the malformed ones; a raw socket server the trickle.
+
+
+@pytest.mark.parametrize(
+    ("headers", "content"),
+    [
+        ({"Retry-After": "inf"}, b"{}"),
+        ({"Retry-After": "1e999"}, b"{}"),
+        ({"Retry-After": "nan"}, b"{}"),
+        ({}, b'{"retryAfter": Infinity}'),
+        ({}, b'{"retryAfter": NaN}'),
+    ],
+)
+async def test_it_ignores_a_retry_after_that_is_not_a_finite_number(settings, headers, content):
+    settings.NEXICAL_API_URL = "http://nexical.test"
+    with respx.mock:
+        respx.get("http://nexical.test/teams").respond(
+            429, headers={**headers, "Content-Type": "application/json"}, content=content
+        )
+        with pytest.raises(RateLimitError) as caught:
+            await nexical.team_list(nexical.NexicalAPI("nx_inf_test"))
+
+    assert caught.value.retry_after is None
+    assert caught.value.user_message == "Nexical is rate limiting requests. Try again shortly."
+
+
+@pytest.mark.parametrize(
+    ("headers", "content"),
+    [
+        ({"Retry-After": "99999999999"}, b"{}"),
+        ({}, b'{"retryAfter": 1' + b"0" * 400 + b"}"),  # an int too large for a float
+        ({"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, b"{}"),
+    ],
+)
+async def test_it_clamps_a_huge_retry_after_to_a_day(settings, headers, content):
+    settings.NEXICAL_API_URL = "http://nexical.test"
+    with respx.mock:
+        respx.get("http://nexical.test/teams").respond(
+            429, headers={**headers, "Content-Type": "application/json"}, content=content
+        )
+        with pytest.raises(RateLimitError) as caught:
+            await nexical.team_list(nexical.NexicalAPI("nx_huge_test"))
+
+    assert caught.value.retry_after == http.MAX_RETRY_AFTER
+    assert caught.value.user_message.endswith("Try again in 86400 seconds.")
+
+
+def test_a_rate_limit_error_built_with_an_infinite_wait_still_has_a_message():
+    assert RateLimitError("NexusToken", retry_after=float("inf")).retry_after is None
+    assert "Try again shortly" in str(RateLimitError("NexusToken", retry_after=float("nan")))
+
+
+async def test_it_raises_contract_error_on_a_broken_gzip_body(settings, caplog):
+    settings.NEXICAL_API_URL = "http://nexical.test"
+    with respx.mock:
+        route = respx.get("http://nexical.test/users/me").respond(
+            200,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            stream=httpx.ByteStream(b"this is not gzip at all"),  # decoded only when read
+        )
+        with pytest.raises(ContractError) as caught:
+            await nexical.users_me(nexical.NexicalAPI("nx_gzip_test"))
+
+    assert caught.value.user_message == "Nexical answered something unexpected. The problem has been logged."
+    assert route.call_count == 1  # a broken encoding is not retried
+    assert "cannot be decoded" in caplog.text
+
+
+async def test_it_raises_contract_error_on_a_broken_gzip_error_body(settings):
+    settings.NEXUSTOKEN_API_URL = "http://nexustoken.test"
+    settings.UPSTREAM_GET_RETRIES = 0
+    with respx.mock:
+        respx.get("http://nexustoken.test/api/v1/credits/balance").respond(
+            500, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"\x1f\x8b broken")
+        )
+        with pytest.raises(ContractError):
+            await nexustoken.credits_balance(nexustoken.NexusTokenAPI("a" * 64))
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+async def test_it_raises_contract_error_on_deeply_nested_json(settings):
+    settings.NEXICAL_API_URL = "http://nexical.test"
+    with respx.mock:
+        respx.get("http://nexical.test/users/me").respond(
+            200, headers={"Content-Type": "application/json"}, content=DEEP
+        )
+        with pytest.raises(ContractError):
+            await nexical.users_me(nexical.NexicalAPI("nx_deep_test"))
+
+
+async def test_it_maps_an_error_with_a_deeply_nested_body(settings):
+    settings.NEXICAL_API_URL = "http://nexical.test"
+    with respx.mock:
+        respx.post("http://nexical.test/teams").respond(
+            400, headers={"Content-Type": "application/json"}, content=DEEP
+        )
+        with pytest.raises(APIError) as caught:
+            await nexical.team_create(nexical.NexicalAPI("nx_deep_test"), name="Deep", slug="deep")
+
+    assert caught.value.status == 400
+    assert caught.value.user_message == "Nexical refused the request (HTTP 400)."
+
+
+class TricklingServer:
+    """A real HTTP server that promises a body and sends it one byte every `interval` seconds."""
+
+    def __init__(self, interval: float = 0.2, length: int = 200) -> None:
+        self.interval = interval
+        self.length = length
+        self.connections = 0
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.server.close()
+        self.server.close_clients()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {self.length}\r\n\r\n"
+            )
+            writer.write(head.encode())
+            for _ in range(self.length):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(self.interval)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_trickling_body_ends_at_the_deadline(settings, caplog):
+    """Each byte arrives well within the read timeout; only the whole-answer deadline stops it."""
+    settings.UPSTREAM_TIMEOUT = 1.0
+    settings.UPSTREAM_GET_RETRIES = 1
+    async with TricklingServer() as url:
+        settings.NEXICAL_API_URL = url
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(NetworkError) as caught:
+            await nexical.users_me(nexical.NexicalAPI("nx_trickle_test"))
+        elapsed = asyncio.get_running_loop().time() - started
+
+    assert elapsed < 5  # two attempts of 1 s and a backoff, not 40 s of trickle
+    assert caught.value.user_message == (
+        "The Nexical orchestrator is unreachable right now. Try again in a minute."
+    )
+    assert "no complete answer within 1 s" in caplog.text
+
+
+# ---------------------------------------------------------------------------------------------
+# NexusToken's share of the faults above (the sandbox serves both APIs with the same knobs).
+
+
+@pytest.fixture
+def nexus_api(sandbox) -> nexustoken.NexusTokenAPI:
+    return nexustoken.NexusTokenAPI(new_nexustoken_account(sandbox)["api_key"])
+
+
+async def test_it_raises_network_error_when_nexustoken_hangs(sandbox, settings, nexus_api):
+    settings.UPSTREAM_TIMEOUT = 1.0
+    settings.UPSTREAM_GET_RETRIES = 0
+    sandbox.set_knobs(hang=1, hang_seconds=4, scope="nexustoken")
+
+    with pytest.raises(NetworkError) as caught:
+        await nexustoken.credits_balance(nexus_api)
+
+    assert caught.value.user_message == "NexusToken is unreachable right now. Try again in a minute."
+
+
+async def test_it_retries_a_timed_out_nexustoken_get(sandbox, settings, nexus_api):
+    settings.UPSTREAM_TIMEOUT = 1.0
+    settings.UPSTREAM_GET_RETRIES = 1
+    sandbox.set_knobs(hang=1, hang_seconds=4, scope="nexustoken")
+    sandbox.reset_request_counts()
+
+    balance = await nexustoken.credits_balance(nexus_api)
+
+    assert balance.credits_balance >= 0
+    assert sandbox.request_counts()["GET /nexustoken/api/v1/credits/balance"] == 2
+
+
+async def test_it_raises_network_error_when_nexustoken_refuses_the_connection(settings):
+    settings.UPSTREAM_GET_RETRIES = 1
+    settings.NEXUSTOKEN_API_URL = f"http://127.0.0.1:{free_port()}/nexustoken"
+
+    with pytest.raises(NetworkError) as caught:
+        await nexustoken.credits_balance(nexustoken.NexusTokenAPI("a" * 64))
+
+    assert caught.value.service == "NexusToken"
+
+
+async def test_it_raises_contract_error_on_a_nexustoken_body_that_is_not_json(sandbox, nexus_api):
+    sandbox.set_knobs(malformed=1, scope="nexustoken")
+    sandbox.reset_request_counts()
+
+    with pytest.raises(ContractError) as caught:
+        await nexustoken.reputation(nexus_api)
+
+    assert caught.value.user_message == (
+        "NexusToken answered something unexpected. The problem has been logged."
+    )
+    assert sandbox.request_counts()["GET /nexustoken/api/v1/account/reputation"] == 1
+
+
+@pytest.mark.parametrize(
+    "balance",
+    [
+        {"credits_balance": "100", "credits_frozen": 0},  # a number sent as a string
+        {"credits_balance": True, "credits_frozen": 0},  # a boolean is not a count of credits
+        {"credits_balance": 1.5, "credits_frozen": 0},
+        {"credits_frozen": 0},
+    ],
+)
+async def test_it_raises_contract_error_on_a_nexustoken_body_that_breaks_the_schema(settings, balance):
+    settings.NEXUSTOKEN_API_URL = "http://nexustoken.test"
+    with respx.mock:
+        respx.get("http://nexustoken.test/api/v1/credits/balance").respond(json=balance)
+        with pytest.raises(ContractError) as caught:
+            await nexustoken.credits_balance(nexustoken.NexusTokenAPI("a" * 64))
+
+    assert caught.value.details[0]["loc"] == ("credits_balance",)
+
+
+async def test_it_rejects_a_nexustoken_frozen_flag_that_is_not_a_boolean(settings):
+    settings.NEXUSTOKEN_API_URL = "http://nexustoken.test"
+    with respx.mock:
+        respx.get("http://nexustoken.test/api/v1/account/reputation").respond(
+            json={"reputation": 3, "task_count": 1, "is_frozen": "yes"}
+        )
+        with pytest.raises(ContractError) as caught:
+            await nexustoken.reputation(nexustoken.NexusTokenAPI("a" * 64))
+
+    assert caught.value.details[0]["loc"] == ("is_frozen",)

@@ -239,6 +239,26 @@ async def test_it_reads_reputation_and_links_github(sandbox):
     assert refreshed.github_credit_score is not None
 
 
+async def test_it_completes_the_github_callback(sandbox):
+    """The callback is what GitHub's redirect lands on: no API key, only the code and the signed state."""
+    _, api = await _account("callback")
+    authorization = await nt.github_authorize(api)
+    query = httpx.URL(authorization.authorize_url).params
+
+    linked = await nt.github_callback(code=query["code"], state=query["state"])
+
+    assert linked.linked is True
+    assert linked.github_login and linked.github_credit_score is not None
+    assert (await nt.credits_info(api)).github_login == linked.github_login
+
+
+async def test_it_refuses_a_github_callback_with_a_forged_state(sandbox):
+    with pytest.raises(APIError) as caught:
+        await nt.github_callback(code="abc", state="not-a-signed-state")
+
+    assert caught.value.status == 400
+
+
 async def test_it_rotates_the_webhook_secret(sandbox):
     registration, api = await _account("webhook")
 

@@ -11,3 +11,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "account_label"]
     fields = ["user", "service", "secret_prefix", "account_label", "account_role", "needs_attention"]
     readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        # A connection is made by verifying a secret with its upstream (Settings > Connections); a row
+        # added here would have no secret and no upstream identity, so it could only break pages.
+        return False

@@ -1,8 +1,22 @@
 """The one place where a dashboard user's stored credentials become an upstream API handle."""
 
+import logging
+
 from django.utils import timezone
 
 from .models import Connection, Service
+
+logger = logging.getLogger(__name__)
+
+
+def _fit(field: str, value: str, *, ellipsis: bool = False) -> str:
+    """`value` cut to the column's length: the upstream decides how long an email or id is, and an
+    over-long one must not fail the connect (PostgreSQL refuses it; SQLite would store it whole)."""
+    limit = Connection._meta.get_field(field).max_length
+    if len(value) <= limit:
+        return value
+    logger.warning("Upstream %s is %d characters long; stored cut to %d", field, len(value), limit)
+    return value[: limit - 1] + "…" if ellipsis else value[:limit]
 
 
 async def connection_for(user, service: Service) -> Connection | None:
@@ -33,9 +47,9 @@ def save_connection(
     connection.secret = secret
     if webhook_secret is not None:
         connection.webhook_secret = webhook_secret
-    connection.account_id = account_id
-    connection.account_label = account_label
-    connection.account_role = account_role
+    connection.account_id = _fit("account_id", account_id)
+    connection.account_label = _fit("account_label", account_label, ellipsis=True)
+    connection.account_role = _fit("account_role", account_role)
     connection.needs_attention = False
     connection.verified_at = timezone.now()
     connection.save()

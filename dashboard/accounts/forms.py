@@ -91,6 +91,16 @@ class WebhookSecretForm(forms.Form):
     def clean_webhook_secret(self) -> str:
         secret = self.cleaned_data["webhook_secret"]
         _reject_whitespace(secret, "webhook secret")
+        # Both are secrets too: stored here they would sit in the wrong place and verify no webhook.
+        if secret.startswith(NEXICAL_PREFIXES):
+            raise forms.ValidationError(
+                "This looks like a Nexical token, not a webhook secret. Paste it in the Nexical section."
+            )
+        if NEXUSTOKEN_KEY.fullmatch(secret):
+            raise forms.ValidationError(
+                "This looks like your NexusToken API key, not the webhook secret. "
+                "The webhook secret is shown next to the key when the account is created."
+            )
         if len(secret) < 16:
             raise forms.ValidationError("That is too short for a webhook secret (at least 16 characters).")
         return secret

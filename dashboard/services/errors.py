@@ -88,6 +88,9 @@ class RateLimitError(UpstreamError):
     """429: the upstream asks us to slow down for `retry_after` seconds (None when it did not say)."""
 
     def __init__(self, service: str = NEXICAL, *, retry_after: float | None = None) -> None:
+        # Whoever builds one, an infinite or NaN wait must not reach math.ceil in user_message.
+        if retry_after is not None and not math.isfinite(retry_after):
+            retry_after = None
         self.retry_after = retry_after
         super().__init__(service)
 

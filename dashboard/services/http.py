@@ -7,6 +7,7 @@ Logs name the upstream, method, path and status, never headers, bodies or tokens
 
 import asyncio
 import logging
+import math
 import random
 import weakref
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ logger = logging.getLogger("dashboard.services")
 
 BACKOFF_BASE = 0.2  # seconds before the first GET retry; doubles with each further one
 USER_AGENT = "nexus-dashboard/0.1"
+# An upstream may ask for any wait at all ("inf", 1e999, a date in the year 9999); past a day it
+# only tells the user "later", and an unbounded number would break the arithmetic that shows it.
+MAX_RETRY_AFTER = 86_400.0
+# Parsing is recursive: a hostile or broken upstream can nest arrays deeper than Python's stack.
+_UNPARSEABLE = (ValueError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -96,19 +102,30 @@ def _backoff(attempt: int) -> float:
     return BACKOFF_BASE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
 
+def _seconds(value: float) -> float | None:
+    """A wait the upstream asked for, clamped to [0, MAX_RETRY_AFTER]; None when it is not a number."""
+    if not math.isfinite(value):
+        return None
+    return min(max(0.0, value), MAX_RETRY_AFTER)
+
+
 def _retry_after(response: httpx.Response, body: Any) -> float | None:
     """Seconds from Retry-After (delta or HTTP date), else Nexical's `retryAfter` body field."""
     raw = response.headers.get("Retry-After")
     if raw:
         try:
-            return max(0.0, float(raw))
+            return _seconds(float(raw))
         except ValueError:
             try:
-                return max(0.0, (parsedate_to_datetime(raw) - timezone.now()).total_seconds())
-            except (TypeError, ValueError):
+                return _seconds((parsedate_to_datetime(raw) - timezone.now()).total_seconds())
+            except (TypeError, ValueError, OverflowError, IndexError):
                 pass
-    if isinstance(body, dict) and isinstance(body.get("retryAfter"), int | float):
-        return max(0.0, float(body["retryAfter"]))
+    value = body.get("retryAfter") if isinstance(body, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return _seconds(float(value))
+        except OverflowError:  # an integer too large for a float
+            return MAX_RETRY_AFTER if value > 0 else 0.0
     return None
 
 
@@ -117,7 +134,7 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
     try:
         return response.json()
-    except ValueError:
+    except _UNPARSEABLE:
         return None
 
 
@@ -176,17 +193,33 @@ async def request(
     while True:
         attempt += 1
         try:
-            response = await _client(upstream.base_url).request(
-                method, url, headers=headers, json=json, params=params or None, timeout=_timeout()
-            )
-        except httpx.TransportError as exc:
-            logger.warning(
-                "%s %s %s failed: %s (attempt %d)", upstream.name, method, path, type(exc).__name__, attempt
-            )
+            # httpx's read timeout restarts with every chunk, so a body trickling in a byte at a time
+            # would never time out: the whole attempt gets one deadline as well.
+            async with asyncio.timeout(settings.UPSTREAM_TIMEOUT):
+                response = await _client(upstream.base_url).request(
+                    method, url, headers=headers, json=json, params=params or None, timeout=_timeout()
+                )
+        except (httpx.TransportError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                reason = f"no complete answer within {settings.UPSTREAM_TIMEOUT:g} s"
+            else:
+                reason = type(exc).__name__
+            logger.warning("%s %s %s failed: %s (attempt %d)", upstream.name, method, path, reason, attempt)
             if retries_left:
                 retries_left -= 1
                 await asyncio.sleep(_backoff(attempt))
                 continue
+            raise NetworkError(upstream.name) from exc
+        except httpx.DecodingError:
+            # The body arrived but its Content-Encoding (gzip, deflate, …) is broken: a bad answer,
+            # not a network fault, and sending the request again would most likely get the same.
+            logger.error("%s %s %s answered a body that cannot be decoded", upstream.name, method, path)
+            raise ContractError(
+                upstream.name, details=[{"msg": "the response body cannot be decoded"}]
+            ) from None
+        except httpx.RequestError as exc:
+            # Anything else httpx gives up on (too many redirects, …): no usable answer either.
+            logger.warning("%s %s %s failed: %s", upstream.name, method, path, type(exc).__name__)
             raise NetworkError(upstream.name) from exc
 
         status = response.status_code
@@ -217,7 +250,7 @@ def _success_body(upstream: Upstream, method: str, path: str, response: httpx.Re
         return None
     try:
         return response.json()
-    except ValueError:
+    except _UNPARSEABLE:
         logger.error(
             "%s %s %s answered %d with a body that is not JSON (%s, %d bytes)",
             upstream.name,

@@ -8,7 +8,7 @@ Bodies are bare JSON (objects or arrays) with snake_case keys; errors are FastAP
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from . import http
 from .errors import APIError, DeviceFlowError, DevicePending, RateLimitError
@@ -39,6 +39,8 @@ QualityPreference = Literal["best", "balanced", "cheapest"]
 
 
 class _Model(BaseModel):
+    # Counts and flags are strict: "100", 1.0 or True as a balance, or "yes" as is_frozen, is a broken
+    # answer to report (ContractError), not something to coerce into a number the user acts on.
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
@@ -52,8 +54,8 @@ class Task(_Model):
     id: str
     status: TaskStatus
     task_type: str
-    max_budget_credits: int
-    max_execution_seconds: int
+    max_budget_credits: StrictInt
+    max_execution_seconds: StrictInt
     input_data: str | None = None  # the full text: only for the creator and the awardee
     input_data_preview: str | None = None
     validation_schema: dict[str, Any] = Field(default_factory=dict)
@@ -61,13 +63,13 @@ class Task(_Model):
     example_output: dict[str, Any] | None = None
     input_file_ids: list[str] = Field(default_factory=list)
     quality_preference: str | None = None
-    min_skill_rating: int | None = None
+    min_skill_rating: StrictInt | None = None
     callback_url: str | None = None
-    is_mine: bool | None = None
+    is_mine: StrictBool | None = None
     awarded_to: str | None = None
-    awarded_price: int | None = None
-    fee_credits: int | None = None
-    retries_left: int | None = None
+    awarded_price: StrictInt | None = None
+    fee_credits: StrictInt | None = None
+    retries_left: StrictInt | None = None
     result_data: dict[str, Any] | None = None
     events: list[TaskEvent] = Field(default_factory=list)
     created_at: AwareDatetime | None = None
@@ -84,51 +86,51 @@ class Task(_Model):
 
 
 class Balance(_Model):
-    credits_balance: int  # spendable; frozen budgets are not included
-    credits_frozen: int
-    credits_available: int | None = None
-    credit_line: int | None = None
-    debt: int | None = None
-    purchasing_power: int | None = None
-    added: int | None = None  # top-up answers
-    repaid: int | None = None  # repay answers
+    credits_balance: StrictInt  # spendable; frozen budgets are not included
+    credits_frozen: StrictInt
+    credits_available: StrictInt | None = None
+    credit_line: StrictInt | None = None
+    debt: StrictInt | None = None
+    purchasing_power: StrictInt | None = None
+    added: StrictInt | None = None  # top-up answers
+    repaid: StrictInt | None = None  # repay answers
 
 
 class NextRating(_Model):
     name: str
-    credit_line: int
-    min_tasks: int | None = None
-    min_counterparties: int | None = None
-    min_honeypots: int | None = None
+    credit_line: StrictInt
+    min_tasks: StrictInt | None = None
+    min_counterparties: StrictInt | None = None
+    min_honeypots: StrictInt | None = None
     min_success_rate: float | None = None
 
 
 class CreditInfo(_Model):
     rating: str
-    stars: int | None = None
-    credit_line: int
-    debt: int = 0
+    stars: StrictInt | None = None
+    credit_line: StrictInt
+    debt: StrictInt = 0
     debt_since: AwareDatetime | None = None
-    days_in_debt: int = 0
-    suspended: bool = False
-    purchasing_power: int | None = None
-    task_count: int | None = None
-    counterparties: int | None = None
+    days_in_debt: StrictInt = 0
+    suspended: StrictBool = False
+    purchasing_power: StrictInt | None = None
+    task_count: StrictInt | None = None
+    counterparties: StrictInt | None = None
     success_rate: float | None = None
-    honeypots_passed: int | None = None
+    honeypots_passed: StrictInt | None = None
     github_login: str | None = None
-    github_credit_score: int | None = None
+    github_credit_score: StrictInt | None = None
     next_rating: NextRating | None = None
 
 
 class Reputation(_Model):
-    reputation: int
-    task_count: int
-    is_frozen: bool
+    reputation: StrictInt
+    task_count: StrictInt
+    is_frozen: StrictBool
     account_id: str | None = None
     email: str | None = None
-    tasks_succeeded: int | None = None
-    tasks_failed: int | None = None
+    tasks_succeeded: StrictInt | None = None
+    tasks_failed: StrictInt | None = None
     success_rate: float | None = None
     cooldown_until: AwareDatetime | None = None
     rating: str | None = None
@@ -138,7 +140,7 @@ class CheckoutSession(_Model):
     session_id: str
     checkout_url: str
     status: str | None = None  # open, paid, cancelled
-    amount_credits: int | None = None
+    amount_credits: StrictInt | None = None
     created_at: AwareDatetime | None = None
     paid_at: AwareDatetime | None = None
 
@@ -149,12 +151,12 @@ class Registration(_Model):
     account_id: str
     api_key: str = Field(repr=False)
     webhook_secret: str | None = Field(default=None, repr=False)
-    credits_balance: int | None = None
+    credits_balance: StrictInt | None = None
 
 
 class KeyRecovery(_Model):
     message: str
-    expires_in: int | None = None
+    expires_in: StrictInt | None = None
 
 
 class Capability(_Model):
@@ -163,7 +165,7 @@ class Capability(_Model):
     category: str
     input_mode: str
     output_mode: str
-    price_nc: int
+    price_nc: StrictInt
     validation_mode: str | None = None
     description: str = ""
     input_schema: dict[str, Any] | None = None
@@ -171,7 +173,7 @@ class Capability(_Model):
     file_types: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     version: str | None = None
-    is_available: bool = True
+    is_available: StrictBool = True
     account_id: str | None = None
     created_at: AwareDatetime | None = None
 
@@ -179,20 +181,20 @@ class Capability(_Model):
 class CapabilityStats(_Model):
     capability_id: str
     name: str | None = None
-    tasks_completed: int = 0
-    tasks_failed: int = 0
-    tasks_in_progress: int = 0
+    tasks_completed: StrictInt = 0
+    tasks_failed: StrictInt = 0
+    tasks_in_progress: StrictInt = 0
     success_rate: float = 0.0
     first_try_rate: float | None = None
     avg_execution_seconds: float | None = None
-    skill_score: int | None = None
+    skill_score: StrictInt | None = None
     skill_tier: str | None = None
 
 
 class Bid(_Model):
     bid_id: str | None = None
     task_id: str | None = None
-    bid_credits: int | None = None
+    bid_credits: StrictInt | None = None
     status: str | None = None
     auction_closes_at: AwareDatetime | None = None
 
@@ -201,9 +203,9 @@ class Submission(_Model):
     submission_id: str | None = None
     error_code: str | None = None  # None: the result passed validation
     error_detail: str | None = None
-    retries_left: int = 0
+    retries_left: StrictInt = 0
     status: str | None = None
-    awarded_price: int | None = None
+    awarded_price: StrictInt | None = None
 
     @property
     def passed(self) -> bool:
@@ -215,8 +217,8 @@ class DeviceAuthorization(_Model):
     user_code: str
     verification_url: str
     verification_url_complete: str | None = None
-    expires_in: int | None = None
-    interval: int = 5
+    expires_in: StrictInt | None = None
+    interval: StrictInt = 5
 
 
 class DeviceGrant(_Model):
@@ -253,9 +255,9 @@ class GithubAuthorization(_Model):
 
 
 class GithubLink(_Model):
-    linked: bool = False
+    linked: StrictBool = False
     github_login: str | None = None
-    github_credit_score: int | None = None
+    github_credit_score: StrictInt | None = None
     refreshed_at: AwareDatetime | None = None
 
 
@@ -473,6 +475,13 @@ async def capability_set_availability(
 # GET /api/v1/oauth/github/authorize
 async def github_authorize(api: NexusTokenAPI) -> GithubAuthorization:
     return await _call(api, "GET", "/oauth/github/authorize", GithubAuthorization)
+
+
+# GET /api/v1/oauth/github/callback (no auth): where GitHub sends the browser back after authorize.
+# The signed `state` from github_authorize says which account to link; `code` is GitHub's grant.
+async def github_callback(*, code: str, state: str) -> GithubLink:
+    params = {"code": code, "state": state}
+    return await _call(None, "GET", "/oauth/github/callback", GithubLink, params=params)
 
 
 # POST /api/v1/oauth/github/link (fields: github_login or code)

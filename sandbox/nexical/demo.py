@@ -137,13 +137,20 @@ def seed() -> dict:
         "enrollment_token": ENROLLMENT_TOKEN,
         "users": [
             {
+                "id": str(admin.pk),
                 "email": ADMIN_EMAIL,
                 "password": ADMIN_PASSWORD,
                 "token": settings.SANDBOX_ADMIN_TOKEN,
                 "role": admin.role,
             },
             *(
-                {"email": email, "password": password, "token": token, "role": Role.USER.value}
+                {
+                    "id": str(users[email].pk),
+                    "email": email,
+                    "password": password,
+                    "token": token,
+                    "role": Role.USER.value,
+                }
                 for email, password, token, _ in USERS
             ),
         ],

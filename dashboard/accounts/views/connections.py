@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from ..models import Service
@@ -45,6 +47,10 @@ LOADERS: dict[Service, Callable[[HttpRequest], Awaitable[Card]]] = {
 }
 
 
+# Every field posted here is a credential or leads to one: keep them all out of DEBUG's error page
+# and of error reports. The page can show a new API key once, so no cache may keep a copy either.
+@sensitive_post_parameters()
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 async def connections(request: HttpRequest) -> HttpResponse:

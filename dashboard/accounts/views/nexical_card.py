@@ -1,10 +1,15 @@
-"""The Nexical card: paste an API token, or sign in through the device flow; replace; remove."""
+"""The Nexical card: paste an API token, or sign in through the device flow; replace; remove.
+
+The functions that hold a secret in a local are @sensitive_variables(): an unexpected error
+shows none of their locals on DEBUG's error page or in an error report.
+"""
 
 import logging
 import time
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.debug import sensitive_variables
 
 from dashboard.services import nexical
 from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending, UpstreamError
@@ -55,6 +60,7 @@ async def load(request: HttpRequest) -> Card:
     return card
 
 
+@sensitive_variables()
 async def save_token(request: HttpRequest) -> HttpResponse | Card:
     form = token_form(request.POST)
     if not form.is_valid():
@@ -79,6 +85,7 @@ async def device_start(request: HttpRequest) -> HttpResponse | Card:
     return Card()
 
 
+@sensitive_variables()
 async def device_poll(request: HttpRequest) -> HttpResponse | Card:
     flow = await _pending_device_flow(request)
     if flow is None:
@@ -123,6 +130,7 @@ async def _pending_device_flow(request: HttpRequest) -> dict | None:
     return flow
 
 
+@sensitive_variables()
 async def _store_verified(
     request: HttpRequest, token: str, *, form: NexicalTokenForm | None
 ) -> HttpResponse | Card:

@@ -1,10 +1,15 @@
-"""The NexusToken card: paste, register, recover or rotate the API key; the webhook secret; remove."""
+"""The NexusToken card: paste, register, recover or rotate the API key; the webhook secret; remove.
+
+The functions that hold a secret in a local are @sensitive_variables(): an unexpected error
+shows none of their locals on DEBUG's error page or in an error report.
+"""
 
 import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.debug import sensitive_variables
 
 from dashboard.services import nexustoken
 from dashboard.services.errors import APIError, AuthError, UpstreamError
@@ -78,6 +83,7 @@ async def load(request: HttpRequest) -> Card:
     return card
 
 
+@sensitive_variables()
 async def save_key(request: HttpRequest) -> HttpResponse | Card:
     form = key_form(request.POST)
     if not form.is_valid():
@@ -108,6 +114,7 @@ async def save_key(request: HttpRequest) -> HttpResponse | Card:
     return done(request, SERVICE, "NexusToken connected. The API key was checked and stored.")
 
 
+@sensitive_variables()
 async def register(request: HttpRequest) -> HttpResponse | Card:
     form = register_form(request.POST)
     if not form.is_valid():
@@ -152,6 +159,7 @@ async def recover_start(request: HttpRequest) -> HttpResponse | Card:
     return Card(notice=f"If {email} has a NexusToken account, a recovery code is on its way. Enter it below.")
 
 
+@sensitive_variables()
 async def recover_verify(request: HttpRequest) -> HttpResponse | Card:
     email = await request.session.aget(RECOVERY_SESSION_KEY)
     if not email:
@@ -185,6 +193,7 @@ async def recover_cancel(request: HttpRequest) -> HttpResponse | Card:
     return done(request, SERVICE, "Key recovery cancelled.")
 
 
+@sensitive_variables()
 async def rotate_key(request: HttpRequest) -> HttpResponse | Card:
     connection, api = await _connected(request)
     if api is None:
@@ -204,6 +213,7 @@ async def rotate_key(request: HttpRequest) -> HttpResponse | Card:
     return Card(new_key=rotated.api_key, notice="API key rotated. The previous key no longer works.")
 
 
+@sensitive_variables()
 async def webhook_save(request: HttpRequest) -> HttpResponse | Card:
     form = webhook_form(request.POST)
     if not form.is_valid():
@@ -216,6 +226,7 @@ async def webhook_save(request: HttpRequest) -> HttpResponse | Card:
     return done(request, SERVICE, "Webhook secret stored.")
 
 
+@sensitive_variables()
 async def webhook_rotate(request: HttpRequest) -> HttpResponse | Card:
     connection, api = await _connected(request)
     if api is None:
@@ -234,6 +245,7 @@ async def remove(request: HttpRequest) -> HttpResponse | Card:
     return done(request, SERVICE, "NexusToken disconnected. The API key was deleted from the dashboard.")
 
 
+@sensitive_variables()
 async def _connected(request: HttpRequest) -> tuple[Connection | None, NexusTokenAPI | None]:
     connection = await connection_for(request.user, SERVICE)
     if connection is None:
