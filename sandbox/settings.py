@@ -63,9 +63,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-# A kept-alive HTTP connection keeps its thread, and the thread keeps its database connection:
-# reconnecting on every request costs more than most requests' own work.
-DATABASES["default"]["CONN_MAX_AGE"] = None
+    # A kept-alive HTTP connection keeps its thread, and the thread keeps its SQLite connection
+    # (closed when the HTTP connection ends): reconnecting on every request costs more than most
+    # requests' own work. Not on PostgreSQL, whose server allows only so many connections, and
+    # idle kept-alive clients would hold theirs.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Bodies over 1 MB are refused with 413 by the APIs.

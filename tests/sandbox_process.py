@@ -22,15 +22,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _postgres_database(database_url: str, name: str) -> str:
-    """Create (anew) a database beside the one in database_url and return its URL."""
+def _postgres_database(database_url: str, name: str, *, create: bool = True) -> str:
+    """Create (anew) a database beside the one in database_url and return its URL; or only drop it."""
     import psycopg
 
     parts = urlsplit(database_url)
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
@@ -40,6 +41,7 @@ class Sandbox:
     admin_token: str
     process: subprocess.Popen
     log_path: Path
+    postgres_database: str = ""  # the sandbox's own PostgreSQL database, dropped when it stops
     _http: httpx.Client = field(init=False)
 
     def __post_init__(self):
@@ -79,6 +81,9 @@ class Sandbox:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        if self.postgres_database:
+            _postgres_database(os.environ["DATABASE_URL"], self.postgres_database, create=False)
 
 
 def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False, processes: int = 1) -> Sandbox:
@@ -100,10 +105,12 @@ def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False, p
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     database_url = os.environ.get("DATABASE_URL", "")
+    postgres_database = ""
     if database_url.startswith(("postgres://", "postgresql://")) and "SANDBOX_DATABASE_URL" not in (
         extra_env or {}
     ):
-        env["SANDBOX_DATABASE_URL"] = _postgres_database(database_url, f"nexus_sandbox_test_{port}")
+        postgres_database = f"nexus_sandbox_test_{port}"
+        env["SANDBOX_DATABASE_URL"] = _postgres_database(database_url, postgres_database)
 
     log_path = workdir / "sandbox.log"
     command = [sys.executable, "-m", "sandbox", "serve", "--port", str(port)]
@@ -120,7 +127,13 @@ def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False, p
             raise RuntimeError(f"the sandbox exited at start:\n{log_path.read_text()}")
         try:
             if httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200:
-                return Sandbox(url=url, admin_token=ADMIN_TOKEN, process=process, log_path=log_path)
+                return Sandbox(
+                    url=url,
+                    admin_token=ADMIN_TOKEN,
+                    process=process,
+                    log_path=log_path,
+                    postgres_database=postgres_database,
+                )
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()

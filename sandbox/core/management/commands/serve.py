@@ -101,3 +101,10 @@ class RequestHandler(WSGIRequestHandler):
     # The handler writes headers and body in separate sends; with Nagle's algorithm on, a client
     # that keeps the connection alive waits ~40 ms for the delayed ACK on every response.
     disable_nagle_algorithm = True
+
+    def handle(self):
+        try:
+            super().handle()
+        finally:
+            # The HTTP connection is over and its thread ends: so does its database connection.
+            connections.close_all()
