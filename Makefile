@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SANDBOX_PORT ?= 8001
 WEB_PORT ?= 8000
 
-.PHONY: run test setup sandbox web lint format browser key clean
+.PHONY: run test setup sandbox lint format browser bench screenshots key clean
 
 ## Set everything up, then start the sandbox and the web server (Ctrl-C stops all).
 # If either server stops (a port already in use, a crash), the other is stopped too and make fails:
@@ -69,6 +69,14 @@ browser: $(STAMP)
 ## Only the sandbox, with its demo data (http://127.0.0.1:8001).
 sandbox: $(STAMP)
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
+
+## The README's benchmark: a page needing four upstream calls vs one call, with 50 ms latency.
+bench: $(STAMP)
+	$(PY) -m bench.team_page
+
+## Run the browser journeys and keep their screenshots in docs/screenshots for the README.
+screenshots: $(STAMP) browser
+	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
