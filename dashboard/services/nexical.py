@@ -43,7 +43,9 @@ def _timestamp_text(value: Any) -> Any:
     raise ValueError("expected an ISO-8601 timestamp")
 
 
-Id = StrictInt  # the seed's numeric ids: "5" is a contract error, as in the SDK
+# The seed's numeric ids: "5" is a contract error, as in the SDK. A negative id is one too: the
+# dashboard's URLs take none, so linking to it would fail the page (a 500) instead of reporting it.
+Id = Annotated[StrictInt, Field(ge=0)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
 UserRole = Literal["user", "system"]
 TeamRole = Literal["owner", "admin", "member"]

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
+from dashboard.orchestrator.templatetags.orchestrator import http_url
 from dashboard.services import nexical
 from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending, UpstreamError
 from dashboard.services.nexical import NexicalAPI
@@ -73,11 +74,14 @@ async def device_start(request: HttpRequest) -> HttpResponse | Card:
         code = await nexical.device_code_request(client_id=CLIENT_ID)
     except UpstreamError as error:
         return Card(error=error.user_message)
+    # Both addresses come from upstream and one becomes a link: only plain http(s) URLs are kept,
+    # so a javascript: or data: "verification URI" can never run in the dashboard's origin.
+    verification_uri = http_url(code.verification_uri)
     flow = {
         "device_code": code.device_code,
         "user_code": code.user_code,
-        "verification_uri": code.verification_uri,
-        "verification_uri_complete": code.verification_uri_complete or code.verification_uri,
+        "verification_uri": verification_uri,
+        "verification_uri_complete": http_url(code.verification_uri_complete) or verification_uri,
         "interval": max(1, code.interval),
         "expires_at": time.time() + code.expires_in,
     }

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
@@ -23,6 +24,8 @@ def _require_system(request: HttpRequest) -> None:
 # --- the page ------------------------------------------------------------------------------------
 
 
+# "Create a user" posts the new user's password: keep it out of DEBUG's error page and error reports.
+@sensitive_post_parameters("password")
 @never_cache  # a new enrollment token is shown in this response only: no cache may keep it
 @nexical_page
 async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
