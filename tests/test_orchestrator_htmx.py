@@ -126,7 +126,7 @@ def test_every_htmx_form_disables_its_buttons_while_the_request_runs():
         for tag in re.findall(r"<form\b[^>]*>", text)
         if "hx-post" in tag
     ]
-    assert len(forms) > 15
+    assert len(forms) > 10  # the shared _form.html counts once
     missing = [(name, tag) for name, tag in forms if "hx-disabled-elt=" not in tag]
     assert missing == []
 
