@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from dashboard.accounts.connections import connection_for, mark_rejected
+from dashboard.accounts.connections import mark_rejected
 from dashboard.accounts.crypto import UndecryptableSecret
 from dashboard.accounts.models import Service
 from dashboard.services.errors import (
@@ -127,11 +127,7 @@ def nexical_page(
     @login_required
     @wraps(view)
     async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        connections = getattr(request, "connections", None)  # loaded by dashboard.core.middleware
-        if connections is not None:
-            connection = connections.get(Service.NEXICAL)
-        else:
-            connection = await connection_for(request.user, Service.NEXICAL)
+        connection = request.connections.get(Service.NEXICAL)  # loaded by dashboard.core.middleware
         if connection is None:
             return whole_body(request, "orchestrator/connect.html", {}, 200)
         request.nexical_connection = connection
