@@ -11,8 +11,12 @@ from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.credits.budgets import note_spend
+from dashboard.notifications.models import Kind
+from dashboard.notifications.notify import notify
 from dashboard.services import nexustoken as nt
 
 from .models import FINISHED_STATUSES, Origin, Source, Status, Task, TaskEvent
@@ -63,6 +67,25 @@ def _copy(task: Task, upstream: nt.Task, now: datetime) -> None:
         task.finished_at = upstream.finished_at or now
     if task.status == Status.SETTLED and task.settled_at is None:
         task.settled_at = upstream.finished_at or now
+
+
+def _announce_finished(task: Task) -> None:
+    """Once per task, since only the write that changes the status gets here: tell the owner, and let
+    the budget guardrail see the spend (open budget became a price, or came back)."""
+    if task.status != Status.CANCELLED:  # the owner cancelled it: nothing to tell them
+        settled = task.status == Status.SETTLED
+        notify(
+            task.user,
+            kind=Kind.TASK_SETTLED if settled else Kind.TASK_FAILED,
+            title=f"Task {task.task_id[:8]} {'settled' if settled else 'expired'}",
+            body=(
+                f"It cost {task.total_cost} NC."
+                if settled
+                else "No valid result arrived; the budget was refunded."
+            ),
+            url=reverse("task_detail", args=[task.task_id]),
+        )
+    note_spend(task.user)
 
 
 def _is_older(task: Task, upstream: nt.Task) -> bool:

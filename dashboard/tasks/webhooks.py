@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError
 from django.http import HttpRequest, JsonResponse
@@ -48,7 +49,10 @@ def callback_url(connection: Connection) -> str | None:
     if not connection.webhook_secret:
         return None
     path = reverse("task_webhook", args=[endpoint_for(connection).token])
-    return settings.PUBLIC_URL + path
+    return settings.PUBLIC_URL.rstrip("/") + path
+
+
+acallback_url = sync_to_async(callback_url)
 
 
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
