@@ -39,7 +39,9 @@ def connected_person(sandbox) -> Person:
 def upstream(sandbox, person: Person, method: str, path: str, **kwargs) -> httpx.Response:
     """Call the NexusToken API as this person (to check what the upstream itself now says)."""
     headers = {"X-API-Key": person.account["api_key"]}
-    return httpx.request(method, f"{sandbox.nexustoken_url}/api/v1{path}", headers=headers, timeout=10, **kwargs)
+    return httpx.request(
+        method, f"{sandbox.nexustoken_url}/api/v1{path}", headers=headers, timeout=10, **kwargs
+    )
 
 
 def balance(sandbox, person: Person) -> int:

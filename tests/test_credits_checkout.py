@@ -2,10 +2,19 @@
 
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from dashboard.credits.models import Purchase
-from tests.credits_cast import DECLINED_CARD, SIGNUP_CREDITS, SUCCESS_CARD, balance, connected_person, pay, upstream
+from tests.credits_cast import (
+    DECLINED_CARD,
+    SIGNUP_CREDITS,
+    SUCCESS_CARD,
+    balance,
+    connected_person,
+    pay,
+    upstream,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +90,6 @@ def test_it_says_a_declined_card_changed_nothing(client, sandbox, owner):
 
 
 def test_it_says_a_cancelled_checkout_charged_nothing(client, sandbox, owner):
-    import httpx
-
     purchase = start_checkout(client, 1000)
     cancelled = httpx.get(f"{sandbox.nexustoken_url}/checkout/{purchase.session_id}/cancel", timeout=10)
     response = client.get(return_path(cancelled))

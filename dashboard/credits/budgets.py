@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.notifications.models import Kind
+from dashboard.notifications.notify import notify
 from dashboard.tasks.models import OPEN_STATUSES, Status, Task
 
 from .models import Budget
@@ -126,8 +128,6 @@ anote_spend = sync_to_async(note_spend)
 
 
 def _announce(user, level: int, spend: MonthSpend) -> None:
-    from dashboard.notifications.notify import notify
-
     title = (
         f"You have reached your monthly AI budget ({spend.limit} NC)"
         if level >= 100
@@ -137,4 +137,4 @@ def _announce(user, level: int, spend: MonthSpend) -> None:
         f"This month's NexusToken spend is {spend.total} NC of your {spend.limit} NC limit: "
         f"{spend.settled} NC on settled tasks and {spend.committed} NC frozen by open tasks."
     )
-    notify(user, kind="budget_threshold", title=title, body=body, url=reverse("credits_usage"))
+    notify(user, kind=Kind.BUDGET_THRESHOLD, title=title, body=body, url=reverse("credits_usage"))
