@@ -53,7 +53,7 @@ def test_it_explains_a_frozen_account(client, sandbox, owner):
     set_account(sandbox, owner, reputation=-11)
     page = client.get("/reputation/").text
     assert "This account is frozen" in page
-    assert "below −10" in page
+    assert "below -10" in page
     assert 'id="status">frozen<' in page
 
 
@@ -71,7 +71,11 @@ def test_it_registers_a_capability_and_lists_it_as_mine(client, sandbox, owner):
     response = register(client)
     assert response.status_code == 302
     [mine] = my_capabilities(sandbox, owner)
-    assert (mine["name"], mine["price_nc"], mine["tags"]) == ("invoice_extraction", 12, ["invoices", "finance"])
+    assert (mine["name"], mine["price_nc"], mine["tags"]) == (
+        "invoice_extraction",
+        12,
+        ["invoices", "finance"],
+    )
     page = client.get("/capabilities/").text
     assert "Capability “invoice_extraction” registered." in page
     assert 'data-capability="invoice_extraction"' in page
