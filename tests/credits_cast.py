@@ -67,3 +67,13 @@ def pay(checkout_url: str, card: str) -> httpx.Response:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
         form = {"csrfmiddlewaretoken": token, "card_number": card, "expiry": "12/39", "cvc": "123"}
         return browser.post(checkout_url, data=form)
+
+
+def grant(sandbox, person: Person, amount: int) -> None:
+    """Add (or, negative, remove) credits through the sandbox admin lever."""
+    httpx.post(
+        f"{sandbox.url}/_sandbox/nexustoken/accounts/{person.account['account_id']}/credits",
+        json={"amount": amount},
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
+        timeout=10,
+    ).raise_for_status()
