@@ -27,7 +27,7 @@ EXAMPLE = {"company": "Apple Inc", "revenue": "$81.8 billion"}
 
 
 def task_fields(**overrides) -> dict:
-    """A valid POST of /tasks/new/ (the seed's short field names)."""
+    """A valid POST of /tasks/new/ (the seed's short field names); an override of None drops a field."""
     fields = {
         "task_type": "json_extraction",
         "input_data": "Apple Inc reported Q3 revenue of $81.8 billion, up 5% year over year.",
@@ -42,7 +42,7 @@ def task_fields(**overrides) -> dict:
         "auto_retry": "3",
         "post": "1",
     }
-    return {**fields, **overrides}
+    return {name: value for name, value in {**fields, **overrides}.items() if value is not None}
 
 
 class Person:

@@ -29,7 +29,9 @@ def _listing(user, filters: ListFilters, number: str | None) -> Page:
             tasks = tasks.filter(
                 Q(task_id__icontains=query) | Q(input_data__icontains=query) | Q(task_type__icontains=query)
             )
-    return Paginator(tasks.order_by("-created_at", "-pk"), PER_PAGE).get_page(number)
+    page = Paginator(tasks.order_by("-created_at", "-pk"), PER_PAGE).get_page(number)
+    page.object_list = list(page.object_list)  # fetched here: the template renders in async code
+    return page
 
 
 async def _render(request: AuthenticatedRequest, add_form: AddTaskForm, status: int = 200) -> HttpResponse:
