@@ -22,7 +22,7 @@ from django.utils import timezone
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection, Service
 from dashboard.services import nexustoken as nt
-from dashboard.services.errors import AuthError, RateLimitError, UpstreamError
+from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
 from . import recording
 from .models import OPEN_STATUSES, Source, Task
@@ -100,7 +100,10 @@ async def _poll_account(connection: Connection | None, tasks: list[Task], owner:
             return
         except UpstreamError as error:
             logger.info("Polling task %s failed: %s", task.task_id, type(error).__name__)
-            await afailed(task, owner, error.user_message)
+            missing = isinstance(error, APIError) and error.is_not_found
+            await afailed(
+                task, owner, "NexusToken has no task with this id." if missing else error.user_message
+            )
             continue
         await recording.arecord(task.pk, upstream, Source.POLLER, lease_owner=owner)
 
