@@ -27,6 +27,7 @@ class Day:
     y: float
     bar_height: float
     line_y: float
+    center_x: float
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,11 @@ def spend_chart(user, *, limit: int | None, days: int = 30, today: date | None =
             y=y_of(per_day[day]),
             bar_height=round(per_day[day] / top * plot_height, 1),
             line_y=y_of(total),
+            center_x=round(LEFT + (index + 0.5) * slot, 1),
         )
         for index, (day, total) in enumerate(zip(dates, totals, strict=True))
     ]
-    points = " ".join(f"{round(LEFT + (i + 0.5) * slot, 1)},{row.line_y}" for i, row in enumerate(rows))
+    points = " ".join(f"{row.center_x},{row.line_y}" for row in rows)
     return SpendChart(
         days=rows,
         limit=limit,
