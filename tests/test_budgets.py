@@ -13,6 +13,7 @@ from dashboard.credits.models import Budget
 from dashboard.notifications.models import Notification
 from dashboard.tasks.models import Status, Task
 from tests.helpers import dashboard_user
+from tests.tasks_cast import Person, task_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,24 @@ def test_it_sends_strangers_to_sign_in(client):
     assert response["Location"].startswith("/accounts/login/")
     assert client.post(URL, {"monthly_limit": "5", "thresholds": "50", "save_budget": "1"}).status_code == 302
     assert not Budget.objects.exists()
+
+
+# --- through the task form, against the live sandbox -----------------------------------------------
+
+
+def test_it_refuses_the_task_that_would_cross_the_limit_and_alerts_once_at_it(client, sandbox):
+    person = Person(sandbox)
+    limit(person.user, 30)
+    person.post_task(client, budget="20")  # 67 %: the 50 % alert
+    refused = client.post("/tasks/new/", task_fields(budget="11"))
+    assert refused.status_code == 400
+    assert "over your monthly limit of 30 NC (20 NC already spent or frozen by open tasks)" in refused.text
+    assert Task.objects.filter(user=person.user).count() == 1
+    person.post_task(client, budget="10")  # exactly the limit: allowed, the 100 % alert
+
+    titles = list(Notification.objects.filter(user=person.user).values_list("title", flat=True))
+    assert titles == [
+        "You have reached your monthly AI budget (30 NC)",
+        "50% of your monthly AI budget is used",
+    ]
+    assert len(mail.outbox) == 2
