@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import respx
 
 from dashboard.credits.models import Purchase
 from tests.credits_cast import (
@@ -151,4 +152,16 @@ def test_it_shows_the_wait_when_nexustoken_rate_limits_the_checkout(client, sand
     response = client.post(URL, {"amount_credits": "1000", "checkout": "1"})
     assert response.status_code == 429
     assert "Try again in 30 seconds." in response.text
+    assert not Purchase.objects.exists()
+
+
+def test_it_never_sends_the_browser_to_a_payment_link_that_is_not_a_web_address(client, sandbox, owner):
+    answer = {"session_id": "cs_test_odd", "checkout_url": "javascript:alert(1)", "amount_credits": 1000}
+    with respx.mock:
+        respx.post(f"{sandbox.nexustoken_url}/api/v1/credits/stripe/create-session").respond(200, json=answer)
+        respx.route().pass_through()
+        response = client.post(URL, {"amount_credits": "1000", "checkout": "1"})
+    assert response.status_code == 502
+    assert "a payment link the dashboard will not open" in response.text
+    assert "javascript:" not in response.text
     assert not Purchase.objects.exists()
