@@ -165,3 +165,18 @@ def test_it_never_sends_the_browser_to_a_payment_link_that_is_not_a_web_address(
     assert "a payment link the dashboard will not open" in response.text
     assert "javascript:" not in response.text
     assert not Purchase.objects.exists()
+
+
+def test_it_records_a_payment_whose_browser_never_came_back(client, sandbox, owner):
+    purchase = start_checkout(client, 2500)
+    pay(f"{sandbox.nexustoken_url}/checkout/{purchase.session_id}", SUCCESS_CARD)  # tab closed after paying
+
+    page = client.get(URL).text
+    assert f'id="balance">{SIGNUP_CREDITS + 2500:,} NC' in page
+    assert Purchase.objects.get().status == Purchase.Status.PAID
+    assert ">Paid</span>" in page
+    # The return page, opened late, agrees and records nothing more.
+    assert (
+        "were already added to your balance"
+        in client.get(f"/credits/checkout/?session_id={purchase.session_id}").text
+    )

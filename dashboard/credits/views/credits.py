@@ -142,7 +142,12 @@ async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
             return pages.go(request, reverse("credits"))
         outcome = result
 
-    balance, info = await pages.load(nexustoken.credits_balance(api), nexustoken.credits_info(api))
+    # Open checkouts are settled in the same round trip: all reads finish before any error is raised.
+    balance, info, _ = await pages.load(
+        nexustoken.credits_balance(api),
+        nexustoken.credits_info(api),
+        purchases.settle_open(api, request.user),
+    )
     recent = [p async for p in Purchase.objects.filter(user=request.user)[:10]]
     context = {
         "balance": balance,
