@@ -157,3 +157,8 @@ def test_it_says_nexustoken_is_down_on_the_capabilities_page(client, sandbox, ow
     response = client.get("/capabilities/")
     assert response.status_code == 502
     assert "NexusToken is having problems" in response.text
+
+
+@pytest.mark.parametrize("url", ["/credits/", "/credits/usage/", "/reputation/", "/capabilities/"])
+def test_it_marks_credits_as_the_current_section(client, sandbox, owner, url):
+    assert 'href="/credits/" aria-current="page">Credits</a>' in client.get(url).text
