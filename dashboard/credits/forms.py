@@ -13,6 +13,7 @@ GITHUB_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38
 class TopUpForm(forms.Form):
     amount_credits = forms.IntegerField(
         label="Amount (NC)",
+        widget=forms.NumberInput(attrs={"data-price-output": "top-up-price"}),
         min_value=MIN_TOP_UP,
         max_value=MAX_TOP_UP,
         help_text="1 NC = $0.01. From 50 NC ($0.50) to 1,000,000 NC ($10,000).",
