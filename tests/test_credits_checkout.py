@@ -180,3 +180,20 @@ def test_it_records_a_payment_whose_browser_never_came_back(client, sandbox, own
         "were already added to your balance"
         in client.get(f"/credits/checkout/?session_id={purchase.session_id}").text
     )
+
+
+def test_it_records_nothing_from_a_broken_answer_and_everything_on_the_next_visit(
+    client, sandbox, owner, settings
+):
+    settings.UPSTREAM_GET_RETRIES = 0
+    purchase = start_checkout(client, 1000)
+    back = return_path(pay(f"{sandbox.nexustoken_url}/checkout/{purchase.session_id}", SUCCESS_CARD))
+
+    sandbox.set_knobs(scope="nexustoken", malformed=1)
+    broken = client.get(back)
+    assert broken.status_code == 502
+    assert "NexusToken answered something unexpected." in broken.text
+    assert Purchase.objects.get().status == Purchase.Status.OPEN
+
+    assert "1,000 NC ($10.00) were added to your balance" in client.get(back).text
+    assert Purchase.objects.get().status == Purchase.Status.PAID

@@ -151,3 +151,27 @@ def test_it_asks_to_reconnect_a_revoked_key(client, sandbox, owner):
     assert response.status_code == 403
     assert "NexusToken rejected your API key." in response.text
     assert Connection.objects.get(user=owner.user).needs_attention
+
+
+@pytest.fixture
+def fast_failures(settings):
+    settings.UPSTREAM_GET_RETRIES = 0
+    settings.UPSTREAM_TIMEOUT = 0.5
+    settings.UPSTREAM_MAX_RETRY_AFTER = 0
+
+
+@pytest.mark.parametrize(
+    ("knobs", "status", "sentence"),
+    [
+        ({"hang": 5, "hang_seconds": 2}, 503, "NexusToken is unreachable right now. Try again in a minute."),
+        ({"malformed": 5}, 502, "NexusToken answered something unexpected. The problem has been logged."),
+    ],
+)
+def test_it_turns_timeouts_and_broken_answers_into_a_sentence(
+    client, sandbox, owner, fast_failures, knobs, status, sentence
+):
+    sandbox.set_knobs(scope="nexustoken", **knobs)
+    response = client.get(URL)
+    assert response.status_code == status
+    assert sentence in response.text
+    assert not Connection.objects.get(user=owner.user).needs_attention
