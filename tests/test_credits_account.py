@@ -162,3 +162,11 @@ def test_it_says_nexustoken_is_down_on_the_capabilities_page(client, sandbox, ow
 @pytest.mark.parametrize("url", ["/credits/", "/credits/usage/", "/reputation/", "/capabilities/"])
 def test_it_marks_credits_as_the_current_section(client, sandbox, owner, url):
     assert 'href="/credits/" aria-current="page">Credits</a>' in client.get(url).text
+
+
+def test_it_explains_a_bad_marketplace_filter_and_still_lists_everything(client, sandbox, owner):
+    register(client)
+    response = client.get("/capabilities/", {"max_price": "-1"})
+    assert response.status_code == 200
+    assert "Ensure this value is greater than or equal to 0." in response.text
+    assert "invoice_extraction" in response.text

@@ -175,3 +175,29 @@ def test_it_turns_timeouts_and_broken_answers_into_a_sentence(
     assert response.status_code == status
     assert sentence in response.text
     assert not Connection.objects.get(user=owner.user).needs_attention
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_it_sends_htmx_to_the_checkout_page_by_header(client, sandbox, owner):
+    response = client.post(URL, {"amount_credits": "500", "checkout": "1"}, headers=HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(f"{sandbox.nexustoken_url}/checkout/cs_test_")
+
+
+def test_it_swaps_the_body_with_the_errors_for_htmx(client, sandbox, owner):
+    response = client.post(URL, {"amount_credits": "3", "checkout": "1"}, headers=HTMX)
+    assert response.status_code == 200  # htmx swaps 2xx only
+    assert response.text.lstrip().startswith('<div id="page-body"')
+    assert "The smallest top-up is 50 NC ($0.50)." in response.text
+
+
+def test_it_lets_htmx_follow_the_redirect_after_an_action(client, sandbox, owner, settings):
+    settings.NEXUSTOKEN_DEV_TOPUP = True
+    response = client.post(URL, {"dev-amount_credits": "5", "dev_topup": "1"}, headers=HTMX)
+    assert response.status_code == 302
+    assert response["Location"] == URL
+    fragment = client.get(URL, headers=HTMX).text
+    assert "Added 5 NC (simulated, no payment)." in fragment
+    assert f'id="balance">{SIGNUP_CREDITS + 5} NC' in fragment
