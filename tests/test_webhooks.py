@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.notifications.models import Notification
 from dashboard.tasks.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from tests.tasks_cast import Person, delivery, settle, signed
 
@@ -46,6 +47,9 @@ def test_it_records_a_signed_delivery_after_confirming_it_upstream(client, sandb
     assert task.settled_at is not None and task.next_poll_at is None
     event = TaskEvent.objects.get(task=task, to_status=Status.SETTLED)
     assert (event.from_status, event.source) == (Status.BIDDING, Source.WEBHOOK)
+    notice = Notification.objects.get(user=owner.user)
+    assert (notice.kind, notice.url) == ("task_settled", f"/tasks/{task.task_id}/")
+    assert notice.body == "It cost 11 NC."
 
 
 @pytest.mark.parametrize(
@@ -100,6 +104,7 @@ def test_it_handles_a_replayed_delivery_once(client, sandbox, owner):
     assert sandbox.request_counts() == {}  # the replay did not even ask upstream
     assert TaskEvent.objects.filter(task=task, source=Source.WEBHOOK).count() == 1
     assert WebhookDelivery.objects.get().outcome == "recorded"
+    assert Notification.objects.filter(user=owner.user).count() == 1
 
 
 def test_it_never_takes_a_delivery_word_over_upstream(client, sandbox, owner):

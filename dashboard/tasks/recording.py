@@ -125,6 +125,8 @@ def apply_upstream(task_pk: int, upstream: nt.Task, source: Source, *, lease_own
     if lease_owner or task.status in FINISHED_STATUSES:
         task.next_poll_at = next_poll(task, now)
     task.save()
+    if changed and task.status in FINISHED_STATUSES:
+        _announce_finished(task)
     return changed
 
 

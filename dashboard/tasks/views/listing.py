@@ -1,7 +1,10 @@
 """/tasks/: the user's tasks (the dashboard's own record), and adding one posted with the SDK."""
 
+from contextlib import suppress
+
 from asgiref.sync import sync_to_async
 from django.core.paginator import Page, Paginator
+from django.db import IntegrityError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.urls import reverse
@@ -62,7 +65,8 @@ async def _add(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResp
     if upstream.is_mine is False:
         form.add_error("task_id", "That task was posted by another NexusToken account, not yours.")
         return await _render(request, form, 404)
-    await acreate_record(request.user, upstream, origin=Origin.ADDED)
+    with suppress(IntegrityError):  # added twice at once: the other request recorded it
+        await acreate_record(request.user, upstream, origin=Origin.ADDED)
     return pages.go(request, reverse("task_detail", args=[upstream.id]), same_page=False)
 
 
