@@ -2,6 +2,7 @@
 
 import json
 
+import httpx
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -202,18 +203,40 @@ def test_it_shows_the_wait_when_task_creation_is_rate_limited(client, sandbox, o
     assert not Task.objects.exists()
 
 
-def test_it_explains_a_frozen_account(client, sandbox, owner):
-    admin = {"Authorization": f"Bearer {sandbox.admin_token}"}
-    import httpx
-
+@pytest.mark.parametrize(
+    ("change", "sentence"),
+    [
+        ({"reputation": -11}, "Your NexusToken account is frozen"),
+        ({"debt": 100, "debt_days": 8}, "NexusToken suspended your account: a debt has been unpaid"),
+    ],
+)
+def test_it_explains_a_frozen_or_suspended_account(client, sandbox, owner, change, sentence):
     httpx.post(
         f"{sandbox.url}/_sandbox/nexustoken/accounts/{owner.account['account_id']}",
-        json={"reputation": -11},
-        headers=admin,
+        json=change,
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
     ).raise_for_status()
-    response = owner.login(client).post(reverse("task_new"), task_fields())
-    assert "Your NexusToken account is frozen" in text(response)
+    response = owner.login(client).post(reverse("task_new"), task_fields(budget="5"))
+    assert response.status_code == 400
+    assert sentence in text(response)
     assert not Task.objects.exists()
+
+
+def test_it_keeps_the_form_usable_when_the_balance_cannot_load(client, sandbox, owner):
+    sandbox.set_knobs(error_rate=1.0, scope="nexustoken")
+    response = owner.login(client).get(reverse("task_new"))
+    assert response.status_code == 200
+    assert "Your balance could not be loaded: NexusToken is having problems (HTTP 500)." in text(response)
+
+
+def test_it_says_when_a_check_now_cannot_reach_upstream(client, sandbox, owner):
+    task = owner.post_task(client)
+    sandbox.set_knobs(error_rate=1.0, scope="nexustoken")
+    response = client.post(reverse("task_detail", args=[task.task_id]), {"refresh": "1"})
+    assert response.status_code == 502
+    assert "NexusToken is having problems (HTTP 500). Try again shortly." in text(response)
+    task.refresh_from_db()
+    assert task.status == Status.BIDDING
 
 
 def test_it_says_when_nexustoken_is_down_and_records_nothing(client, sandbox, owner):
