@@ -15,6 +15,8 @@ RULE_TYPES = ("required_fields", "min_length", "max_length", "regex", "enum", "f
 MIN_BUDGET, MAX_BUDGET = 5, 1000
 MAX_SECONDS, MAX_SECONDS_PHYSICAL = 300, 1800
 FEE_PERCENT = 5
+# The task settings a template keeps besides its schema, example, rules, type and budget.
+SETTING_NAMES = ("max_seconds", "quality_preference", "min_skill_rating", "pending_pool_hours", "auto_retry")
 JSON_AREA = forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code"})
 
 
@@ -167,8 +169,7 @@ class TaskSettingsFields(forms.Form):
         return schema_tips(data["schema"], data["example_output"])
 
     def settings_values(self) -> dict[str, Any]:
-        names = ("max_seconds", "quality_preference", "min_skill_rating", "pending_pool_hours", "auto_retry")
-        return {name: self.cleaned_data[name] for name in names}
+        return {name: self.cleaned_data[name] for name in SETTING_NAMES}
 
 
 class TaskForm(TaskSettingsFields):

@@ -11,13 +11,14 @@ from django.db import IntegrityError
 from django.http import HttpResponse
 from django.urls import reverse
 
+from dashboard.accounts.models import Service
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.credits.budgets import acheck_spend, anote_spend
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
-from ..forms import MIN_BUDGET, TaskForm, TemplateForm, worst_case_fee
+from ..forms import MIN_BUDGET, SETTING_NAMES, TaskForm, TemplateForm, worst_case_fee
 from ..models import Origin, TaskTemplate
 from ..recording import acreate_record
 from ..webhooks import acallback_url
@@ -55,19 +56,7 @@ async def _initial(request: AuthenticatedRequest) -> dict[str, Any]:
         }
     if task_id := request.GET.get("from"):
         task = await task_for_user(request, task_id)
-        names = (
-            "task_type",
-            "input_data",
-            "schema",
-            "example_output",
-            "rules",
-            "budget",
-            "max_seconds",
-            "quality_preference",
-            "min_skill_rating",
-            "pending_pool_hours",
-            "auto_retry",
-        )
+        names = ("task_type", "input_data", "schema", "example_output", "rules", "budget", *SETTING_NAMES)
         return {name: getattr(task, name) for name in names}
     return {}
 
@@ -151,18 +140,18 @@ async def _create(request, api, form: TaskForm) -> nt.Task | None:
     data = form.cleaned_data
     call = nt.task_create(
         api,
+        task_type=data["task_type"],
         input_data=data["input_data"],
         validation_schema=data["schema"],
         example_output=data["example_output"],
         validation_rules=data["rules"],
         max_budget_credits=data["budget"],
-        task_type=data["task_type"],
-        callback_url=await acallback_url(request.connections["nexustoken"]),
-        **{
-            name: data[name]
-            for name in ("quality_preference", "min_skill_rating", "pending_pool_hours", "auto_retry")
-        },
         max_execution_seconds=data["max_seconds"],
+        quality_preference=data["quality_preference"],
+        min_skill_rating=data["min_skill_rating"],
+        pending_pool_hours=data["pending_pool_hours"],
+        auto_retry=data["auto_retry"],
+        callback_url=await acallback_url(request.connections[Service.NEXUSTOKEN]),
     )
     try:
         return await call
