@@ -26,6 +26,10 @@ SUSPENSION_DAYS = 7
 BAD_CHECKOUT_LINK = "NexusToken answered with a payment link the dashboard will not open. Try again later."
 
 
+# An action either leaves the page (a redirect to checkout) or says how it went.
+type Result = HttpResponse | pages.Outcome
+
+
 @dataclass
 class CreditForms:
     """Every form of the page: the one that was posted comes back bound, with its errors."""
@@ -54,7 +58,7 @@ def allow_checkout_redirect(response: HttpResponse) -> HttpResponse:
     return response
 
 
-async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms):
+async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
     forms.top_up = form = TopUpForm(request.POST)
     if not form.is_valid():
         return pages.INVALID
@@ -75,7 +79,7 @@ async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Cr
     return redirect(session.checkout_url)
 
 
-async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms):
+async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
     forms.repay = form = RepayForm(request.POST, prefix="repay")
     if not form.is_valid():
         return pages.INVALID
@@ -89,7 +93,7 @@ async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Credi
     return outcome
 
 
-async def _dev_top_up(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms):
+async def _dev_top_up(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
     if not dev_top_up_allowed():
         return pages.Outcome(ok=False, message="Free top-ups are turned off on this dashboard.", status=403)
     forms.dev = form = DevTopUpForm(request.POST, prefix="dev")
@@ -103,7 +107,7 @@ async def _dev_top_up(request: AuthenticatedRequest, api: NexusTokenAPI, forms: 
     return outcome
 
 
-async def _github_link(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms):
+async def _github_link(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
     forms.github = form = GithubLinkForm(request.POST, prefix="github")
     if not form.is_valid():
         return pages.INVALID
@@ -114,7 +118,7 @@ async def _github_link(request: AuthenticatedRequest, api: NexusTokenAPI, forms:
     return outcome
 
 
-async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms):
+async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
     outcome = await pages.attempt(request, nexustoken.github_refresh(api))
     if outcome.ok:
         messages.success(request, f"GitHub credit score refreshed: {outcome.value.github_credit_score}.")
