@@ -20,7 +20,7 @@ from dashboard.services.nexustoken import Balance, CreditInfo, Reputation
 from dashboard.tasks.models import OPEN_STATUSES, Status, Task
 
 from . import budgets
-from .views.credits import SUSPENSION_DAYS
+from .models import SUSPENSION_DAYS
 
 MIN_TASK_BUDGET = 5  # seed: "Minimum task budget: 5 NC"
 OPEN_TASKS_SHOWN = 5

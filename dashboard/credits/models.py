@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 
 DEFAULT_THRESHOLDS = [50, 80, 100]
+# Seed: "Debt unpaid for 7+ days = API suspended until repayment."
+SUSPENSION_DAYS = 7
 
 
 def default_thresholds() -> list[int]:

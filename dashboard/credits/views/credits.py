@@ -19,10 +19,8 @@ from dashboard.services.nexustoken import NexusTokenAPI
 
 from .. import purchases
 from ..forms import TOP_UP_PRESETS, DevTopUpForm, GithubLinkForm, RepayForm, TopUpForm
-from ..models import Purchase, dollars
+from ..models import SUSPENSION_DAYS, Purchase, dollars
 
-# Seed: "Debt unpaid for 7+ days = API suspended until repayment."
-SUSPENSION_DAYS = 7
 BAD_CHECKOUT_LINK = "NexusToken answered with a payment link the dashboard will not open. Try again later."
 
 
