@@ -56,10 +56,10 @@ def test_it_renders_only_the_body_for_htmx(client, sandbox, owner):
     assert "<html" not in response.text
 
 
-def test_it_lets_the_form_redirect_to_the_checkout_host_and_nowhere_else(client, sandbox, owner):
+def test_it_lets_the_form_redirect_to_the_checkout_hosts_and_nowhere_else(client, sandbox, owner):
     policy = client.get(URL)["Content-Security-Policy"]
     form_action = next(part for part in policy.split(";") if "form-action" in part)
-    assert form_action.split() == ["form-action", "'self'", sandbox.url]
+    assert form_action.split() == ["form-action", "'self'", sandbox.url, "https://checkout.stripe.com"]
     assert "default-src 'self'" in policy
 
 

@@ -42,17 +42,23 @@ def dev_top_up_allowed() -> bool:
     return settings.NEXUSTOKEN_DEV_TOPUP
 
 
-def checkout_origin() -> str:
-    """Where the top-up form's redirect leads: the upstream that serves the checkout page."""
+# Hosted NexusToken sends payers to Stripe's checkout; the sandbox serves its fake one itself.
+STRIPE_CHECKOUT = "https://checkout.stripe.com"
+
+
+def checkout_origins() -> list[str]:
+    """Where the top-up form's redirect may lead: Stripe, or the upstream's own checkout page."""
     parts = urlsplit(settings.NEXUSTOKEN_API_URL)
-    return f"{parts.scheme}://{parts.netloc}"
+    return [f"{parts.scheme}://{parts.netloc}", STRIPE_CHECKOUT]
 
 
 def allow_checkout_redirect(response: HttpResponse) -> HttpResponse:
     # Browsers apply CSP form-action to the redirect a form post answers with: the top-up form's
-    # 303 to the checkout page would be blocked under the site-wide 'self'.
-    policy = {**settings.SECURE_CSP, "form-action": [*settings.SECURE_CSP["form-action"], checkout_origin()]}
-    response.headers["Content-Security-Policy"] = build_policy(policy)
+    # 302 to the checkout page would be blocked under the site-wide 'self'.
+    form_action = [*settings.SECURE_CSP["form-action"], *checkout_origins()]
+    response.headers["Content-Security-Policy"] = build_policy(
+        {**settings.SECURE_CSP, "form-action": form_action}
+    )
     return response
 
 
