@@ -226,3 +226,10 @@ def test_it_refuses_the_task_that_would_cross_the_limit_and_alerts_once_at_it(cl
         "50% of your monthly AI budget is used",
     ]
     assert len(mail.outbox) == 2
+
+
+def test_it_creates_no_budget_by_reading_the_page(client, owner):
+    client.force_login(owner)
+    page = client.get(URL).text
+    assert 'value="50, 80, 100"' in page
+    assert not Budget.objects.exists()

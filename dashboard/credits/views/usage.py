@@ -14,6 +14,7 @@ from dashboard.core.http import AuthenticatedRequest
 
 from .. import budgets, charts
 from ..forms import BudgetForm
+from ..models import Budget
 
 
 def _save_budget(request: AuthenticatedRequest, form: BudgetForm) -> None:
@@ -29,7 +30,6 @@ def _save_budget(request: AuthenticatedRequest, form: BudgetForm) -> None:
 
 @login_required
 def usage(request: AuthenticatedRequest) -> HttpResponse:
-    budget = budgets.budget_for(request.user)
     status = 200
     if request.method == "POST" and pages.action_name(request, "save_budget"):
         form = BudgetForm(request.POST)
@@ -38,6 +38,8 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
             return pages.go(request, reverse("credits_usage"))
         status = 400
     else:
+        # Reading the page creates nothing: a user without a row sees the defaults.
+        budget = Budget.objects.filter(user=request.user).first() or Budget(user=request.user)
         initial = {
             "monthly_limit": budget.monthly_limit,
             "thresholds": ", ".join(map(str, budget.thresholds)),
