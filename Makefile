@@ -70,9 +70,11 @@ browser: $(STAMP)
 sandbox: $(STAMP)
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
 
-## The README's benchmark: a page needing four upstream calls vs one call, with 50 ms latency.
+## The README's benchmarks: a page needing four upstream calls vs one call, with 50 ms latency;
+## a task's webhook reaching its page (p50/p95) and the upstream calls per task page view.
 bench: $(STAMP)
 	$(PY) -m bench.team_page
+	$(PY) -m bench.task_webhook
 
 ## Run the browser journeys and keep their screenshots in docs/screenshots for the README.
 screenshots: $(STAMP) browser

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.orchestrator",
     "dashboard.notifications",
+    "dashboard.tasks",
+    "dashboard.credits",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +180,8 @@ NEXICAL_API_URL = env.str("NEXICAL_API_URL", default="http://127.0.0.1:8001/nexi
 NEXUSTOKEN_API_URL = env.str("NEXUSTOKEN_API_URL", default="http://127.0.0.1:8001/nexustoken")
 # Where browsers and upstreams reach this dashboard: links in emails, NexusToken's webhook callbacks.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
+# The upstream's "simulated in dev" top-up (credits without payment): offered only when DEBUG is on, unless set.
+NEXUSTOKEN_DEV_TOPUP = env.bool("NEXUSTOKEN_DEV_TOPUP", default=DEBUG)
 # Seconds: connecting, and waiting for a whole answer.
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)
 UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=10.0)

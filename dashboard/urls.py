@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("dashboard.core.urls")),
     path("", include("dashboard.accounts.urls")),
     path("", include("dashboard.orchestrator.urls")),
+    path("", include("dashboard.tasks.urls")),
+    path("", include("dashboard.credits.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -8,9 +8,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
-from dashboard.accounts.models import Connection, Service
+from dashboard.accounts.models import Service
+from dashboard.credits.home import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
+
+from .http import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -19,16 +22,13 @@ HEALTH_TIMEOUT = 3.0
 
 
 @login_required
-async def home(request: HttpRequest) -> HttpResponse:
-    connected = {c.service: c async for c in Connection.objects.filter(user=request.user)}
-    return render(
-        request,
-        "core/home.html",
-        {
-            "nexical": connected.get(Service.NEXICAL.value),
-            "nexustoken": connected.get(Service.NEXUSTOKEN.value),
-        },
-    )
+async def home(request: AuthenticatedRequest) -> HttpResponse:
+    context = {
+        "nexical": request.connections.get(Service.NEXICAL),
+        "nexustoken": request.connections.get(Service.NEXUSTOKEN),
+        "nt": await nexustoken_summary(request),
+    }
+    return render(request, "core/home.html", context)
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:

@@ -350,6 +350,8 @@ async def task_create(
     quality_preference: str = "balanced",
     min_skill_rating: int = 0,
     callback_url: str | None = None,
+    pending_pool_hours: int | None = None,
+    auto_retry: int | None = None,
 ) -> Task:
     body: dict[str, Any] = {
         "task_type": task_type,
@@ -362,8 +364,13 @@ async def task_create(
         "quality_preference": quality_preference,
         "min_skill_rating": min_skill_rating,
     }
-    if callback_url:
-        body["callback_url"] = callback_url
+    # Seed-only fields (the SDK never sends them): sent only when chosen, like callback_url.
+    optional = {
+        "callback_url": callback_url,
+        "pending_pool_hours": pending_pool_hours,
+        "auto_retry": auto_retry,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None and value != ""})
     return await _call(api, "POST", "/tasks", Task, json=body)
 
 

@@ -1,0 +1,98 @@
+"""In Chromium: post a task from a template and watch it settle without a reload (a worker account
+settles it over the API and the sandbox's signed webhook reaches the live dashboard); cancel one."""
+
+import threading
+
+import pytest
+
+from dashboard.services.nexustoken import Task as UpstreamTask
+from dashboard.tasks.models import Origin, Source, Status, Task, TaskEvent, TaskTemplate
+from dashboard.tasks.recording import create_record
+from tests.helpers import PASSWORD
+from tests.tasks_cast import EXAMPLE, SCHEMA, Person, settle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sign_in(page, base: str, person: Person, then: str) -> None:
+    page.goto(f"{base}{then}")
+    page.get_by_label("Username").fill(person.user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}{then}")
+
+
+def test_it_posts_from_a_template_and_shows_the_settled_result_live(
+    live_server, page, sandbox, settings, shoot
+):
+    settings.PUBLIC_URL = live_server.url  # where the sandbox delivers this task's webhook
+    owner = Person(sandbox)
+    TaskTemplate.objects.create(
+        user=owner.user,
+        name="Quarterly revenue",
+        schema=SCHEMA,
+        example_output=EXAMPLE,
+        default_budget=25,
+        settings={
+            "max_seconds": 120,
+            "quality_preference": "cheapest",
+            "min_skill_rating": 0,
+            "pending_pool_hours": 24,
+            "auto_retry": 3,
+        },
+    )
+
+    sign_in(page, live_server.url, owner, "/tasks/new/")
+    page.get_by_role("link", name="Quarterly revenue").click()
+    page.get_by_label("Input text").fill("Globex Corp reported revenue of $12.5 million for Q2.")
+    assert page.get_by_label("Budget (NC)").input_value() == "25"
+    shoot(page, "task-form")
+    page.get_by_role("button", name="Post task").click()
+    page.wait_for_url(f"{live_server.url}/tasks/*/")
+    task = Task.objects.get(user=owner.user)
+    assert task.budget == 25 and task.quality_preference == "cheapest"
+
+    page.evaluate("window.stillTheSamePage = true")
+    # A worker bids, wins and submits while the page is open. (The sandbox's own simulated nodes
+    # would do it too, but after every open task other tests left behind.)
+    worker = threading.Thread(target=settle, args=(sandbox, task.task_id))
+    worker.start()
+    page.locator("#task-status", has_text="Settled").wait_for(timeout=30_000)
+    assert page.evaluate("window.stillTheSamePage") is True  # htmx updated it: no reload
+    worker.join()
+    result = page.locator("#result")
+    assert owner.upstream(task.task_id)["result_data"]["company"] in result.inner_text()
+    assert result.get_by_role("link", name="Download JSON").is_visible()
+    assert TaskEvent.objects.filter(task=task, to_status=Status.SETTLED, source=Source.WEBHOOK).exists()
+    shoot(page, "task-page")
+
+
+def test_it_cancels_a_task_after_confirming_in_a_dialog(live_server, page, sandbox, shoot):
+    sandbox.set_knobs(deliver_webhooks=False)
+    owner = Person(sandbox)
+    # Posted with the SDK's call and recorded as the form does (Playwright's event loop owns this
+    # thread, so Django's test client cannot run the async view here).
+    posted = owner.api.post(
+        "/tasks",
+        json={
+            "input_data": "Cancel me",
+            "validation_schema": SCHEMA,
+            "example_output": EXAMPLE,
+            "max_budget_credits": 8,
+        },
+    ).json()
+    task = create_record(owner.user, UpstreamTask.model_validate(posted), origin=Origin.POSTED)
+
+    sign_in(page, live_server.url, owner, f"/tasks/{task.task_id}/")
+    page.get_by_role("link", name="Cancel task…").click()
+    dialog = page.locator("#cancel-dialog")
+    dialog.get_by_text("Cancel this task?").wait_for()
+    assert page.url == f"{live_server.url}/tasks/{task.task_id}/"  # a dialog, not the no-JS page
+    dialog.get_by_role("button", name="Cancel the task").click()
+
+    page.locator("#task-status", has_text="Cancelled").wait_for()
+    assert owner.upstream(task.task_id)["status"] == "CANCELLED"
+    assert not page.get_by_role("link", name="Cancel task…").is_visible()
+    page.goto(f"{live_server.url}/tasks/")
+    page.locator(f'tr[data-task="{task.task_id}"]', has_text="Cancelled").wait_for()
+    shoot(page, "tasks")
