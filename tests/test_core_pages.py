@@ -41,7 +41,7 @@ def test_it_renders_the_layout(client, sandbox):
     assert "/static/django_htmx/htmx-2" in page  # htmx served locally
     assert "<script>" not in page  # CSP: no inline scripts
     assert "style=" not in page  # CSP: no inline styles
-    assert "Tasks" not in page
+    assert 'href="/tasks/"' in page and 'href="/credits/"' in page  # the NexusToken pages are in the nav
     assert 'class="banner' not in page
 
 
