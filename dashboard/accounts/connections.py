@@ -1,4 +1,4 @@
-"""The one place where a dashboard user's stored credentials become an upstream API handle."""
+"""Storing a user's verified upstream credentials (reading them back is `clients.py`'s job)."""
 
 import logging
 
@@ -17,17 +17,6 @@ def _fit(field: str, value: str, *, ellipsis: bool = False) -> str:
         return value
     logger.warning("Upstream %s is %d characters long; stored cut to %d", field, len(value), limit)
     return value[: limit - 1] + "…" if ellipsis else value[:limit]
-
-
-async def connection_for(user, service: Service) -> Connection | None:
-    return await Connection.objects.filter(user=user, service=service).afirst()
-
-
-async def mark_rejected(user, service: Service) -> None:
-    """The upstream answered 401 to this user's secret: flag the connection everywhere it shows."""
-    await Connection.objects.filter(user=user, service=service).aupdate(
-        needs_attention=True, updated_at=timezone.now()
-    )
 
 
 def save_connection(

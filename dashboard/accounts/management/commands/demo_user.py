@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.accounts.clients import nexical_api_for_token
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Service
 from dashboard.services import http, nexical
@@ -19,7 +20,7 @@ DEMO_NEXICAL_EMAIL = "ada@example.com"
 
 async def _whoami(token: str) -> nexical.User:
     try:
-        return await nexical.users_me(nexical.NexicalAPI(token=token))
+        return await nexical.users_me(nexical_api_for_token(token))
     finally:
         await http.aclose()
 
