@@ -22,6 +22,9 @@ SANDBOX_PUBLIC_URL = env.str("SANDBOX_PUBLIC_URL", default="http://127.0.0.1:800
 # Device-flow pages: the sandbox serves its own; point these at the dashboard's approval page instead.
 NEXICAL_VERIFICATION_URI = env.str("NEXICAL_VERIFICATION_URI", default="")
 NEXUSTOKEN_VERIFICATION_URL = env.str("NEXUSTOKEN_VERIFICATION_URL", default="")
+# The page an invitation email links to, with `?token=nxi_…` appended: the dashboard's own
+# acceptance page at its default address (`make run`), since the sandbox has no web app of its own.
+NEXICAL_INVITE_URL = env.str("NEXICAL_INVITE_URL", default="http://127.0.0.1:8000/invites/accept/")
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",

@@ -38,8 +38,6 @@ def sign_in(page, live_server, user) -> None:
     page.context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
-    # Confirmation prompts (hx-confirm) are accepted, as a user would.
-    page.on("dialog", lambda dialog: dialog.accept())
 
 
 def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server, sandbox, shoot):
@@ -72,11 +70,13 @@ def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server
     expect(page.locator(f'tr[data-invite="{newcomer}"]')).to_contain_text("admin")
     shoot(page, "team")
 
-    page.locator(f'tr[data-invite="{newcomer}"] button[name=revoke_invite]').click()
+    page.locator(f'tr[data-invite="{newcomer}"] a[data-dialog-open]').click()
+    page.locator(f'tr[data-invite="{newcomer}"] dialog button[name=revoke_invite]').click()
     expect(page.locator(".alert-success", has_text="Invitation revoked.")).to_be_visible()
     expect(page.locator(f'tr[data-invite="{newcomer}"]')).to_have_count(0)
 
-    page.locator(f'tr[data-member="{joiner.email}"] button[name=remove_member]').click()
+    page.locator(f'tr[data-member="{joiner.email}"] a[data-dialog-open]').click()
+    page.locator(f'tr[data-member="{joiner.email}"] dialog button[name=remove_member]').click()
     expect(page.locator(".alert-success", has_text="Member removed.")).to_be_visible()
     expect(page.locator(f'tr[data-member="{joiner.email}"]')).to_have_count(0)
 
@@ -158,7 +158,9 @@ def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_serv
     expect(page.locator('tr[data-token="laptop-cli"]')).to_contain_text(raw[:8])
     shoot(page, "tokens")
 
-    page.locator('tr[data-token="laptop-cli"] button[name=revoke]').click()
+    page.locator('tr[data-token="laptop-cli"] a[data-dialog-open]').click()
+    expect(page.locator('tr[data-token="laptop-cli"] dialog')).to_contain_text("Revoke laptop-cli?")
+    page.locator('tr[data-token="laptop-cli"] dialog button[name=revoke]').click()
     expect(page.locator(".alert-success", has_text="Token revoked.")).to_be_visible()
     expect(page.locator('tr[data-token="laptop-cli"]')).to_have_count(0)
     assert (
