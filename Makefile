@@ -78,9 +78,11 @@ bench: $(STAMP)
 screenshots: $(STAMP) browser
 	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py
 
+## Lint, format check and type check (what CI runs before the tests).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

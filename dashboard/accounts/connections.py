@@ -2,6 +2,8 @@
 
 import logging
 
+from django.contrib.auth.models import User
+from django.db import models
 from django.utils import timezone
 
 from .models import Connection, Service
@@ -12,7 +14,9 @@ logger = logging.getLogger(__name__)
 def _fit(field: str, value: str, *, ellipsis: bool = False) -> str:
     """`value` cut to the column's length: the upstream decides how long an email or id is, and an
     over-long one must not fail the connect (PostgreSQL refuses it; SQLite would store it whole)."""
-    limit = Connection._meta.get_field(field).max_length
+    column = Connection._meta.get_field(field)
+    assert isinstance(column, models.CharField) and column.max_length is not None
+    limit = column.max_length
     if len(value) <= limit:
         return value
     logger.warning("Upstream %s is %d characters long; stored cut to %d", field, len(value), limit)
@@ -20,7 +24,7 @@ def _fit(field: str, value: str, *, ellipsis: bool = False) -> str:
 
 
 def save_connection(
-    user,
+    user: User,
     service: Service,
     *,
     secret: str,

@@ -11,45 +11,48 @@ an async view; pages that call upstream then take the stored token from `request
 instead of asking the database again.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from asgiref.sync import iscoroutinefunction
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+from django.http.response import HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
 from dashboard.accounts.models import Connection
 
+from .http import DashboardRequest
+
+# Django calls it with the request and gets a response, or a coroutine of one on the async stack.
+GetResponse = Callable[[DashboardRequest], Any]
+
 
 @sync_and_async_middleware
-def resolve_user(get_response):
+def resolve_user(get_response: GetResponse) -> GetResponse:
     if iscoroutinefunction(get_response):
 
-        async def middleware(request):
-            request.user = await request.auser()
-            connections = []
-            if request.user.is_authenticated:
-                connections = [c async for c in _connections(request.user)]
-            _attach(request, connections)
+        async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
+            request.user = user = await request.auser()
+            _attach(request, [] if isinstance(user, AnonymousUser) else [c async for c in _connections(user)])
             return await get_response(request)
 
-    else:
+        return async_middleware
 
-        def middleware(request):
-            _load(request.user)
-            connections = list(_connections(request.user)) if request.user.is_authenticated else []
-            _attach(request, connections)
-            return get_response(request)
+    def middleware(request: DashboardRequest) -> HttpResponseBase:
+        # isinstance() makes the lazy request.user fetch the user once, here in sync code, so an
+        # async view called from this sync stack finds it already loaded.
+        user = request.user
+        _attach(request, [] if isinstance(user, AnonymousUser) else list(_connections(user)))
+        return get_response(request)
 
     return middleware
 
 
-def _connections(user):
+def _connections(user: User) -> QuerySet[Connection]:
     return Connection.objects.filter(user=user).order_by("service")
 
 
-def _attach(request, connections: list[Connection]) -> None:
+def _attach(request: DashboardRequest, connections: list[Connection]) -> None:
     request.connections = {connection.service: connection for connection in connections}
     request.connection_alerts = [connection for connection in connections if connection.needs_attention]
-
-
-def _load(lazy_user) -> None:
-    # Touching an attribute makes the lazy object fetch the user once, here in sync code, so an
-    # async view called from this sync stack finds it already loaded.
-    lazy_user.is_authenticated  # noqa: B018

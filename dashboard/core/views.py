@@ -1,5 +1,6 @@
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
@@ -8,9 +9,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
-from dashboard.accounts.models import Connection, Service
+from dashboard.accounts.models import Service
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
+
+from .http import AuthenticatedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -19,16 +22,10 @@ HEALTH_TIMEOUT = 3.0
 
 
 @login_required
-async def home(request: HttpRequest) -> HttpResponse:
-    connected = {c.service: c async for c in Connection.objects.filter(user=request.user)}
-    return render(
-        request,
-        "core/home.html",
-        {
-            "nexical": connected.get(Service.NEXICAL.value),
-            "nexustoken": connected.get(Service.NEXUSTOKEN.value),
-        },
-    )
+async def home(request: AuthenticatedRequest) -> HttpResponse:
+    connected = request.connections  # loaded by dashboard.core.middleware
+    context = {"nexical": connected.get(Service.NEXICAL), "nexustoken": connected.get(Service.NEXUSTOKEN)}
+    return render(request, "core/home.html", context)
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
@@ -61,7 +58,7 @@ def _ping_database() -> None:
         cursor.execute("SELECT 1")
 
 
-async def _within_deadline(check) -> bool:
+async def _within_deadline(check: Awaitable[bool]) -> bool:
     try:
         return await asyncio.wait_for(check, timeout=HEALTH_TIMEOUT)
     except TimeoutError:
