@@ -208,7 +208,7 @@ def test_revoking_an_enrollment_token_asks_for_confirmation(client, sandbox):
     assert done.status_code == 302
 
 
-def test_the_invite_revoke_button_opens_a_dialog_that_confirms(client, cast):
+def test_it_opens_a_dialog_that_confirms_an_invite_revoke(client, cast):
     invite = cast.api(cast.owner).post(f"/teams/{cast.team['id']}/invites", {"email": "pending@example.com"})
     client.force_login(cast.admin.user)
     page = client.get(reverse("team_detail", args=[cast.team["id"]])).content.decode()

@@ -68,7 +68,7 @@ def test_it_sends_a_signed_out_invitee_to_sign_in_and_back(client, cast):
     assert parse_qs(urlsplit(response.url).query)["next"] == [f"{ACCEPT}?token={sent['token']}"]
 
 
-def test_without_a_connection_it_keeps_the_invitation_and_asks_to_connect_first(client, cast):
+def test_it_keeps_the_invitation_and_asks_to_connect_first_without_a_connection(client, cast):
     email = f"{unique('new')}@example.com"
     sent = _invite(cast, email)
     client.force_login(dashboard_user())
@@ -99,7 +99,7 @@ def test_without_a_connection_it_keeps_the_invitation_and_asks_to_connect_first(
     assert f"You joined {cast.team['name']}." in client.get(response.url).content.decode()
 
 
-def test_with_a_connection_the_link_accepts_in_one_click(client, cast):
+def test_it_accepts_from_the_link_in_one_click_when_connected(client, cast):
     email = f"{unique('new')}@example.com"
     sent = _invite(cast, email, role="admin")
     user, _ = _invitee(cast, email)
@@ -111,7 +111,7 @@ def test_with_a_connection_the_link_accepts_in_one_click(client, cast):
     assert {m["email"]: m["role"] for m in members}[email] == "admin"
 
 
-def test_a_pasted_token_is_accepted(client, cast):
+def test_it_accepts_a_pasted_token(client, cast):
     email = f"{unique('new')}@example.com"
     sent = _invite(cast, email)
     user, _ = _invitee(cast, email)
@@ -122,7 +122,7 @@ def test_a_pasted_token_is_accepted(client, cast):
     assert email in _member_emails(cast)
 
 
-def test_another_account_cannot_use_someone_elses_invitation(client, cast):
+def test_it_refuses_someone_elses_invitation_to_an_outsider(client, cast):
     email = f"{unique('new')}@example.com"
     sent = _invite(cast, email)
     response = as_user(client, cast.outsider).post(ACCEPT, {"token": sent["token"], "accept": "1"})
@@ -134,7 +134,7 @@ def test_another_account_cannot_use_someone_elses_invitation(client, cast):
     assert email not in _member_emails(cast)
 
 
-def test_a_member_opening_an_invitation_again_is_told_so(client, cast):
+def test_it_tells_a_member_opening_an_invitation_again(client, cast):
     email = f"{unique('new')}@example.com"
     sent = _invite(cast, email)
     user, _ = _invitee(cast, email)
@@ -153,7 +153,7 @@ def test_a_member_opening_an_invitation_again_is_told_so(client, cast):
         ("unknown", "does not exist or was revoked"),
     ],
 )
-def test_a_dead_invitation_says_why(client, cast, spoil, sentence):
+def test_it_says_why_a_dead_invitation_fails(client, cast, spoil, sentence):
     email = f"{unique('new')}@example.com"
     sent = _invite(cast, email)
     invite_id = sent["invitation"]["id"]
@@ -175,7 +175,7 @@ def test_a_dead_invitation_says_why(client, cast, spoil, sentence):
     assert email not in _member_emails(cast)
 
 
-def test_nothing_to_accept_asks_for_the_token(client, sandbox):
+def test_it_asks_for_the_token_when_there_is_none(client, sandbox):
     response = as_user(client, person(sandbox)).post(ACCEPT, {"accept": "1"})
     assert response.status_code == 400
     assert "Paste the token from your invitation email" in response.content.decode()
