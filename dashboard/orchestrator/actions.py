@@ -6,14 +6,15 @@ is drawn again with the forms it leaves (their errors) and the outcome (a senten
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.forms import Form
 from django.http import HttpResponse
 
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.pages import INVALID, Outcome, action_name, go
+from dashboard.core.pages import INVALID, Outcome, action_name, attempt, go
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,47 @@ def ask_first(
         return None
     query = {"confirm": action} | ({"id": str(item)} if item is not None else {})
     return go(request, f"{here}?{urlencode(query)}")
+
+
+async def submit[T](
+    request: AuthenticatedRequest,
+    form: Form,
+    key: str,
+    call: Callable[[dict[str, Any]], Awaitable[T]],
+    done: Callable[[T], tuple[str, str]],
+    *,
+    conflict_field: str | None = None,
+    same_page: bool = True,
+) -> HttpResponse | Shown:
+    """A form's action: validate, call upstream with the cleaned data, then say `done`'s message and go
+    to its URL; a refusal stays on the form (`key` names it for the page)."""
+    if not form.is_valid():
+        return invalid(form, key)
+    outcome = await attempt(request, call(form.cleaned_data), form=form, conflict_field=conflict_field)
+    if not outcome.ok:
+        return refused(outcome, form, key)
+    # A successful outcome carries whatever the call returned (None for a delete): no check to do.
+    message, url = done(cast(T, outcome.value))
+    messages.success(request, message)
+    return go(request, url, same_page=same_page)
+
+
+async def row_action(
+    request: AuthenticatedRequest,
+    form: Form,
+    here: str,
+    action: str,
+    success: str,
+    call: Callable[[Any], Awaitable[object]],
+) -> HttpResponse | Shown:
+    """A destructive action on one row (its id the form's only field): asked first, then done."""
+    if not form.is_valid():
+        return STALE
+    (item,) = form.cleaned_data.values()
+    if asking := ask_first(request, here, action, item):
+        return asking
+    outcome = await attempt(request, call(item))
+    if not outcome.ok:
+        return refused(outcome)
+    messages.success(request, success)
+    return go(request, here)

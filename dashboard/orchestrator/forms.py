@@ -5,6 +5,7 @@ import math
 import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator, URLValidator
@@ -93,8 +94,8 @@ class TeamForm(_Form):
         "from the name.",
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
         if cleaned.get("name") and not cleaned.get("slug") and "slug" not in self.errors:
             slug = derive_slug(cleaned["name"])
             if not slug:

@@ -1,8 +1,9 @@
 """A job's page: status, inputs, outputs, timestamps and its logs, refreshed on request."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import load, nexical_page, page
 from dashboard.services import nexical
 from dashboard.services.nexical import JobLog, NexicalAPI
@@ -16,7 +17,7 @@ MAX_LOG_PAGES = 20
 MAX_CURSOR = 10**12 - 1
 
 
-def _cursor(request: HttpRequest) -> int | None:
+def _cursor(request: AuthenticatedRequest) -> int | None:
     """The id of the last log line the page already shows (the `after` of "Refresh logs")."""
     try:
         value = int(request.GET.get("after", ""))
@@ -40,7 +41,7 @@ async def _logs(api: NexicalAPI, ids: dict, after: int | None) -> tuple[list[Job
 
 @nexical_page
 async def job_detail(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
     ids = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id, "job_id": job_id}
     after = _cursor(request)

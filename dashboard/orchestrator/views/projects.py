@@ -10,7 +10,7 @@ from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI, Project
 
 from .. import access
-from ..actions import STALE, Handler, Shown, ask_first, dispatch, invalid, refused
+from ..actions import Handler, Shown, ask_first, dispatch, refused, row_action, submit
 from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm, blank_to_none
 
 # --- a project's page ----------------------------------------------------------------------------
@@ -56,68 +56,61 @@ def _project_url(team_id: int, project_id: int) -> str:
 async def _update_project(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse | Shown:
-    form = ProjectForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "project")
-    # An emptied URL is sent as null, which clears it upstream (the form always has every field).
-    call = nexical.project_update(
-        api, team_id=team_id, project_id=project_id, **blank_to_none(form.cleaned_data)
+    return await submit(
+        request,
+        ProjectForm(request.POST),
+        "project",
+        # An emptied URL is sent as null, which clears it upstream (the form always has every field).
+        lambda data: nexical.project_update(
+            api, team_id=team_id, project_id=project_id, **blank_to_none(data)
+        ),
+        lambda _: ("Project saved.", _project_url(team_id, project_id)),
+        conflict_field="name",
     )
-    outcome = await attempt(request, call, form=form, conflict_field="name")
-    if not outcome.ok:
-        return refused(outcome, form, "project")
-    messages.success(request, "Project saved.")
-    return go(request, _project_url(team_id, project_id))
 
 
 async def _delete_project(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse | Shown:
     (project,) = await load(nexical.project_get(api, team_id=team_id, project_id=project_id))
-    form = DeleteConfirmForm(request.POST, expected=project.name)
-    if not form.is_valid():
-        return invalid(form, "delete")
-    outcome = await attempt(
-        request, nexical.project_delete(api, team_id=team_id, project_id=project_id), form=form
+    return await submit(
+        request,
+        DeleteConfirmForm(request.POST, expected=project.name),
+        "delete",
+        lambda _: nexical.project_delete(api, team_id=team_id, project_id=project_id),
+        lambda _: (f"Project “{project.name}” deleted.", reverse("team_detail", args=[team_id])),
+        same_page=False,
     )
-    if not outcome.ok:
-        return refused(outcome, form, "delete")
-    messages.success(request, f"Project “{project.name}” deleted.")
-    return go(request, reverse("team_detail", args=[team_id]), same_page=False)
 
 
 async def _create_branch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse | Shown:
-    form = BranchForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "branch")
-    call = nexical.branch_create(
-        api, team_id=team_id, project_id=project_id, **blank_to_none(form.cleaned_data)
+    return await submit(
+        request,
+        BranchForm(request.POST),
+        "branch",
+        lambda data: nexical.branch_create(
+            api, team_id=team_id, project_id=project_id, **blank_to_none(data)
+        ),
+        lambda branch: (f"Branch “{branch.name}” created.", _project_url(team_id, project_id)),
+        conflict_field="name",
     )
-    outcome = await attempt(request, call, form=form, conflict_field="name")
-    if not outcome.ok or outcome.value is None:
-        return refused(outcome, form, "branch")
-    messages.success(request, f"Branch “{outcome.value.name}” created.")
-    return go(request, _project_url(team_id, project_id))
 
 
 async def _delete_branch_row(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse | Shown:
-    form = IdForm(request.POST)
-    if not form.is_valid():
-        return STALE
-    branch_id = form.cleaned_data["id"]
-    here = _project_url(team_id, project_id)
-    if asking := ask_first(request, here, "delete_branch", branch_id):
-        return asking
-    call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)
-    outcome = await attempt(request, call)
-    if not outcome.ok:
-        return refused(outcome)
-    messages.success(request, "Branch deleted.")
-    return go(request, here)
+    return await row_action(
+        request,
+        IdForm(request.POST),
+        _project_url(team_id, project_id),
+        "delete_branch",
+        "Branch deleted.",
+        lambda branch_id: nexical.branch_delete(
+            api, team_id=team_id, project_id=project_id, branch_id=branch_id
+        ),
+    )
 
 
 PROJECT_ACTIONS: dict[str, Handler] = {
@@ -138,12 +131,11 @@ async def branch_detail(
     result = await dispatch(request, BRANCH_ACTIONS, api, team_id, project_id, branch_id)
     if isinstance(result, HttpResponse):
         return result
-    ids = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
     team, project, branch, jobs = await load(
         nexical.team_get(api, team_id=team_id),
         nexical.project_get(api, team_id=team_id, project_id=project_id),
-        nexical.branch_get(api, **ids),
-        nexical.job_list(api, **ids),
+        nexical.branch_get(api, team_id=team_id, project_id=project_id, branch_id=branch_id),
+        nexical.job_list(api, team_id=team_id, project_id=project_id, branch_id=branch_id),
     )
     context = {
         "team": team,
@@ -160,18 +152,20 @@ async def branch_detail(
 async def _create_job(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
 ) -> HttpResponse | Shown:
-    form = JobForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "job")
-    ids = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
-    outcome = await attempt(
-        request, nexical.job_create(api, **ids, **form.cleaned_data), form=form, conflict_field="type"
+    return await submit(
+        request,
+        JobForm(request.POST),
+        "job",
+        lambda data: nexical.job_create(
+            api, team_id=team_id, project_id=project_id, branch_id=branch_id, **data
+        ),
+        lambda job: (
+            f"Job #{job.id} ({job.type}) queued.",
+            reverse("job_detail", args=[team_id, project_id, branch_id, job.id]),
+        ),
+        conflict_field="type",
+        same_page=False,
     )
-    if not outcome.ok or outcome.value is None:
-        return refused(outcome, form, "job")
-    job = outcome.value
-    messages.success(request, f"Job #{job.id} ({job.type}) queued.")
-    return go(request, reverse("job_detail", args=[*ids.values(), job.id]), same_page=False)
 
 
 async def _delete_branch(

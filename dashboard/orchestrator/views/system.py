@@ -1,6 +1,5 @@
 """System administration: users, worker enrollment tokens and workers (system accounts only)."""
 
-from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -8,11 +7,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.pages import attempt, go, load, nexical_page, optional_panel, page
+from dashboard.core.pages import attempt, load, nexical_page, optional_panel, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
-from ..actions import STALE, Handler, Shown, ask_first, dispatch, invalid, refused
+from ..actions import Handler, Shown, dispatch, invalid, refused, row_action, submit
 from ..forms import EnrollmentTokenForm, IdForm, SystemUserForm
 
 # --- access helpers ------------------------------------------------------------------------------
@@ -55,15 +54,14 @@ async def system_admin(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRe
 
 
 async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
-    form = SystemUserForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "user")
-    call = nexical.system_user_create(api, **form.cleaned_data)
-    outcome = await attempt(request, call, form=form, conflict_field="email")
-    if not outcome.ok or outcome.value is None:
-        return refused(outcome, form, "user")
-    messages.success(request, f"User {outcome.value.email or outcome.value.id} created.")
-    return go(request, reverse("system_admin"))
+    return await submit(
+        request,
+        SystemUserForm(request.POST),
+        "user",
+        lambda data: nexical.system_user_create(api, **data),
+        lambda user: (f"User {user.email or user.id} created.", reverse("system_admin")),
+        conflict_field="email",
+    )
 
 
 async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
@@ -81,17 +79,15 @@ async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> 
 
 
 async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
-    form = IdForm(request.POST)
-    if not form.is_valid():
-        return STALE
-    token_id = form.cleaned_data["id"]
-    if asking := ask_first(request, reverse("system_admin"), "revoke_enrollment", token_id):
-        return asking
-    outcome = await attempt(request, nexical.enrollment_token_revoke(api, token_id=token_id))
-    if not outcome.ok:
-        return refused(outcome)
-    messages.success(request, "Enrollment token revoked. Workers already enrolled keep running.")
-    return go(request, reverse("system_admin"))
+    success = "Enrollment token revoked. Workers already enrolled keep running."
+    return await row_action(
+        request,
+        IdForm(request.POST),
+        reverse("system_admin"),
+        "revoke_enrollment",
+        success,
+        lambda token_id: nexical.enrollment_token_revoke(api, token_id=token_id),
+    )
 
 
 SYSTEM_ACTIONS: dict[str, Handler] = {

@@ -7,9 +7,7 @@ from django.urls import reverse
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
-    INVALID,
     Outcome,
-    action_name,
     attempt,
     go,
     load,
@@ -18,11 +16,12 @@ from dashboard.core.pages import (
     page,
 )
 from dashboard.services import nexical
-from dashboard.services.nexical import NexicalAPI
+from dashboard.services.nexical import Invitation, NexicalAPI
 
 from .. import access
-from ..actions import STALE, Handler, Shown, ask_first, dispatch, invalid, refused
+from ..actions import STALE, Handler, Shown, ask_first, dispatch, refused, row_action, submit
 from ..forms import (
+    ROLE_CHOICES,
     DeleteConfirmForm,
     IdForm,
     InviteForm,
@@ -47,21 +46,28 @@ def _here(team_id: int) -> str:
 
 @nexical_page
 async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
-    form = TeamForm()
-    outcome: Outcome = Outcome(ok=True)
-    if request.method == "POST" and action_name(request, "create"):
-        form = TeamForm(request.POST)
-        if form.is_valid():
-            call = nexical.team_create(api, name=form.cleaned_data["name"], slug=form.cleaned_data["slug"])
-            outcome = await attempt(request, call, form=form, conflict_field="slug")
-            if outcome.ok and outcome.value is not None:
-                messages.success(request, f"Team “{outcome.value.name}” created.")
-                return go(request, reverse("team_detail", args=[outcome.value.id]), same_page=False)
-        else:
-            outcome = INVALID
+    result = await dispatch(request, {"create": _create_team}, api)
+    if isinstance(result, HttpResponse):
+        return result
     teams = await nexical.team_list(api)
-    context = {"teams": teams, "form": form, "error": outcome.message}
-    return page(request, "orchestrator/teams.html", context, status=outcome.status)
+    context = {
+        "teams": teams,
+        "form": result.forms.get("team") or TeamForm(),
+        "error": result.outcome.message,
+    }
+    return page(request, "orchestrator/teams.html", context, status=result.outcome.status)
+
+
+async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        TeamForm(request.POST),
+        "team",
+        lambda data: nexical.team_create(api, name=data["name"], slug=data["slug"]),
+        lambda team: (f"Team “{team.name}” created.", reverse("team_detail", args=[team.id])),
+        conflict_field="slug",
+        same_page=False,
+    )
 
 
 # --- a team's page -------------------------------------------------------------------------------
@@ -91,6 +97,7 @@ async def _team_page(
         "access": team_access,
         "members": [team_access.row(member) for member in members or []],
         "members_missing": members_missing,
+        "role_choices": ROLE_CHOICES,
         "invites": [invite for invite in invites or [] if invite.status == "pending"],
         "invites_missing": invites_missing,
         "projects": projects,
@@ -108,67 +115,64 @@ async def _team_page(
 
 
 async def _rename(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
-    form = TeamForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "rename")
-    outcome = await attempt(
+    return await submit(
         request,
-        nexical.team_update(api, team_id=team_id, **form.cleaned_data),
-        form=form,
+        TeamForm(request.POST),
+        "rename",
+        lambda data: nexical.team_update(api, team_id=team_id, **data),
+        lambda _: ("Team renamed.", _here(team_id)),
         conflict_field="slug",
+        same_page=False,  # a whole new page: the name also sits in the title and the breadcrumbs
     )
-    if not outcome.ok:
-        return refused(outcome, form, "rename")
-    messages.success(request, "Team renamed.")
-    # A whole new page: the name also sits in the title and the breadcrumbs.
-    return go(request, _here(team_id), same_page=False)
 
 
 async def _delete(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
     # Through load(): an outsider's 403 is a 404 here too, as on every other page of the team.
     (team,) = await load(nexical.team_get(api, team_id=team_id))
-    form = DeleteConfirmForm(request.POST, expected=team.slug)
     if not access.is_owner(team):
         return refused(Outcome(ok=False, message="Only the team's owner can delete it.", status=403))
-    if not form.is_valid():
-        return invalid(form, "delete")
-    outcome = await attempt(request, nexical.team_delete(api, team_id=team_id), form=form)
-    if not outcome.ok:
-        return refused(outcome, form, "delete")
-    messages.success(request, f"Team “{team.name}” deleted.")
-    return go(request, reverse("team_list"), same_page=False)
+    return await submit(
+        request,
+        DeleteConfirmForm(request.POST, expected=team.slug),
+        "delete",
+        lambda _: nexical.team_delete(api, team_id=team_id),
+        lambda _: (f"Team “{team.name}” deleted.", reverse("team_list")),
+        same_page=False,
+    )
+
+
+def _invited(invitation: Invitation) -> str:
+    if invitation.status == "accepted":
+        return f"{invitation.email} already had an account and joined as {invitation.role}."
+    return f"Invitation sent to {invitation.email} as {invitation.role}."
 
 
 async def _invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
-    form = InviteForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "invite")
-    call = nexical.team_invite(api, team_id=team_id, **form.cleaned_data)
-    outcome = await attempt(request, call, form=form, conflict_field="email")
-    if not outcome.ok or outcome.value is None:
-        return refused(outcome, form, "invite")
-    invitation = outcome.value
-    if invitation.status == "accepted":
-        messages.success(
-            request, f"{invitation.email} already had an account and joined as {invitation.role}."
-        )
-    else:
-        messages.success(request, f"Invitation sent to {invitation.email} as {invitation.role}.")
-    return go(request, _here(team_id))
+    return await submit(
+        request,
+        InviteForm(request.POST),
+        "invite",
+        lambda data: nexical.team_invite(api, team_id=team_id, **data),
+        lambda invitation: (_invited(invitation), _here(team_id)),
+        conflict_field="email",
+    )
 
 
 async def _create_project(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int
 ) -> HttpResponse | Shown:
-    form = ProjectForm(request.POST)
-    if not form.is_valid():
-        return invalid(form, "project")
-    call = nexical.project_create(api, team_id=team_id, **blank_to_none(form.cleaned_data))
-    outcome = await attempt(request, call, form=form, conflict_field="name")
-    if not outcome.ok or outcome.value is None:
-        return refused(outcome, form, "project")
-    messages.success(request, f"Project “{outcome.value.name}” created.")
-    return go(request, reverse("project_detail", args=[team_id, outcome.value.id]), same_page=False)
+    return await submit(
+        request,
+        ProjectForm(request.POST),
+        "project",
+        lambda data: nexical.project_create(api, team_id=team_id, **blank_to_none(data)),
+        lambda project: (
+            f"Project “{project.name}” created.",
+            reverse("project_detail", args=[team_id, project.id]),
+        ),
+        conflict_field="name",
+        same_page=False,
+    )
 
 
 async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
@@ -185,14 +189,27 @@ async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -
 async def _revoke_invite(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int
 ) -> HttpResponse | Shown:
-    form = IdForm(request.POST)
-    if not form.is_valid():
-        return STALE
-    invite_id = form.cleaned_data["id"]
-    if asking := ask_first(request, _here(team_id), "revoke_invite", invite_id):
-        return asking
-    outcome = await attempt(request, nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite_id))
-    return _done(request, outcome, team_id, "Invitation revoked.")
+    return await row_action(
+        request,
+        IdForm(request.POST),
+        _here(team_id),
+        "revoke_invite",
+        "Invitation revoked.",
+        lambda invite_id: nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite_id),
+    )
+
+
+async def _remove_member(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
+) -> HttpResponse | Shown:
+    return await row_action(
+        request,
+        MemberForm(request.POST),
+        _here(team_id),
+        "remove_member",
+        "Member removed.",
+        lambda user_id: nexical.team_member_remove(api, team_id=team_id, user_id=user_id),
+    )
 
 
 async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
@@ -200,29 +217,9 @@ async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: 
     if not form.is_valid():
         return STALE
     outcome = await attempt(request, nexical.team_member_update(api, team_id=team_id, **form.cleaned_data))
-    return _done(request, outcome, team_id, "Role changed.")
-
-
-async def _remove_member(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
-) -> HttpResponse | Shown:
-    form = MemberForm(request.POST)
-    if not form.is_valid():
-        return STALE
-    user_id = form.cleaned_data["user_id"]
-    if asking := ask_first(request, _here(team_id), "remove_member", user_id):
-        return asking
-    outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=user_id))
-    return _done(request, outcome, team_id, "Member removed.")
-
-
-def _done(
-    request: AuthenticatedRequest, outcome: Outcome, team_id: int, success: str
-) -> HttpResponse | Shown:
-    """A row action's end: back to the page with a message, or the page again with why not."""
     if not outcome.ok:
         return refused(outcome)
-    messages.success(request, success)
+    messages.success(request, "Role changed.")
     return go(request, _here(team_id))
 
 
