@@ -32,12 +32,15 @@ test: setup browser
 	$(VENV)/bin/pytest
 
 ## The virtualenv, the database, the sandbox's demo data and the demo dashboard user.
-setup: $(STAMP)
-	@mkdir -p .sandbox
+setup: $(STAMP) | .sandbox
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) -m sandbox migrate --verbosity 0
 	$(PY) -m sandbox seed_demo --output .sandbox/credentials.json > /dev/null
 	$(PY) manage.py demo_user --credentials .sandbox/credentials.json
+
+# The sandbox's SQLite database lives here; a fresh clone does not have it yet.
+.sandbox:
+	@mkdir -p .sandbox
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@PYTHON=$$(scripts/find-python) || exit 1; \
@@ -67,7 +70,7 @@ browser: $(STAMP)
 	exit 1
 
 ## Only the sandbox, with its demo data (http://127.0.0.1:8001).
-sandbox: $(STAMP)
+sandbox: $(STAMP) | .sandbox
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
 
 ## The README's benchmark: a page needing four upstream calls vs one call, with 50 ms latency.

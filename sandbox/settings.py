@@ -44,6 +44,11 @@ MIDDLEWARE = [
 APPEND_SLASH = False
 
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Cookies are per host, not per port: on 127.0.0.1 the dashboard's `sessionid` and `csrftoken` would
+# be replaced by the sandbox's when someone signs in on its device-approval page, signing them out
+# of the dashboard. Its own names keep the two apart.
+SESSION_COOKIE_NAME = "sandbox_sessionid"
+CSRF_COOKIE_NAME = "sandbox_csrftoken"
 ROOT_URLCONF = "sandbox.urls"
 WSGI_APPLICATION = "sandbox.wsgi.application"
 

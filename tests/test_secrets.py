@@ -51,7 +51,7 @@ def connect_everything(client, sandbox, settings) -> list[str]:
     client.post(URL, {"nexical-token": nexical_user["token"], "nexical_save": ""})
     client.post(URL, {"ntkey-api_key": account["api_key"], "nexustoken_save": ""})
     client.post(URL, {"webhook-webhook_secret": account["webhook_secret"], "nexustoken_webhook_save": ""})
-    rotated = client.post(URL, {"nexustoken_rotate": ""})
+    rotated = client.post(URL, {"nexustoken_rotate": "", "confirmed": "1"})
     connection = Connection.objects.get(user=user, service=Service.NEXUSTOKEN)
     assert connection.secret in rotated.content.decode()  # shown once, in that response only
     secrets.append(connection.secret)

@@ -29,7 +29,6 @@ class CardState:
     connection: Connection | None = None
     error: str = ""  # a sentence about an upstream failure, shown in the card
     notice: str = ""
-    confirm_remove: bool = False  # without JS, `?confirm=<service>_remove` asks inline
     status: int = 200  # htmx only: HTMX_STOP_POLLING ends the device flow's polling
 
 

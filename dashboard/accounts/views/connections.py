@@ -69,9 +69,5 @@ async def connections(request: AuthenticatedRequest) -> HttpResponse:
     # The whole page: both cards' upstream checks run at the same time.
     await asyncio.gather(nexical_card.load(request, nexical), nexustoken_card.load(request, nexustoken))
     _refresh_alerts(request)
-    confirm = request.GET.get("confirm", "")
-    nexical.confirm_remove = confirm == "nexical_remove" and nexical.connection is not None
-    nexustoken.confirm_remove = confirm == "nexustoken_remove" and nexustoken.connection is not None
-    nexustoken.confirm_rotate = confirm == "nexustoken_rotate" and nexustoken.connection is not None
     # A card's status (the polling element's "stop") is for htmx: a whole page is a plain 200.
     return render(request, TEMPLATE, {"nexical": nexical, "nexustoken": nexustoken})

@@ -47,7 +47,8 @@ def token_form(data: dict | None = None) -> NexicalTokenForm:
 @dataclass
 class NexicalCard(CardState):
     me: nexical.User | None = None  # who the stored token belongs to, according to Nexical now
-    device: DeviceFlow | None = None  # a device sign-in waiting for approval
+    # A device sign-in waiting for approval; its device_code stays out of the repr (and of logs).
+    device: DeviceFlow | None = field(default=None, repr=False)
     device_error: str = ""
     token_form: NexicalTokenForm = field(default_factory=token_form)
     show_token_form: bool = False

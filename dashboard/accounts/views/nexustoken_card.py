@@ -51,8 +51,10 @@ class NexusTokenCard(CardState):
     balance: nexustoken.Balance | None = None  # according to NexusToken right now
     webhook_prefix: str = ""
     recovering_email: str = ""  # a key recovery waiting for the emailed code
-    new_key: str = ""  # shown in this response only: the page never renders a stored key again
-    confirm_rotate: bool = False  # without JS, `?confirm=nexustoken_rotate` asks inline
+    # Shown in this response only: the page never renders a stored key again. Out of the repr, which
+    # Django's template debug logging prints with the whole context.
+    new_key: str = field(default="", repr=False)
+    confirm_rotate: bool = False  # a rotation posted without its confirmation asks for it first
     key_form: NexusTokenKeyForm = field(default_factory=key_form)
     register_form: EmailForm = field(default_factory=register_form)
     recover_form: EmailForm = field(default_factory=recover_form)
@@ -213,6 +215,11 @@ async def rotate_key(request: AuthenticatedRequest, card: NexusTokenCard) -> Htt
     connection = request.connections.get(SERVICE)
     if connection is None:
         card.error = NOT_CONNECTED
+        return None
+    # The old key stops working everywhere at once: only the confirmation dialog's button rotates
+    # (a stale page or a crafted form without it gets the question instead).
+    if "confirmed" not in request.POST:
+        card.confirm_rotate = True
         return None
     try:
         rotated = await nexustoken.key_rotate(await clients.nexustoken_api(connection))
