@@ -1,6 +1,7 @@
 """Storing a user's verified upstream credentials (reading them back is `clients.py`'s job)."""
 
 import logging
+from typing import Required, TypedDict, Unpack
 
 from django.contrib.auth.models import User
 from django.db import models
@@ -23,26 +24,28 @@ def _fit(field: str, value: str, *, ellipsis: bool = False) -> str:
     return value[: limit - 1] + "…" if ellipsis else value[:limit]
 
 
-def save_connection(
-    user: User,
-    service: Service,
-    *,
-    secret: str,
-    webhook_secret: str | None = None,
-    account_id: str = "",
-    account_label: str = "",
-    account_role: str = "",
-) -> Connection:
+class Credentials(TypedDict, total=False):
+    """What a verified connection stores: the secret, and who it belongs to upstream."""
+
+    secret: Required[str]
+    webhook_secret: str | None  # None (or absent) keeps the stored one
+    account_id: str
+    account_label: str
+    account_role: str
+
+
+def save_connection(user: User, service: Service, **credentials: Unpack[Credentials]) -> Connection:
     """Store (or replace) the user's verified credentials for a service."""
     connection = Connection.objects.filter(user=user, service=service).first() or Connection(
         user=user, service=service
     )
-    connection.secret = secret
+    connection.secret = credentials["secret"]
+    webhook_secret = credentials.get("webhook_secret")
     if webhook_secret is not None:
         connection.webhook_secret = webhook_secret
-    connection.account_id = _fit("account_id", account_id)
-    connection.account_label = _fit("account_label", account_label, ellipsis=True)
-    connection.account_role = _fit("account_role", account_role)
+    connection.account_id = _fit("account_id", credentials.get("account_id", ""))
+    connection.account_label = _fit("account_label", credentials.get("account_label", ""), ellipsis=True)
+    connection.account_role = _fit("account_role", credentials.get("account_role", ""))
     connection.needs_attention = False
     connection.verified_at = timezone.now()
     connection.save()

@@ -7,6 +7,7 @@ The card's `load` then fills in what is stored and what the upstream says right 
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Unpack
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -18,7 +19,8 @@ from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.services.errors import UpstreamError
 
-from ..connections import save_connection
+from .. import clients
+from ..connections import Credentials, save_connection
 from ..models import Connection, Service
 
 
@@ -46,6 +48,25 @@ def finish(
     return redirect(f"{reverse('connections')}#{service.value}")
 
 
+async def check_stored(
+    request: AuthenticatedRequest,
+    card: CardState,
+    check: Callable[[Connection], Awaitable[None]],
+    *,
+    unreadable: str,
+) -> None:
+    """Ask the upstream about the stored credential, unless it is already known to be rejected: a
+    failure becomes the card's sentence (and a 401 flags the connection)."""
+    if card.connection is None or card.connection.needs_attention:
+        return
+    try:
+        await check(card.connection)
+    except clients.UnreadableSecret:
+        card.error = card.error or unreadable
+    except UpstreamError as error:
+        await show_failure(request, card, error)
+
+
 async def show_failure(request: AuthenticatedRequest, card: CardState, error: UpstreamError) -> None:
     """A call made with a stored credential failed: flag it if rejected, say what happened in the card
     (unless the action that ran first already said something: its sentence is the one that matters)."""
@@ -54,25 +75,10 @@ async def show_failure(request: AuthenticatedRequest, card: CardState, error: Up
 
 
 async def store(
-    request: AuthenticatedRequest,
-    service: Service,
-    *,
-    secret: str,
-    webhook_secret: str | None = None,
-    account_id: str = "",
-    account_label: str = "",
-    account_role: str = "",
+    request: AuthenticatedRequest, service: Service, **credentials: Unpack[Credentials]
 ) -> Connection:
     """Keep verified credentials, and let the rest of this response see them (the card, the banner)."""
-    connection = await sync_to_async(save_connection)(
-        request.user,
-        service,
-        secret=secret,
-        webhook_secret=webhook_secret,
-        account_id=account_id,
-        account_label=account_label,
-        account_role=account_role,
-    )
+    connection = await sync_to_async(save_connection)(request.user, service, **credentials)
     request.connections[service] = connection
     return connection
 

@@ -19,8 +19,8 @@ from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending,
 
 from .. import clients
 from ..forms import NexicalTokenForm
-from ..models import Service
-from .cards import CardState, Handler, finish, forget, show_failure, store
+from ..models import Connection, Service
+from .cards import CardState, Handler, check_stored, finish, forget, store
 
 SERVICE = Service.NEXICAL
 CLIENT_ID = "nexus-dashboard"
@@ -56,16 +56,15 @@ class NexicalCard(CardState):
 
 async def load(request: AuthenticatedRequest, card: NexicalCard) -> None:
     """The card as stored, plus who the token belongs to according to Nexical right now."""
-    card.connection = connection = request.connections.get(SERVICE)
+    card.connection = request.connections.get(SERVICE)
     card.device = await _pending_device_flow(request)
-    if connection is None or connection.needs_attention:
-        return
-    try:
+
+    async def who(connection: Connection) -> None:
         card.me = await nexical.users_me(await clients.nexical_api(connection))
-    except clients.UnreadableSecret:
-        card.error = card.error or "The stored token can no longer be read. Connect Nexical again."
-    except UpstreamError as error:
-        await show_failure(request, card, error)
+
+    await check_stored(
+        request, card, who, unreadable="The stored token can no longer be read. Connect Nexical again."
+    )
 
 
 @sensitive_variables()

@@ -5,6 +5,7 @@ shows none of their locals on DEBUG's error page or in an error report.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
@@ -16,8 +17,8 @@ from dashboard.services.errors import APIError, AuthError, UpstreamError
 
 from .. import clients
 from ..forms import EmailForm, NexusTokenKeyForm, RecoveryCodeForm, WebhookSecretForm
-from ..models import Service
-from .cards import CardState, Handler, finish, forget, show_failure, store
+from ..models import Connection, Service
+from .cards import CardState, Handler, check_stored, finish, forget, show_failure, store
 
 SERVICE = Service.NEXUSTOKEN
 # The email of a key recovery waiting for its emailed code.
@@ -68,17 +69,33 @@ class NexusTokenCard(CardState):
 
 async def load(request: AuthenticatedRequest, card: NexusTokenCard) -> None:
     """The card as stored, plus the account's balance according to NexusToken right now."""
-    card.connection = connection = request.connections.get(SERVICE)
+    card.connection = request.connections.get(SERVICE)
     card.recovering_email = await request.session.aget(RECOVERY_SESSION_KEY, "")
-    if connection is None or connection.needs_attention:
-        return
-    try:
+
+    async def balance(connection: Connection) -> None:
         card.webhook_prefix = (await clients.webhook_secret(connection))[:SHOWN_PREFIX]
         card.balance = await nexustoken.credits_balance(await clients.nexustoken_api(connection))
-    except clients.UnreadableSecret:
-        card.error = card.error or "The stored API key can no longer be read. Connect NexusToken again."
+
+    unreadable = "The stored API key can no longer be read. Connect NexusToken again."
+    await check_stored(request, card, balance, unreadable=unreadable)
+
+
+async def _with_email[T](
+    form: EmailForm, card: NexusTokenCard, call: Callable[[str], Awaitable[T]]
+) -> tuple[str, T] | None:
+    """Validate an email form and send its address to NexusToken. None when either refused: a refusal
+    of the address lands under the field, any other failure becomes the card's sentence."""
+    if not form.is_valid():
+        return None
+    email = form.cleaned_data["email"]
+    try:
+        return email, await call(email)
     except UpstreamError as error:
-        await show_failure(request, card, error)
+        if isinstance(error, APIError) and error.status < 500:
+            form.add_error("email", error.user_message)
+        else:
+            card.error = error.user_message
+        return None
 
 
 @sensitive_variables()
@@ -119,22 +136,11 @@ async def save_key(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpR
 @sensitive_variables()
 async def register(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     form = register_form(request.POST)
-    if not form.is_valid():
+    registered = await _with_email(form, card, lambda email: nexustoken.account_register(email=email))
+    if registered is None:
         card.register_form, card.show_register_form = form, True
         return None
-    email = form.cleaned_data["email"]
-    try:
-        registration = await nexustoken.account_register(email=email)
-    except APIError as error:
-        if error.status < 500:
-            form.add_error("email", error.user_message)
-        else:
-            card.error = error.user_message
-        card.register_form, card.show_register_form = form, True
-        return None
-    except UpstreamError as error:
-        card.error, card.show_register_form = error.user_message, True
-        return None
+    email, registration = registered
     await store(
         request,
         SERVICE,
@@ -149,22 +155,11 @@ async def register(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpR
 
 async def recover_start(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     form = recover_form(request.POST)
-    if not form.is_valid():
+    asked = await _with_email(form, card, lambda email: nexustoken.key_recover(email=email))
+    if asked is None:
         card.recover_form, card.show_recover_form = form, True
         return None
-    email = form.cleaned_data["email"]
-    try:
-        await nexustoken.key_recover(email=email)
-    except APIError as error:
-        if error.status < 500:
-            form.add_error("email", error.user_message)
-        else:
-            card.error = error.user_message
-        card.recover_form, card.show_recover_form = form, True
-        return None
-    except UpstreamError as error:
-        card.error, card.show_recover_form = error.user_message, True
-        return None
+    email, _ = asked
     await request.session.aset(RECOVERY_SESSION_KEY, email)
     card.notice = f"If {email} has a NexusToken account, a recovery code is on its way. Enter it below."
     return None
