@@ -17,10 +17,13 @@ def test_it_logs_no_htmx_error_on_in_page_actions(live_server, page, sandbox):
     page.wait_for_url(f"{live_server.url}/settings/profile/")
     assert page.locator("main > .messages").count() == 1  # the out-of-band target is always there
 
-    page.get_by_label("Full name").fill("Grace Hopper")
-    page.get_by_role("button", name="Save profile").click()
-    page.locator("#profile-name").get_by_text("Grace Hopper").wait_for()
-    page.get_by_text("Profile saved.").wait_for()
+    # Twice: the first answer must leave a target for the second one's out-of-band swap.
+    for name in ("Grace Hopper", "Ada Lovelace"):
+        page.get_by_label("Full name").fill(name)
+        page.get_by_role("button", name="Save profile").click()
+        page.locator("#profile-name").get_by_text(name).wait_for()
+        page.get_by_text("Profile saved.").wait_for()
+        assert page.locator("main > .messages").count() == 1
 
     assert page.url == f"{live_server.url}/settings/profile/"  # in place, no page load
     assert not [text for text in console if "htmx" in text.lower() or "error" in text.lower()], console
