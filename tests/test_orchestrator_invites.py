@@ -6,8 +6,7 @@ import httpx
 import pytest
 from django.urls import reverse
 
-from dashboard.accounts.models import Service
-from tests.helpers import dashboard_user, new_nexical_user, unique, watch_secret
+from tests.helpers import connected_user, dashboard_user, unique, watch_secret
 from tests.orchestrator_cast import as_user, person
 
 pytestmark = pytest.mark.django_db
@@ -31,19 +30,7 @@ def _invite(cast, email: str, role: str = "member") -> dict:
 
 def _invitee(cast, email: str):
     """The invitee signs up on Nexical with the invited address and connects the dashboard to it."""
-    from dashboard.accounts.connections import save_connection
-
-    upstream = new_nexical_user(cast.sandbox, email=email)
-    user = dashboard_user()
-    save_connection(
-        user,
-        Service.NEXICAL,
-        secret=upstream["token"],
-        account_id=upstream["user"]["id"],
-        account_label=upstream["user"]["email"],
-        account_role=upstream["user"]["role"],
-    )
-    return user, upstream
+    return connected_user(cast.sandbox, email=email)
 
 
 def _member_emails(cast) -> set[str]:
