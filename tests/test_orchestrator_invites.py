@@ -75,6 +75,8 @@ def test_it_keeps_the_invitation_and_asks_to_connect_first_without_a_connection(
     session = client.session
     session["nexical_invite_token"] = sent["token"]  # what the visit above left in the session
     session.save()
+    # Once connected, the teams page (where Nexical's pages start) points back to the invitation.
+    assert 'id="invitation-waiting"' in client.get(reverse("team_list")).content.decode()
     page = client.get(ACCEPT).content.decode()
     assert 'id="invite-ready"' in page
     assert sent["token"] not in page
@@ -84,6 +86,7 @@ def test_it_keeps_the_invitation_and_asks_to_connect_first_without_a_connection(
     assert email in _member_emails(cast)
     assert "nexical_invite_token" not in client.session
     assert f"You joined {cast.team['name']}." in client.get(response.url).content.decode()
+    assert 'id="invitation-waiting"' not in client.get(reverse("team_list")).content.decode()
 
 
 def test_it_accepts_from_the_link_in_one_click_when_connected(client, cast):

@@ -31,6 +31,7 @@ from ..forms import (
     TeamForm,
     blank_to_none,
 )
+from .invites import SESSION_KEY as INVITE_SESSION_KEY
 
 
 def _my_upstream_id(request: AuthenticatedRequest) -> str:
@@ -53,6 +54,8 @@ async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespo
     context = {
         "teams": teams,
         "form": result.forms.get("team") or TeamForm(),
+        # An invitation opened before Nexical was connected waits in the session: point back to it.
+        "invitation_waiting": await request.session.ahas_key(INVITE_SESSION_KEY),
         "error": result.outcome.message,
     }
     return page(request, "orchestrator/teams.html", context, status=result.outcome.status)
