@@ -32,12 +32,15 @@ test: setup browser
 	$(VENV)/bin/pytest
 
 ## The virtualenv, the database, the sandbox's demo data and the demo dashboard user.
-setup: $(STAMP)
-	@mkdir -p .sandbox
+setup: $(STAMP) | .sandbox
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) -m sandbox migrate --verbosity 0
 	$(PY) -m sandbox seed_demo --output .sandbox/credentials.json > /dev/null
 	$(PY) manage.py demo_user --credentials .sandbox/credentials.json
+
+# The sandbox's SQLite database lives here; a fresh clone does not have it yet.
+.sandbox:
+	@mkdir -p .sandbox
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@PYTHON=$$(scripts/find-python) || exit 1; \
@@ -67,7 +70,7 @@ browser: $(STAMP)
 	exit 1
 
 ## Only the sandbox, with its demo data (http://127.0.0.1:8001).
-sandbox: $(STAMP)
+sandbox: $(STAMP) | .sandbox
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
 
 ## The README's benchmarks: a page needing four upstream calls vs one call, with 50 ms latency;
@@ -80,9 +83,11 @@ bench: $(STAMP)
 screenshots: $(STAMP) browser
 	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py
 
+## Lint, format check and type check (what CI runs before the tests).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

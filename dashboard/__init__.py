@@ -1,0 +1,1 @@
+"""The dashboard project: settings, URLs and ASGI entry point; its apps are the packages here."""

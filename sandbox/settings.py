@@ -22,6 +22,9 @@ SANDBOX_PUBLIC_URL = env.str("SANDBOX_PUBLIC_URL", default="http://127.0.0.1:800
 # Device-flow pages: the sandbox serves its own; point these at the dashboard's approval page instead.
 NEXICAL_VERIFICATION_URI = env.str("NEXICAL_VERIFICATION_URI", default="")
 NEXUSTOKEN_VERIFICATION_URL = env.str("NEXUSTOKEN_VERIFICATION_URL", default="")
+# The page an invitation email links to, with `?token=nxi_…` appended: the dashboard's own
+# acceptance page at its default address (`make run`), since the sandbox has no web app of its own.
+NEXICAL_INVITE_URL = env.str("NEXICAL_INVITE_URL", default="http://127.0.0.1:8000/invites/accept/")
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -41,6 +44,11 @@ MIDDLEWARE = [
 APPEND_SLASH = False
 
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Cookies are per host, not per port: on 127.0.0.1 the dashboard's `sessionid` and `csrftoken` would
+# be replaced by the sandbox's when someone signs in on its device-approval page, signing them out
+# of the dashboard. Its own names keep the two apart.
+SESSION_COOKIE_NAME = "sandbox_sessionid"
+CSRF_COOKIE_NAME = "sandbox_csrftoken"
 ROOT_URLCONF = "sandbox.urls"
 WSGI_APPLICATION = "sandbox.wsgi.application"
 

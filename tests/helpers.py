@@ -61,9 +61,9 @@ def dashboard_user(username: str | None = None, password: str = PASSWORD):
     )
 
 
-def connected_user(sandbox, *, role: str = "user", username: str | None = None):
+def connected_user(sandbox, *, role: str = "user", username: str | None = None, email: str | None = None):
     """A dashboard user connected to a fresh Nexical user; returns (dashboard user, nexical user dict)."""
-    upstream = new_nexical_user(sandbox, role=role)
+    upstream = new_nexical_user(sandbox, role=role, email=email)
     user = dashboard_user(username)
     save_connection(
         user,

@@ -157,7 +157,7 @@ def test_it_cancels_a_recovery(client, sandbox, person):
 def test_it_rotates_the_key(client, sandbox, person):
     account = new_nexustoken_account(sandbox)
     connect(person, account)
-    response = client.post(URL, {"nexustoken_rotate": ""})
+    response = client.post(URL, {"nexustoken_rotate": "", "confirmed": "1"})
     key = shown_key(response.content.decode())
     assert key != account["api_key"]
     connection = Connection.objects.get(user=person)
@@ -165,6 +165,45 @@ def test_it_rotates_the_key(client, sandbox, person):
     assert connection.webhook_secret == account["webhook_secret"]
     assert key_works(key)
     assert not key_works(account["api_key"])
+
+
+ROTATE_DIALOG = re.compile(r'<dialog id="nexustoken_rotate-dialog" open')
+
+
+def test_it_asks_before_rotating_the_key_without_javascript(client, sandbox, person):
+    account = new_nexustoken_account(sandbox)
+    connect(person, account)
+    page = client.get(URL).content.decode()
+    assert 'href="?confirm=nexustoken_rotate"' in page
+    assert not ROTATE_DIALOG.search(page)
+
+    asked = client.get(URL + "?confirm=nexustoken_rotate").content.decode()
+    assert ROTATE_DIALOG.search(asked)
+    assert "Rotate your NexusToken API key?" in asked
+    assert 'name="confirmed"' in asked
+    assert Connection.objects.get(user=person).secret == account["api_key"]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_it_does_not_rotate_on_one_click(client, sandbox, person, htmx):
+    """A stale page's one-click button (or a crafted form) gets the question, not a new key."""
+    account = new_nexustoken_account(sandbox)
+    connect(person, account)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(URL, {"nexustoken_rotate": ""}, headers=headers)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert ROTATE_DIALOG.search(page)
+    assert "nexustoken-new-key" not in page
+    assert Connection.objects.get(user=person).secret == account["api_key"]
+    assert key_works(account["api_key"])
+
+
+def test_it_does_not_rotate_for_someone_without_a_connection(client, sandbox, person):
+    response = client.post(URL, {"nexustoken_rotate": "", "confirmed": "1"})
+    assert response.status_code == 200
+    assert b"Connect NexusToken first." in response.content
+    assert not Connection.objects.exists()
 
 
 def test_it_stores_a_pasted_webhook_secret(client, sandbox, person):

@@ -1,4 +1,4 @@
-"""Three journeys through the Nexical pages in a real browser, against the live sandbox.
+"""Journeys through the Nexical pages in a real browser, against the live sandbox.
 
 Each screenshots the pages it crosses, for the README (`make screenshots` keeps them).
 """
@@ -18,7 +18,7 @@ from dashboard.services import nexical
 from dashboard.services.errors import DevicePending
 from dashboard.services.nexical import NexicalAPI
 from tests.helpers import unique
-from tests.orchestrator_cast import Upstream, person
+from tests.orchestrator_cast import Upstream, make_cast, person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,8 +38,6 @@ def sign_in(page, live_server, user) -> None:
     page.context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
-    # Confirmation prompts (hx-confirm) are accepted, as a user would.
-    page.on("dialog", lambda dialog: dialog.accept())
 
 
 def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server, sandbox, shoot):
@@ -72,11 +70,13 @@ def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server
     expect(page.locator(f'tr[data-invite="{newcomer}"]')).to_contain_text("admin")
     shoot(page, "team")
 
-    page.locator(f'tr[data-invite="{newcomer}"] button[name=revoke_invite]').click()
+    page.locator(f'tr[data-invite="{newcomer}"] a[data-dialog-open]').click()
+    page.locator(f'tr[data-invite="{newcomer}"] dialog button[name=revoke_invite]').click()
     expect(page.locator(".alert-success", has_text="Invitation revoked.")).to_be_visible()
     expect(page.locator(f'tr[data-invite="{newcomer}"]')).to_have_count(0)
 
-    page.locator(f'tr[data-member="{joiner.email}"] button[name=remove_member]').click()
+    page.locator(f'tr[data-member="{joiner.email}"] a[data-dialog-open]').click()
+    page.locator(f'tr[data-member="{joiner.email}"] dialog button[name=remove_member]').click()
     expect(page.locator(".alert-success", has_text="Member removed.")).to_be_visible()
     expect(page.locator(f'tr[data-member="{joiner.email}"]')).to_have_count(0)
 
@@ -158,7 +158,9 @@ def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_serv
     expect(page.locator('tr[data-token="laptop-cli"]')).to_contain_text(raw[:8])
     shoot(page, "tokens")
 
-    page.locator('tr[data-token="laptop-cli"] button[name=revoke]').click()
+    page.locator('tr[data-token="laptop-cli"] a[data-dialog-open]').click()
+    expect(page.locator('tr[data-token="laptop-cli"] dialog')).to_contain_text("Revoke laptop-cli?")
+    page.locator('tr[data-token="laptop-cli"] dialog button[name=revoke]').click()
     expect(page.locator(".alert-success", has_text="Token revoked.")).to_be_visible()
     expect(page.locator('tr[data-token="laptop-cli"]')).to_have_count(0)
     assert (
@@ -196,3 +198,49 @@ def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_serv
             page.wait_for_timeout(flow.interval * 1000)
     me = run_async(nexical.users_me, NexicalAPI(token=token.access_token))
     assert str(me.id) == developer.id
+
+
+def test_it_confirms_removing_a_member_without_javascript(browser, live_server, sandbox, shoot):
+    cast = make_cast(sandbox)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, live_server, cast.owner.user)
+    page.goto(f"{live_server.url}/teams/{cast.team['id']}/")
+    row = page.locator(f'tr[data-member="{cast.member.email}"]')
+    expect(row.locator("dialog")).to_be_hidden()
+    row.get_by_role("link", name="Remove").click()
+    # The page comes back with the same confirmation open, and nothing has happened yet.
+    expect(page).to_have_url(re.compile(r"\?confirm=remove_member&id="))
+    dialog = page.locator(f'tr[data-member="{cast.member.email}"] dialog')
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Remove {cast.member.email}?")
+    shoot(page, "confirm-no-js")
+    dialog.locator("button[name=remove_member]").click()
+    expect(page.locator(".alert-success", has_text="Member removed.")).to_be_visible()
+    expect(page.locator(f'tr[data-member="{cast.member.email}"]')).to_have_count(0)
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["team", "project", "tokens", "invite"])
+def test_it_fits_a_390_px_phone(browser, live_server, sandbox, shoot, path):
+    cast = make_cast(sandbox)
+    project = cast.project(
+        repoUrl="https://git.example.com/a-rather-long-organisation/a-rather-long-repository.git"
+    )
+    cast.branch(project, "feature/a-branch-with-a-long-name")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, live_server, cast.owner.user)
+    urls = {
+        "team": f"/teams/{cast.team['id']}/",
+        "project": f"/teams/{cast.team['id']}/projects/{project['id']}/",
+        "tokens": "/settings/tokens/",
+        "invite": "/invites/accept/",
+    }
+    page.goto(f"{live_server.url}{urls[path]}")
+    shoot(page, f"phone-{path}")
+    # Wide tables scroll inside their card; the page itself never scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()

@@ -65,7 +65,7 @@ def test_it_revokes_a_token(client, someone, sandbox):
     token_id = httpx.get(
         f"{sandbox.nexical_url}/auth/tokens", headers={"Authorization": f"Bearer {someone.upstream['token']}"}
     ).json()["tokens"][-1]["id"]
-    response = client.post(reverse("api_tokens"), {"id": token_id, "revoke": "1"})
+    response = client.post(reverse("api_tokens"), {"id": token_id, "revoke": "1", "confirmed": "1"})
     assert response.status_code == 302
     assert 'data-token="temp"' not in client.get(reverse("api_tokens")).content.decode()
     assert (

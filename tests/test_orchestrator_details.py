@@ -195,23 +195,28 @@ def test_revoking_an_enrollment_token_asks_for_confirmation(client, sandbox):
         t for t in listing.get("enrollmentTokens", listing.get("tokens", [])) if t["name"] == "to-revoke"
     )
     page = client.get(url).content.decode()
-    assert 'hx-confirm="Revoke the enrollment token to-revoke?' in page
+    assert "Revoke the enrollment token to-revoke?" in page
 
     asked = client.post(url, {"id": token["id"], "revoke_enrollment": "1"})
-    assert asked.status_code == 200
-    assert 'id="confirm-revoke_enrollment"' in asked.content.decode()
+    assert asked.status_code == 302
+    assert (
+        f'<dialog id="revoke_enrollment-{token["id"]}-dialog" open' in client.get(asked.url).content.decode()
+    )
     assert "to-revoke" in client.get(url).content.decode()
 
     done = client.post(url, {"id": token["id"], "revoke_enrollment": "1", "confirmed": "1"})
     assert done.status_code == 302
 
 
-def test_the_invite_revoke_button_asks_with_htmx_too(client, cast):
-    cast.api(cast.owner).post(f"/teams/{cast.team['id']}/invites", {"email": "pending@example.com"})
+def test_it_opens_a_dialog_that_confirms_an_invite_revoke(client, cast):
+    invite = cast.api(cast.owner).post(f"/teams/{cast.team['id']}/invites", {"email": "pending@example.com"})
     client.force_login(cast.admin.user)
     page = client.get(reverse("team_detail", args=[cast.team["id"]])).content.decode()
-    assert 'hx-confirm="Revoke the invitation to pending@example.com?"' in page
-    assert 'hx-vals=\'{"confirmed": "1"}\'' in page
+    dialog_id = f"revoke_invite-{invite['invitation']['id']}-dialog"
+    assert f'data-dialog-open="{dialog_id}"' in page
+    dialog = page.split(f'<dialog id="{dialog_id}"')[1].split("</dialog>")[0]
+    assert "Revoke the invitation to pending@example.com?" in dialog
+    assert '<input type="hidden" name="confirmed" value="1">' in dialog
 
 
 # --- an outsider deleting a team or project ---------------------------------------------------------------

@@ -133,11 +133,11 @@ def test_an_admin_deletes_a_branch_and_a_member_may_not(client, cast):
     project = cast.project()
     branch = cast.branch(project, "doomed")
     response = as_user(client, cast.member).post(
-        project_url(cast, project), {"id": branch["id"], "delete_branch": "1"}
+        project_url(cast, project), {"id": branch["id"], "delete_branch": "1", "confirmed": "1"}
     )
     assert response.status_code == 403
     response = as_user(client, cast.admin).post(
-        project_url(cast, project), {"id": branch["id"], "delete_branch": "1"}
+        project_url(cast, project), {"id": branch["id"], "delete_branch": "1", "confirmed": "1"}
     )
     assert response.status_code == 302
     assert 'data-branch="doomed"' not in client.get(project_url(cast, project)).content.decode()
@@ -267,8 +267,8 @@ def test_an_admin_deletes_a_branch_from_its_own_page(client, cast):
     branch = cast.branch(project, "short-lived")
     as_user(client, cast.admin)
     page = client.get(branch_url(cast, project, branch) + "?confirm=delete").content.decode()
-    assert '<dialog id="delete-dialog" open>' in page
-    response = client.post(branch_url(cast, project, branch), {"delete_branch": "1"})
+    assert '<dialog id="delete-dialog" open' in page
+    response = client.post(branch_url(cast, project, branch), {"delete_branch": "1", "confirmed": "1"})
     assert response.status_code == 302
     assert response.url == project_url(cast, project)
     assert client.get(branch_url(cast, project, branch)).status_code == 404

@@ -51,7 +51,7 @@ def connect_everything(client, sandbox, settings) -> list[str]:
     client.post(URL, {"nexical-token": nexical_user["token"], "nexical_save": ""})
     client.post(URL, {"ntkey-api_key": account["api_key"], "nexustoken_save": ""})
     client.post(URL, {"webhook-webhook_secret": account["webhook_secret"], "nexustoken_webhook_save": ""})
-    rotated = client.post(URL, {"nexustoken_rotate": ""})
+    rotated = client.post(URL, {"nexustoken_rotate": "", "confirmed": "1"})
     connection = Connection.objects.get(user=user, service=Service.NEXUSTOKEN)
     assert connection.secret in rotated.content.decode()  # shown once, in that response only
     secrets.append(connection.secret)
@@ -95,6 +95,7 @@ def test_secrets_stay_out_of_the_database_the_logs_and_the_pages(
     user.is_staff = user.is_superuser = True
     user.save()
     pages = ["/", URL, URL + "?confirm=nexical_remove", URL + "?confirm=nexustoken_remove"]
+    pages += [URL + "?confirm=nexustoken_rotate"]
     pages += ["/admin/accounts/connection/"]
     pages += [
         f"/admin/accounts/connection/{pk}/change/" for pk in Connection.objects.values_list("pk", flat=True)
@@ -142,7 +143,7 @@ def test_debugs_error_page_never_shows_a_pasted_secret(
     from dashboard.accounts.views import nexical_card, nexustoken_card
 
     module = {"nexical_card": nexical_card, "nexustoken_card": nexustoken_card}[card]
-    monkeypatch.setattr(module, "done", _explode)
+    monkeypatch.setattr(module, "finish", _explode)
     user = dashboard_user()
     debug_errors.force_login(user)
     account = new_nexustoken_account(sandbox)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import Connection
 
@@ -9,10 +10,16 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_display = ["user", "service", "secret_prefix", "account_label", "needs_attention", "verified_at"]
     list_filter = ["service", "needs_attention"]
     search_fields = ["user__username", "account_label"]
-    fields = ["user", "service", "secret_prefix", "account_label", "account_role", "needs_attention"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "user",
+        "service",
+        "secret_prefix",
+        "account_label",
+        "account_role",
+        "needs_attention",
+    )
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         # A connection is made by verifying a secret with its upstream (Settings > Connections); a row
         # added here would have no secret and no upstream identity, so it could only break pages.
         return False

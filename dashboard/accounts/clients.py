@@ -4,11 +4,15 @@ upstream's verdict on that credential is written back.
 Pages, the poller and the webhook receiver all go through here, in a request or outside one:
 - `nexical_api(connection)` / `nexustoken_api(connection)` build the client from the decrypted secret;
   a secret the configured keys can no longer decrypt raises `UnreadableSecret` (after flagging the
-  connection, since only its owner can supply the secret again);
+  connection, since only its owner can supply the secret again); `webhook_secret(connection)` reads
+  the other stored secret under the same rule;
+- `nexical_api_for_token(token)` / `nexustoken_api_for_key(api_key)` build one from a secret that is
+  not stored yet (a pasted one, checked before it is kept);
 - `note_failure(connection, error)` flags the connection when the upstream answered 401.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -57,9 +61,9 @@ async def note_failure(connection: Connection | None, error: UpstreamError) -> N
         await mark_rejected(connection)
 
 
-async def _secret(connection: Connection) -> str:
+async def _decrypted(connection: Connection, read: Callable[[Connection], str]) -> str:
     try:
-        return connection.secret
+        return read(connection)
     except UndecryptableSecret:
         logger.error(
             "The stored %s secret of user %s cannot be decrypted", connection.service, connection.user_id
@@ -68,11 +72,26 @@ async def _secret(connection: Connection) -> str:
         raise UnreadableSecret(ERROR_NAME[Service(connection.service)]) from None
 
 
+def nexical_api_for_token(token: str) -> NexicalAPI:
+    """The Nexical client acting with this token, stored or not."""
+    return NexicalAPI(token=token)
+
+
+def nexustoken_api_for_key(api_key: str) -> NexusTokenAPI:
+    """The NexusToken client acting with this API key, stored or not."""
+    return NexusTokenAPI(api_key=api_key)
+
+
 async def nexical_api(connection: Connection) -> NexicalAPI:
     """The Nexical client acting as the owner of this connection."""
-    return NexicalAPI(token=await _secret(connection))
+    return nexical_api_for_token(await _decrypted(connection, lambda c: c.secret))
 
 
 async def nexustoken_api(connection: Connection) -> NexusTokenAPI:
     """The NexusToken client acting as the owner of this connection."""
-    return NexusTokenAPI(api_key=await _secret(connection))
+    return nexustoken_api_for_key(await _decrypted(connection, lambda c: c.secret))
+
+
+async def webhook_secret(connection: Connection) -> str:
+    """The secret NexusToken signs this connection's webhooks with ("" when none is stored)."""
+    return await _decrypted(connection, lambda c: c.webhook_secret)

@@ -1,0 +1,1 @@
+"""What every page shares: middleware, the typed request, the page layer, home, health, errors."""

@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.conf import settings
+from django.http import HttpRequest
 
 
-def site(request) -> dict:
+def site(request: HttpRequest) -> dict[str, Any]:
     # Only reads what the middleware loaded: a context processor must not query the database,
     # because async views render from inside the event loop.
     return {
@@ -11,7 +14,7 @@ def site(request) -> dict:
     }
 
 
-def _is_nexical_system(request) -> bool:
+def _is_nexical_system(request: HttpRequest) -> bool:
     """Whether the connected Nexical account is a system account (it may open the System page)."""
     connection = getattr(request, "connections", {}).get("nexical")
     return connection is not None and connection.account_role == "system"

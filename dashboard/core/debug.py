@@ -1,5 +1,6 @@
 """Error-page filtering that also holds with DEBUG on."""
 
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 
@@ -10,5 +11,5 @@ class AlwaysSafeExceptionReporterFilter(SafeExceptionReporterFilter):
     lists POST data and every frame's locals: a screenshot of it would carry the token. Hide them always.
     """
 
-    def is_active(self, request) -> bool:
+    def is_active(self, request: HttpRequest | None) -> bool:
         return True

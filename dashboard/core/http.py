@@ -19,4 +19,4 @@ class DashboardRequest(HttpRequest):
 class AuthenticatedRequest(DashboardRequest):
     """A request behind `login_required`: the user is a real account, never AnonymousUser."""
 
-    user: User  # type: ignore[assignment]
+    user: User

@@ -1,4 +1,6 @@
-"""Load the signed-in user, and their connections that need attention, before the view runs.
+"""Load the signed-in user, and their connections that need attention, before the view runs
+(`resolve_user`); keep signed-in pages out of caches and sign-in redirects out of htmx swaps
+(`sign_in_responses`).
 
 Templates read `user`, and async views cannot make the lazy lookup behind `request.user` (the ORM
 refuses synchronous queries inside an event loop). Resolving it here, the async way when the stack
@@ -11,45 +13,91 @@ an async view; pages that call upstream then take the stored token from `request
 instead of asking the database again.
 """
 
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
 from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
+from django.http.response import HttpResponseBase
+from django.shortcuts import resolve_url
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import sync_and_async_middleware
+from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import Connection
 
+from .http import DashboardRequest
+
+# Django calls it with the request and gets a response, or a coroutine of one on the async stack.
+GetResponse = Callable[[DashboardRequest], Any]
+
 
 @sync_and_async_middleware
-def resolve_user(get_response):
+def resolve_user(get_response: GetResponse) -> GetResponse:
     if iscoroutinefunction(get_response):
 
-        async def middleware(request):
-            request.user = await request.auser()
-            connections = []
-            if request.user.is_authenticated:
-                connections = [c async for c in _connections(request.user)]
-            _attach(request, connections)
+        async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
+            request.user = user = await request.auser()
+            _attach(request, [] if isinstance(user, AnonymousUser) else [c async for c in _connections(user)])
             return await get_response(request)
 
-    else:
+        return async_middleware
 
-        def middleware(request):
-            _load(request.user)
-            connections = list(_connections(request.user)) if request.user.is_authenticated else []
-            _attach(request, connections)
-            return get_response(request)
+    def middleware(request: DashboardRequest) -> HttpResponseBase:
+        # isinstance() makes the lazy request.user fetch the user once, here in sync code, so an
+        # async view called from this sync stack finds it already loaded.
+        user = request.user
+        _attach(request, [] if isinstance(user, AnonymousUser) else list(_connections(user)))
+        return get_response(request)
 
     return middleware
 
 
-def _connections(user):
+def _connections(user: User) -> QuerySet[Connection]:
     return Connection.objects.filter(user=user).order_by("service")
 
 
-def _attach(request, connections: list[Connection]) -> None:
+def _attach(request: DashboardRequest, connections: list[Connection]) -> None:
     request.connections = {connection.service: connection for connection in connections}
     request.connection_alerts = [connection for connection in connections if connection.needs_attention]
 
 
-def _load(lazy_user) -> None:
-    # Touching an attribute makes the lazy object fetch the user once, here in sync code, so an
-    # async view called from this sync stack finds it already loaded.
-    lazy_user.is_authenticated  # noqa: B018
+@sync_and_async_middleware
+def sign_in_responses(get_response: GetResponse) -> GetResponse:
+    """What a response must say about sign-in, whichever view made it.
+
+    - A signed-in user's responses show their account: no shared or browser cache may keep them
+      (a back button after sign-out, a proxy). Views that set their own Cache-Control keep it.
+    - `login_required` answers an htmx request whose session ended with a redirect to the sign-in
+      page; htmx would follow it and draw the whole sign-in page inside the page. HX-Redirect makes
+      the browser load it instead, returning to the page the user was on (not the fragment's URL).
+    """
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
+            return _sign_in_policy(request, await get_response(request))
+
+        return async_middleware
+
+    def middleware(request: DashboardRequest) -> HttpResponseBase:
+        return _sign_in_policy(request, get_response(request))
+
+    return middleware
+
+
+def _sign_in_policy(request: DashboardRequest, response: HttpResponseBase) -> HttpResponseBase:
+    if request.user.is_authenticated and not response.has_header("Cache-Control"):
+        add_never_cache_headers(response)
+    if request.htmx and _is_sign_in_redirect(response):
+        return HttpResponseClientRedirect(redirect_to_login(request.htmx.current_url_abs_path or "/").url)
+    return response
+
+
+def _is_sign_in_redirect(response: HttpResponseBase) -> bool:
+    if response.status_code != 302:
+        return False
+    return urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)

@@ -11,7 +11,7 @@ upstream does becomes something the user can read: a page, an inline message, a 
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate
@@ -271,7 +271,7 @@ async def upstream_error_page(
 # --- the decorators -------------------------------------------------------------------------------
 
 type PageView[API, **P] = Callable[Concatenate[AuthenticatedRequest, API, P], Awaitable[HttpResponse]]
-type BoundView[**P] = Callable[Concatenate[AuthenticatedRequest, P], Awaitable[HttpResponse]]
+type BoundView[**P] = Callable[Concatenate[AuthenticatedRequest, P], Coroutine[Any, Any, HttpResponse]]
 
 
 def _service_page[API](

@@ -1,5 +1,6 @@
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
@@ -23,9 +24,10 @@ HEALTH_TIMEOUT = 3.0
 
 @login_required
 async def home(request: AuthenticatedRequest) -> HttpResponse:
+    connected = request.connections  # loaded by dashboard.core.middleware
     context = {
-        "nexical": request.connections.get(Service.NEXICAL),
-        "nexustoken": request.connections.get(Service.NEXUSTOKEN),
+        "nexical": connected.get(Service.NEXICAL),
+        "nexustoken": connected.get(Service.NEXUSTOKEN),
         "nt": await nexustoken_summary(request),
     }
     return render(request, "core/home.html", context)
@@ -61,7 +63,7 @@ def _ping_database() -> None:
         cursor.execute("SELECT 1")
 
 
-async def _within_deadline(check) -> bool:
+async def _within_deadline(check: Awaitable[bool]) -> bool:
     try:
         return await asyncio.wait_for(check, timeout=HEALTH_TIMEOUT)
     except TimeoutError:

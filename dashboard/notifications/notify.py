@@ -9,6 +9,7 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import send_mail
 
 from .models import DEFAULT_EMAIL, DEFAULT_IN_APP, Kind, Notification, NotificationPreference
@@ -16,7 +17,7 @@ from .models import DEFAULT_EMAIL, DEFAULT_IN_APP, Kind, Notification, Notificat
 logger = logging.getLogger(__name__)
 
 
-def preferences(user) -> tuple[frozenset[str], frozenset[str]]:
+def preferences(user: User) -> tuple[frozenset[str], frozenset[str]]:
     """(kinds shown in the bell, kinds also emailed) for this user."""
     stored = NotificationPreference.objects.filter(user=user).first()
     if stored is None:
@@ -24,7 +25,7 @@ def preferences(user) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(stored.in_app), frozenset(stored.email)
 
 
-def notify(user, *, kind: Kind | str, title: str, body: str = "", url: str = "") -> Notification | None:
+def notify(user: User, *, kind: Kind | str, title: str, body: str = "", url: str = "") -> Notification | None:
     """Tell `user` about one event; returns the bell's row, or None when they turned this kind off."""
     in_app, email = preferences(user)
     notification = None

@@ -1,0 +1,1 @@
+"""The Nexical Orchestrator pages: teams, invites, projects, branches, jobs, tokens, devices."""

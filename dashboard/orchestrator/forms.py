@@ -1,8 +1,11 @@
 """Forms of the orchestrator pages: everything is validated here before a request goes upstream."""
 
 import json
+import math
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator, URLValidator
@@ -20,6 +23,8 @@ web_url_validator = URLValidator(schemes=["http", "https"], message="Enter an ht
 REPO_URL_VALIDATOR = URLValidator(schemes=["http", "https", "ssh", "git+ssh"])
 SCP_LIKE_RE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)[A-Za-z0-9._~/-]+$")
 MAX_INPUTS_BYTES = 64 * 1024
+# Deeper inputs are no configuration anyone writes by hand; the limit also keeps encoding them cheap.
+MAX_INPUTS_DEPTH = 32
 
 ROLE_CHOICES = [("member", "Member"), ("admin", "Admin")]
 MODE_CHOICES = [("managed", "Managed (Nexical runs the jobs)"), ("self_hosted", "Self-hosted (your workers)")]
@@ -45,14 +50,20 @@ def validate_repo_url(value: str) -> None:
 
 
 class WebURLField(forms.URLField):
-    """A URL shown as a link: http and https only; a bare host gets https:// in front."""
+    """A URL shown as a link: http and https only; a bare host gets https:// in front.
 
+    A text input (keyboard hint "url"): the browser's own type="url" check would refuse the bare
+    host (preview.example.com) that this field accepts.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "url", "autocomplete": "url", "spellcheck": "false"})
     default_validators = [web_url_validator]
     # The field's own "invalid" message would replace the validator's, which names the schemes.
     default_error_messages = {"invalid": web_url_validator.message}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("assume_scheme", "https")
+        kwargs.setdefault("help_text", "https:// is added when you leave it out.")
         super().__init__(**kwargs)
 
 
@@ -83,8 +94,8 @@ class TeamForm(_Form):
         "from the name.",
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
         if cleaned.get("name") and not cleaned.get("slug") and "slug" not in self.errors:
             slug = derive_slug(cleaned["name"])
             if not slug:
@@ -184,19 +195,53 @@ class JobForm(_Form):
         if len(raw.encode()) > MAX_INPUTS_BYTES:
             # Upstream stores inputs with the job and hands them to every worker that polls it.
             raise forms.ValidationError("Inputs are limited to 64 KB; pass large data by reference (a URL).")
-        try:
-            value = json.loads(raw)
-        except ValueError as error:
-            message = f"This is not valid JSON ({error.msg}, line {error.lineno})."
-            raise forms.ValidationError(message) from None
+        value = _parse_json(raw)
         if not isinstance(value, dict):
             raise forms.ValidationError('Inputs must be a JSON object, like {"key": "value"}.')
+        _check_sendable(value)
         return value
+
+
+def _refuse_constant(name: str) -> None:
+    raise forms.ValidationError(f"{name} is not a JSON value; use a number or a string.")
+
+
+def _parse_json(raw: str) -> object:
+    """JSON as the orchestrator takes it: NaN and Infinity (which Python reads, but cannot send on)
+    are refused, and so is what Python cannot read at all: very deep nesting, gigantic numbers."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise forms.ValidationError(f"This is not valid JSON ({error.msg}, line {error.lineno}).") from None
+    except RecursionError:
+        raise forms.ValidationError(
+            f"The JSON is nested too deeply (at most {MAX_INPUTS_DEPTH} levels)."
+        ) from None
+    except ValueError:
+        # int() refuses numbers over 4,300 digits (a guard against slow parsing), without a position.
+        raise forms.ValidationError("A number in it is too long; send it as a string.") from None
+
+
+def _check_sendable(value: object) -> None:
+    """Refuse what would parse but not encode: deep nesting, numbers too large for a float (1e400)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_INPUTS_DEPTH:
+            raise forms.ValidationError(f"The JSON is nested too deeply (at most {MAX_INPUTS_DEPTH} levels).")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise forms.ValidationError("A number in it is too large; send it as a string.")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
 
 
 class TokenForm(_Form):
     id_prefix = "token"
-    name = forms.CharField(max_length=100, strip=True)
+    name = forms.CharField(
+        max_length=100, strip=True, help_text="What uses it, e.g. laptop-cli or ci-deploy."
+    )
     scopes = forms.MultipleChoiceField(
         choices=SCOPE_CHOICES,
         widget=forms.CheckboxSelectMultiple,
@@ -206,6 +251,17 @@ class TokenForm(_Form):
     expires_on = forms.DateField(
         required=False, label="Expires on", widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args, taken: Collection[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.taken = {name.casefold() for name in taken}
+
+    def clean_name(self) -> str:
+        # Two tokens of one name could not be told apart in the list, nor when revoking one.
+        name = self.cleaned_data["name"]
+        if name.casefold() in self.taken:
+            raise forms.ValidationError(f"You already have a token named “{name}”. Pick another name.")
+        return name
 
     def clean_expires_on(self) -> date | None:
         value = self.cleaned_data["expires_on"]
@@ -227,7 +283,15 @@ class ProfileForm(_Form):
 
 class DeviceCodeForm(_Form):
     id_prefix = "device"
-    user_code = forms.CharField(max_length=9, strip=True, label="Code shown on your device")
+    user_code = forms.CharField(
+        max_length=9,
+        strip=True,
+        label="Code shown on your device",
+        help_text="Eight letters or digits, like ABCD-1234. The dash is optional.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
 
     def clean_user_code(self) -> str:
         value = self.cleaned_data["user_code"].upper()
@@ -249,4 +313,19 @@ class EnrollmentTokenForm(_Form):
     name = forms.CharField(max_length=100, required=False, strip=True)
     team_id = forms.IntegerField(
         min_value=1, required=False, label="Team id", help_text="Empty for a public (managed) worker."
+    )
+
+
+class InviteTokenForm(_Form):
+    """The token of an invitation email, pasted; the email's link brings it in the session instead."""
+
+    id_prefix = "invitation"
+    token = forms.CharField(
+        max_length=200,
+        required=False,
+        strip=True,
+        label="Invitation token",
+        validators=[RegexValidator(r"^\S+$", "Paste the token alone, without spaces.")],
+        help_text="It starts with nxi_ and is at the end of the link in your invitation email.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import account, device, jobs, projects, system, teams
+from .views import account, device, invites, jobs, projects, system, teams
 
 PROJECT = "teams/<int:team_id>/projects/<int:project_id>/"
 BRANCH = f"{PROJECT}branches/<int:branch_id>/"
@@ -15,4 +15,5 @@ urlpatterns = [
     path("settings/profile/", account.profile, name="profile"),
     path("device/", device.device_verify, name="device_verify"),
     path("system/", system.system_admin, name="system_admin"),
+    path("invites/accept/", invites.invite_accept, name="invite_accept"),
 ]

@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from types import GenericAlias
 from typing import Any
 
 import httpx
@@ -150,7 +151,7 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, dict[str, Any]]:
 
     code = text("code") or text("error")
     message = text("message") or text("error_description") or text("detail")
-    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    details: dict[str, Any] = body["details"] if isinstance(body.get("details"), dict) else {}
     if isinstance(body.get("detail"), list):
         details = {}
         for item in body["detail"]:
@@ -264,15 +265,24 @@ def _success_body(upstream: Upstream, method: str, path: str, response: httpx.Re
 
 
 @lru_cache(maxsize=256)
-def _adapter(type_: Any) -> TypeAdapter:
+def _adapter(type_: Any) -> TypeAdapter[Any]:
     return TypeAdapter(type_)
 
 
 def validate[T](upstream: Upstream, type_: type[T], data: Any, *, where: str) -> T:
-    """Parse `data` into `type_`, or log what did not match and raise ContractError.
+    """Parse `data` into `type_`, or log what did not match and raise ContractError."""
+    parsed: T = _parse(upstream, type_, data, where=where)
+    return parsed
 
-    The offending values are left out of the log and of the error: they may hold tokens.
-    """
+
+def validate_list[T](upstream: Upstream, item: type[T], data: Any, *, where: str) -> list[T]:
+    """Parse `data` into a list of `item`, or log what did not match and raise ContractError."""
+    parsed: list[T] = _parse(upstream, GenericAlias(list, (item,)), data, where=where)
+    return parsed
+
+
+def _parse(upstream: Upstream, type_: Any, data: Any, *, where: str) -> Any:
+    """The offending values are left out of the log and of the error: they may hold tokens."""
     try:
         return _adapter(type_).validate_python(data)
     except ValidationError as exc:

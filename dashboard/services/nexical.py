@@ -287,7 +287,7 @@ async def _many[M: BaseModel](
     api: NexicalAPI, path: str, model: type[M], *keys: str, params: dict[str, Any] | None = None
 ) -> list[M]:
     response = await http.request(UPSTREAM, "GET", path, headers=api.headers, params=params)
-    return http.validate(UPSTREAM, list[model], _unwrap_list(response.body, *keys), where=f"GET {path}")
+    return http.validate_list(UPSTREAM, model, _unwrap_list(response.body, *keys), where=f"GET {path}")
 
 
 async def _send(api: NexicalAPI, method: str, path: str, *, json: Any = None) -> None:

@@ -284,7 +284,7 @@ async def _list[M: BaseModel](
     api: NexusTokenAPI, path: str, model: type[M], *, params: dict[str, Any] | None = None
 ) -> list[M]:
     response = await http.request(UPSTREAM, "GET", path, headers=api.headers, params=params)
-    return http.validate(UPSTREAM, list[model], response.body, where=f"GET {path}")
+    return http.validate_list(UPSTREAM, model, response.body, where=f"GET {path}")
 
 
 # ---------------------------------------------------------------------------------------------

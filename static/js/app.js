@@ -6,6 +6,8 @@
 //   <button data-dialog-close>                            closes the <dialog> it sits in
 //   response header HX-Trigger: closeDialog               closes every open <dialog>
 //                                                          (django_htmx.http.trigger_client_event)
+//   <input data-slug-from="name-input-id">                 follows that input as a slug until edited
+//                                                          (without JS the server derives an empty slug)
 (function () {
   "use strict";
 
@@ -47,6 +49,34 @@
         parent.close();
       }
     }
+  });
+
+  // Same rule as the orchestrator forms' derive_slug: lowercase ASCII words joined by dashes.
+  function slugify(text) {
+    return text
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 50)
+      .replace(/-+$/g, "");
+  }
+
+  // A slug input follows its name input until the user edits the slug (or it started filled).
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches("input[data-slug-from]")) {
+      input.dataset.slugEdited = "1";
+      return;
+    }
+    document.querySelectorAll("input[data-slug-from]").forEach(function (slug) {
+      if (slug.dataset.slugFrom !== input.id) return;
+      if (slug.dataset.slugEdited === "1") return;
+      if (slug.defaultValue && slug.dataset.slugEdited !== "0") return;
+      slug.dataset.slugEdited = "0";
+      slug.value = slugify(input.value);
+    });
   });
 
   // Menus are <details>: close an open one on a click elsewhere or on Escape.

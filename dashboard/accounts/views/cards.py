@@ -1,64 +1,88 @@
-"""What the two connection cards share: the card state, finishing an action, reporting a failure."""
+"""What the two connection cards share: the state every card shows, and how an action ends.
 
-from typing import Any
+A POST runs one handler, which writes what it changed into a fresh card (a bound form with errors,
+a sentence, a secret to show once) and returns None, or returns a response of its own (a redirect).
+The card's `load` then fills in what is stored and what the upstream says right now.
+"""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Unpack
+
+from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from dashboard.services.errors import AuthError, UpstreamError
+from dashboard.core import pages
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.services.errors import UpstreamError
 
-from ..connections import mark_rejected
+from .. import clients
+from ..connections import Credentials, save_connection
 from ..models import Connection, Service
 
-# 286 tells an htmx polling element to stop (device sign-in finished, one way or the other).
-STOP_POLLING = 286
 
-
-class Card:
-    """Everything one service card shows.
-
-    A loader fills it from the database and the upstream; an action returns a Card holding only what
-    it changed (a bound form with errors, a sentence, a secret to show once), merged over the load.
-    """
+@dataclass
+class CardState:
+    """What every card shows besides its own fields."""
 
     connection: Connection | None = None
     error: str = ""  # a sentence about an upstream failure, shown in the card
     notice: str = ""
-    confirm_remove: bool = False
-    status: int = 200
-
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
-
-    def merge(self, other: "Card") -> "Card":
-        self.__dict__.update(other.__dict__)
-        return self
+    status: int = 200  # htmx only: HTMX_STOP_POLLING ends the device flow's polling
 
 
-def done(request: HttpRequest, service: Service, message: str, **values: Any) -> HttpResponse | Card:
+type Handler[C: CardState] = Callable[[AuthenticatedRequest, C], Awaitable[HttpResponse | None]]
+
+
+def finish(
+    request: AuthenticatedRequest, service: Service, card: CardState, message: str
+) -> HttpResponse | None:
     """An action succeeded: redirect a plain form post back to the page, give htmx the fresh card."""
     if request.htmx:
-        return Card(notice=message, **values)
+        card.notice = message
+        return None
     messages.success(request, message)
     return redirect(f"{reverse('connections')}#{service.value}")
 
 
-async def failure(request: HttpRequest, service: Service, error: UpstreamError, **values: Any) -> Card:
-    """An upstream call failed: flag a rejected credential, and say what happened in the card."""
-    if isinstance(error, AuthError) and error.is_unauthenticated:
-        await mark_rejected(request.user, service)
-    return Card(error=error.user_message, **values)
+async def check_stored(
+    request: AuthenticatedRequest,
+    card: CardState,
+    check: Callable[[Connection], Awaitable[None]],
+    *,
+    unreadable: str,
+) -> None:
+    """Ask the upstream about the stored credential, unless it is already known to be rejected: a
+    failure becomes the card's sentence (and a 401 flags the connection)."""
+    if card.connection is None or card.connection.needs_attention:
+        return
+    try:
+        await check(card.connection)
+    except clients.UnreadableSecret:
+        card.error = card.error or unreadable
+    except UpstreamError as error:
+        await show_failure(request, card, error)
 
 
-def refresh_alert(request: HttpRequest, service: Service, connection: Connection | None) -> None:
-    """Keep the layout's reconnect banner true to what this response just learned or changed.
+async def show_failure(request: AuthenticatedRequest, card: CardState, error: UpstreamError) -> None:
+    """A call made with a stored credential failed: flag it if rejected, say what happened in the card
+    (unless the action that ran first already said something: its sentence is the one that matters)."""
+    await pages.record_failure(request, error)
+    card.error = card.error or error.user_message
 
-    The middleware loaded the alerts before the view ran; an action may have fixed a connection or
-    the upstream may just have rejected one.
-    """
-    alerts = [alert for alert in getattr(request, "connection_alerts", []) if alert.service != service]
-    if connection is not None and connection.needs_attention:
-        alerts.append(connection)
-    request.connection_alerts = sorted(alerts, key=lambda alert: alert.service)
+
+async def store(
+    request: AuthenticatedRequest, service: Service, **credentials: Unpack[Credentials]
+) -> Connection:
+    """Keep verified credentials, and let the rest of this response see them (the card, the banner)."""
+    connection = await sync_to_async(save_connection)(request.user, service, **credentials)
+    request.connections[service] = connection
+    return connection
+
+
+async def forget(request: AuthenticatedRequest, service: Service) -> None:
+    await Connection.objects.filter(user=request.user, service=service).adelete()
+    request.connections.pop(service, None)

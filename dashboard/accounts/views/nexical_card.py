@@ -4,25 +4,23 @@ The functions that hold a secret in a local are @sensitive_variables(): an unexp
 shows none of their locals on DEBUG's error page or in an error report.
 """
 
-import logging
 import time
+from dataclasses import dataclass, field
+from typing import TypedDict
 
-from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
+from django_htmx.http import HTMX_STOP_POLLING
 
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.orchestrator.templatetags.orchestrator import http_url
 from dashboard.services import nexical
 from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending, UpstreamError
-from dashboard.services.nexical import NexicalAPI
 
-from ..connections import connection_for, save_connection
-from ..crypto import UndecryptableSecret
+from .. import clients
 from ..forms import NexicalTokenForm
 from ..models import Connection, Service
-from .cards import STOP_POLLING, Card, done, failure, refresh_alert
-
-logger = logging.getLogger(__name__)
+from .cards import CardState, Handler, check_stored, finish, forget, store
 
 SERVICE = Service.NEXICAL
 CLIENT_ID = "nexus-dashboard"
@@ -33,51 +31,61 @@ FORM_PREFIX = "nexical"
 SLOW_DOWN_STEP = 5
 
 
-def token_form(data=None) -> NexicalTokenForm:
+class DeviceFlow(TypedDict):
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    interval: int
+    expires_at: float
+
+
+def token_form(data: dict | None = None) -> NexicalTokenForm:
     return NexicalTokenForm(data, prefix=FORM_PREFIX)
 
 
-async def load(request: HttpRequest) -> Card:
+@dataclass
+class NexicalCard(CardState):
+    me: nexical.User | None = None  # who the stored token belongs to, according to Nexical now
+    # A device sign-in waiting for approval; its device_code stays out of the repr (and of logs).
+    device: DeviceFlow | None = field(default=None, repr=False)
+    device_error: str = ""
+    token_form: NexicalTokenForm = field(default_factory=token_form)
+    show_token_form: bool = False
+
+
+async def load(request: AuthenticatedRequest, card: NexicalCard) -> None:
     """The card as stored, plus who the token belongs to according to Nexical right now."""
-    connection = await connection_for(request.user, SERVICE)
-    card = Card(
-        connection=connection,
-        me=None,
-        token_form=token_form(),
-        device=await _pending_device_flow(request),
+    card.connection = request.connections.get(SERVICE)
+    card.device = await _pending_device_flow(request)
+
+    async def who(connection: Connection) -> None:
+        card.me = await nexical.users_me(await clients.nexical_api(connection))
+
+    await check_stored(
+        request, card, who, unreadable="The stored token can no longer be read. Connect Nexical again."
     )
-    if connection is not None and not connection.needs_attention:
-        try:
-            card.me = await nexical.users_me(NexicalAPI(token=connection.secret))
-        except UndecryptableSecret:
-            logger.error("The stored Nexical token of user %s cannot be decrypted", request.user.pk)
-            card.error = "The stored token can no longer be read. Connect Nexical again."
-            connection.needs_attention = True
-        except UpstreamError as error:
-            card.merge(await failure(request, SERVICE, error))
-            if isinstance(error, AuthError) and error.is_unauthenticated:
-                connection.needs_attention = True
-    refresh_alert(request, SERVICE, connection)
-    return card
 
 
 @sensitive_variables()
-async def save_token(request: HttpRequest) -> HttpResponse | Card:
+async def save_token(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
     form = token_form(request.POST)
     if not form.is_valid():
-        return Card(token_form=form, show_token_form=True)
-    return await _store_verified(request, form.cleaned_data["token"], form=form)
+        card.token_form, card.show_token_form = form, True
+        return None
+    return await _store_verified(request, card, form.cleaned_data["token"], form=form)
 
 
-async def device_start(request: HttpRequest) -> HttpResponse | Card:
+async def device_start(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
     try:
         code = await nexical.device_code_request(client_id=CLIENT_ID)
     except UpstreamError as error:
-        return Card(error=error.user_message)
+        card.error = error.user_message
+        return None
     # Both addresses come from upstream and one becomes a link: only plain http(s) URLs are kept,
     # so a javascript: or data: "verification URI" can never run in the dashboard's origin.
     verification_uri = http_url(code.verification_uri)
-    flow = {
+    flow: DeviceFlow = {
         "device_code": code.device_code,
         "user_code": code.user_code,
         "verification_uri": verification_uri,
@@ -86,48 +94,56 @@ async def device_start(request: HttpRequest) -> HttpResponse | Card:
         "expires_at": time.time() + code.expires_in,
     }
     await request.session.aset(DEVICE_SESSION_KEY, flow)
-    return Card()
+    return None
 
 
 @sensitive_variables()
-async def device_poll(request: HttpRequest) -> HttpResponse | Card:
+async def device_poll(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
     flow = await _pending_device_flow(request)
     if flow is None:
-        return Card(device_error="That sign-in request expired. Start again.", status=STOP_POLLING)
+        card.device_error, card.status = "That sign-in request expired. Start again.", HTMX_STOP_POLLING
+        return None
     try:
         grant = await nexical.device_token_poll(device_code=flow["device_code"], client_id=CLIENT_ID)
     except DevicePending as pending:
         if pending.slow_down:
             flow["interval"] += SLOW_DOWN_STEP
             await request.session.aset(DEVICE_SESSION_KEY, flow)
-        return Card()
+        return None
     except DeviceFlowError as error:
         await request.session.apop(DEVICE_SESSION_KEY, None)
-        return Card(device_error=error.user_message, status=STOP_POLLING)
+        card.device_error, card.status = error.user_message, HTMX_STOP_POLLING
+        return None
     except UpstreamError as error:
         # A passing outage: say so and keep polling, the code is still valid upstream.
-        return Card(error=error.user_message)
+        card.error = error.user_message
+        return None
     await request.session.apop(DEVICE_SESSION_KEY, None)
-    result = await _store_verified(request, grant.access_token, form=None)
-    if isinstance(result, Card):
-        result.status = STOP_POLLING
-    elif request.htmx:
-        result.status_code = STOP_POLLING
-    return result
+    card.status = HTMX_STOP_POLLING
+    return await _store_verified(request, card, grant.access_token, form=None)
 
 
-async def device_cancel(request: HttpRequest) -> HttpResponse | Card:
+async def device_cancel(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
     await request.session.apop(DEVICE_SESSION_KEY, None)
-    return done(request, SERVICE, "Sign-in with Nexical cancelled.")
+    return finish(request, SERVICE, card, "Sign-in with Nexical cancelled.")
 
 
-async def remove(request: HttpRequest) -> HttpResponse | Card:
-    await Connection.objects.filter(user=request.user, service=SERVICE).adelete()
-    return done(request, SERVICE, "Nexical disconnected. The token was deleted from the dashboard.")
+async def remove(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
+    await forget(request, SERVICE)
+    return finish(request, SERVICE, card, "Nexical disconnected. The token was deleted from the dashboard.")
 
 
-async def _pending_device_flow(request: HttpRequest) -> dict | None:
-    flow = await request.session.aget(DEVICE_SESSION_KEY)
+HANDLERS: dict[str, Handler[NexicalCard]] = {
+    "nexical_save": save_token,
+    "nexical_device_start": device_start,
+    "nexical_device_poll": device_poll,
+    "nexical_device_cancel": device_cancel,
+    "nexical_remove": remove,
+}
+
+
+async def _pending_device_flow(request: AuthenticatedRequest) -> DeviceFlow | None:
+    flow: DeviceFlow | None = await request.session.aget(DEVICE_SESSION_KEY)
     if flow and flow["expires_at"] <= time.time():
         await request.session.apop(DEVICE_SESSION_KEY, None)
         return None
@@ -136,23 +152,31 @@ async def _pending_device_flow(request: HttpRequest) -> dict | None:
 
 @sensitive_variables()
 async def _store_verified(
-    request: HttpRequest, token: str, *, form: NexicalTokenForm | None
-) -> HttpResponse | Card:
-    """Ask Nexical who the token belongs to; store it only when Nexical accepts it."""
+    request: AuthenticatedRequest, card: NexicalCard, token: str, *, form: NexicalTokenForm | None
+) -> HttpResponse | None:
+    """Ask Nexical who the token belongs to; store it only when Nexical accepts it.
+
+    The token is not stored yet, so a refusal says nothing about the stored connection: it is shown,
+    never recorded against it.
+    """
     try:
-        me = await nexical.users_me(NexicalAPI(token=token))
+        me = await nexical.users_me(clients.nexical_api_for_token(token))
     except AuthError as error:
         if not error.is_unauthenticated:
-            return Card(error=error.user_message)
+            card.error = error.user_message
+            return None
         message = "Nexical rejected this token. It may be revoked or expired: create a new one."
         if form is None:
-            return Card(error=message)
-        form.add_error("token", message)
-        return Card(token_form=form, show_token_form=True)
+            card.error = message
+        else:
+            form.add_error("token", message)
+            card.token_form, card.show_token_form = form, True
+        return None
     except UpstreamError as error:
-        return Card(error=error.user_message, show_token_form=form is not None)
-    await sync_to_async(save_connection)(
-        request.user,
+        card.error, card.show_token_form = error.user_message, form is not None
+        return None
+    await store(
+        request,
         SERVICE,
         secret=token,
         account_id=str(me.id),
@@ -160,4 +184,4 @@ async def _store_verified(
         account_role=me.role,
     )
     who = me.full_name or me.email or "your account"
-    return done(request, SERVICE, f"Nexical connected as {who}.")
+    return finish(request, SERVICE, card, f"Nexical connected as {who}.")

@@ -5,105 +5,124 @@ shows none of their locals on DEBUG's error page or in an error report.
 """
 
 import asyncio
-import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken
 from dashboard.services.errors import APIError, AuthError, UpstreamError
-from dashboard.services.nexustoken import NexusTokenAPI
 
-from ..connections import connection_for, save_connection
-from ..crypto import UndecryptableSecret
+from .. import clients
 from ..forms import EmailForm, NexusTokenKeyForm, RecoveryCodeForm, WebhookSecretForm
 from ..models import Connection, Service
-from .cards import Card, done, failure, refresh_alert
-
-logger = logging.getLogger(__name__)
+from .cards import CardState, Handler, check_stored, finish, forget, show_failure, store
 
 SERVICE = Service.NEXUSTOKEN
 # The email of a key recovery waiting for its emailed code.
 RECOVERY_SESSION_KEY = "nexustoken_recovery_email"
 SHOWN_PREFIX = 8
+NOT_CONNECTED = "Connect NexusToken first."
 
 
-def key_form(data=None) -> NexusTokenKeyForm:
+def key_form(data: dict | None = None) -> NexusTokenKeyForm:
     return NexusTokenKeyForm(data, prefix="ntkey")
 
 
-def register_form(data=None) -> EmailForm:
+def register_form(data: dict | None = None) -> EmailForm:
     return EmailForm(data, prefix="register")
 
 
-def recover_form(data=None) -> EmailForm:
+def recover_form(data: dict | None = None) -> EmailForm:
     return EmailForm(data, prefix="recover")
 
 
-def code_form(data=None) -> RecoveryCodeForm:
+def code_form(data: dict | None = None) -> RecoveryCodeForm:
     return RecoveryCodeForm(data, prefix="recovercode")
 
 
-def webhook_form(data=None) -> WebhookSecretForm:
+def webhook_form(data: dict | None = None) -> WebhookSecretForm:
     return WebhookSecretForm(data, prefix="webhook")
 
 
-async def load(request: HttpRequest) -> Card:
+@dataclass
+class NexusTokenCard(CardState):
+    balance: nexustoken.Balance | None = None  # according to NexusToken right now
+    webhook_prefix: str = ""
+    recovering_email: str = ""  # a key recovery waiting for the emailed code
+    # Shown in this response only: the page never renders a stored key again. Out of the repr, which
+    # Django's template debug logging prints with the whole context.
+    new_key: str = field(default="", repr=False)
+    confirm_rotate: bool = False  # a rotation posted without its confirmation asks for it first
+    key_form: NexusTokenKeyForm = field(default_factory=key_form)
+    register_form: EmailForm = field(default_factory=register_form)
+    recover_form: EmailForm = field(default_factory=recover_form)
+    code_form: RecoveryCodeForm = field(default_factory=code_form)
+    webhook_form: WebhookSecretForm = field(default_factory=webhook_form)
+    show_key_form: bool = False
+    show_register_form: bool = False
+    show_recover_form: bool = False
+    show_webhook_form: bool = False
+
+
+async def load(request: AuthenticatedRequest, card: NexusTokenCard) -> None:
     """The card as stored, plus the account's balance according to NexusToken right now."""
-    connection = await connection_for(request.user, SERVICE)
-    card = Card(
-        connection=connection,
-        balance=None,
-        webhook_prefix="",
-        key_form=key_form(),
-        register_form=register_form(),
-        recover_form=recover_form(),
-        code_form=code_form(),
-        webhook_form=webhook_form(),
-        recovering_email=await request.session.aget(RECOVERY_SESSION_KEY, ""),
-    )
-    if connection is not None:
-        try:
-            card.webhook_prefix = connection.webhook_secret[:SHOWN_PREFIX]
-            api = NexusTokenAPI(api_key=connection.secret)
-        except UndecryptableSecret:
-            logger.error("The stored NexusToken secrets of user %s cannot be decrypted", request.user.pk)
-            card.error = "The stored API key can no longer be read. Connect NexusToken again."
-            connection.needs_attention = True
+    card.connection = request.connections.get(SERVICE)
+    card.recovering_email = await request.session.aget(RECOVERY_SESSION_KEY, "")
+
+    async def balance(connection: Connection) -> None:
+        card.webhook_prefix = (await clients.webhook_secret(connection))[:SHOWN_PREFIX]
+        card.balance = await nexustoken.credits_balance(await clients.nexustoken_api(connection))
+
+    unreadable = "The stored API key can no longer be read. Connect NexusToken again."
+    await check_stored(request, card, balance, unreadable=unreadable)
+
+
+async def _with_email[T](
+    form: EmailForm, card: NexusTokenCard, call: Callable[[str], Awaitable[T]]
+) -> tuple[str, T] | None:
+    """Validate an email form and send its address to NexusToken. None when either refused: a refusal
+    of the address lands under the field, any other failure becomes the card's sentence."""
+    if not form.is_valid():
+        return None
+    email = form.cleaned_data["email"]
+    try:
+        return email, await call(email)
+    except UpstreamError as error:
+        if isinstance(error, APIError) and error.status < 500:
+            form.add_error("email", error.user_message)
         else:
-            if not connection.needs_attention:
-                try:
-                    card.balance = await nexustoken.credits_balance(api)
-                except UpstreamError as error:
-                    card.merge(await failure(request, SERVICE, error))
-                    if isinstance(error, AuthError) and error.is_unauthenticated:
-                        connection.needs_attention = True
-    refresh_alert(request, SERVICE, connection)
-    return card
+            card.error = error.user_message
+        return None
 
 
 @sensitive_variables()
-async def save_key(request: HttpRequest) -> HttpResponse | Card:
+async def save_key(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     form = key_form(request.POST)
     if not form.is_valid():
-        return Card(key_form=form, show_key_form=True)
+        card.key_form, card.show_key_form = form, True
+        return None
     api_key = form.cleaned_data["api_key"]
-    api = NexusTokenAPI(api_key=api_key)
+    api = clients.nexustoken_api_for_key(api_key)
     try:
         # The balance call is the check; the reputation call says whose key it is.
         _, account = await asyncio.gather(nexustoken.credits_balance(api), nexustoken.reputation(api))
     except AuthError as error:
         if not error.is_unauthenticated:
-            return Card(error=error.user_message)
+            card.error = error.user_message
+            return None
         form.add_error("api_key", "NexusToken rejected this API key. If it was rotated, recover it below.")
-        return Card(key_form=form, show_key_form=True)
+        card.key_form, card.show_key_form = form, True
+        return None
     except UpstreamError as error:
-        return Card(error=error.user_message, show_key_form=True)
-    existing = await connection_for(request.user, SERVICE)
+        card.error, card.show_key_form = error.user_message, True
+        return None
+    existing = request.connections.get(SERVICE)
     same_account = existing is not None and existing.account_id == (account.account_id or "")
-    await sync_to_async(save_connection)(
-        request.user,
+    await store(
+        request,
         SERVICE,
         secret=api_key,
         # Another account's webhook secret would fail every signature check: drop it.
@@ -111,146 +130,155 @@ async def save_key(request: HttpRequest) -> HttpResponse | Card:
         account_id=account.account_id or "",
         account_label=account.email or "",
     )
-    return done(request, SERVICE, "NexusToken connected. The API key was checked and stored.")
+    return finish(request, SERVICE, card, "NexusToken connected. The API key was checked and stored.")
 
 
 @sensitive_variables()
-async def register(request: HttpRequest) -> HttpResponse | Card:
+async def register(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     form = register_form(request.POST)
-    if not form.is_valid():
-        return Card(register_form=form, show_register_form=True)
-    email = form.cleaned_data["email"]
-    try:
-        registration = await nexustoken.account_register(email=email)
-    except APIError as error:
-        if error.status >= 500:
-            return Card(error=error.user_message, show_register_form=True)
-        form.add_error("email", error.user_message)
-        return Card(register_form=form, show_register_form=True)
-    except UpstreamError as error:
-        return Card(error=error.user_message, show_register_form=True)
-    await sync_to_async(save_connection)(
-        request.user,
+    registered = await _with_email(form, card, lambda email: nexustoken.account_register(email=email))
+    if registered is None:
+        card.register_form, card.show_register_form = form, True
+        return None
+    email, registration = registered
+    await store(
+        request,
         SERVICE,
         secret=registration.api_key,
         webhook_secret=registration.webhook_secret or "",
         account_id=registration.account_id,
         account_label=email,
     )
-    # Shown in this response only: the page never renders a stored key again.
-    return Card(new_key=registration.api_key, notice="Your NexusToken account is ready.")
+    card.new_key, card.notice = registration.api_key, "Your NexusToken account is ready."
+    return None
 
 
-async def recover_start(request: HttpRequest) -> HttpResponse | Card:
+async def recover_start(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     form = recover_form(request.POST)
-    if not form.is_valid():
-        return Card(recover_form=form, show_recover_form=True)
-    email = form.cleaned_data["email"]
-    try:
-        await nexustoken.key_recover(email=email)
-    except APIError as error:
-        if error.status >= 500:
-            return Card(error=error.user_message, show_recover_form=True)
-        form.add_error("email", error.user_message)
-        return Card(recover_form=form, show_recover_form=True)
-    except UpstreamError as error:
-        return Card(error=error.user_message, show_recover_form=True)
+    asked = await _with_email(form, card, lambda email: nexustoken.key_recover(email=email))
+    if asked is None:
+        card.recover_form, card.show_recover_form = form, True
+        return None
+    email, _ = asked
     await request.session.aset(RECOVERY_SESSION_KEY, email)
-    return Card(notice=f"If {email} has a NexusToken account, a recovery code is on its way. Enter it below.")
+    card.notice = f"If {email} has a NexusToken account, a recovery code is on its way. Enter it below."
+    return None
 
 
 @sensitive_variables()
-async def recover_verify(request: HttpRequest) -> HttpResponse | Card:
+async def recover_verify(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     email = await request.session.aget(RECOVERY_SESSION_KEY)
     if not email:
-        return Card(error="Start the recovery again: enter your email first.", show_recover_form=True)
+        card.error, card.show_recover_form = "Start the recovery again: enter your email first.", True
+        return None
     form = code_form(request.POST)
     if not form.is_valid():
-        return Card(code_form=form)
+        card.code_form = form
+        return None
     try:
         recovered = await nexustoken.key_verify_recover(email=email, code=form.cleaned_data["code"])
     except (APIError, AuthError) as error:
         if isinstance(error, APIError) and error.status >= 500:
-            return Card(error=error.user_message)
+            card.error = error.user_message
+            return None
         form.add_error("code", "NexusToken did not accept this code. Check the email, or ask for a new code.")
-        return Card(code_form=form)
+        card.code_form = form
+        return None
     except UpstreamError as error:
-        return Card(error=error.user_message)
+        card.error = error.user_message
+        return None
     await request.session.apop(RECOVERY_SESSION_KEY, None)
-    await sync_to_async(save_connection)(
-        request.user,
+    await store(
+        request,
         SERVICE,
         secret=recovered.api_key,
         webhook_secret=recovered.webhook_secret or None,
         account_id=recovered.account_id,
         account_label=email,
     )
-    return Card(new_key=recovered.api_key, notice="Key recovered. Your old key no longer works.")
+    card.new_key, card.notice = recovered.api_key, "Key recovered. Your old key no longer works."
+    return None
 
 
-async def recover_cancel(request: HttpRequest) -> HttpResponse | Card:
+async def recover_cancel(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     await request.session.apop(RECOVERY_SESSION_KEY, None)
-    return done(request, SERVICE, "Key recovery cancelled.")
+    return finish(request, SERVICE, card, "Key recovery cancelled.")
 
 
 @sensitive_variables()
-async def rotate_key(request: HttpRequest) -> HttpResponse | Card:
-    connection, api = await _connected(request)
-    if api is None:
-        return Card(error="Connect NexusToken first.")
+async def rotate_key(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
+    connection = request.connections.get(SERVICE)
+    if connection is None:
+        card.error = NOT_CONNECTED
+        return None
+    # The old key stops working everywhere at once: only the confirmation dialog's button rotates
+    # (a stale page or a crafted form without it gets the question instead).
+    if "confirmed" not in request.POST:
+        card.confirm_rotate = True
+        return None
     try:
-        rotated = await nexustoken.key_rotate(api)
+        rotated = await nexustoken.key_rotate(await clients.nexustoken_api(connection))
     except UpstreamError as error:
-        return await failure(request, SERVICE, error)
-    await sync_to_async(save_connection)(
-        request.user,
+        await show_failure(request, card, error)
+        return None
+    await store(
+        request,
         SERVICE,
         secret=rotated.api_key,
         webhook_secret=rotated.webhook_secret or None,
         account_id=connection.account_id,
         account_label=connection.account_label,
     )
-    return Card(new_key=rotated.api_key, notice="API key rotated. The previous key no longer works.")
+    card.new_key, card.notice = rotated.api_key, "API key rotated. The previous key no longer works."
+    return None
 
 
 @sensitive_variables()
-async def webhook_save(request: HttpRequest) -> HttpResponse | Card:
+async def webhook_save(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     form = webhook_form(request.POST)
     if not form.is_valid():
-        return Card(webhook_form=form, show_webhook_form=True)
-    connection = await connection_for(request.user, SERVICE)
+        card.webhook_form, card.show_webhook_form = form, True
+        return None
+    connection = request.connections.get(SERVICE)
     if connection is None:
-        return Card(error="Connect NexusToken first.")
+        card.error = NOT_CONNECTED
+        return None
     connection.webhook_secret = form.cleaned_data["webhook_secret"]
     await connection.asave(update_fields=["webhook_secret_encrypted", "updated_at"])
-    return done(request, SERVICE, "Webhook secret stored.")
+    return finish(request, SERVICE, card, "Webhook secret stored.")
 
 
 @sensitive_variables()
-async def webhook_rotate(request: HttpRequest) -> HttpResponse | Card:
-    connection, api = await _connected(request)
-    if api is None:
-        return Card(error="Connect NexusToken first.")
+async def webhook_rotate(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
+    connection = request.connections.get(SERVICE)
+    if connection is None:
+        card.error = NOT_CONNECTED
+        return None
     try:
-        rotated = await nexustoken.webhook_secret_rotate(api)
+        rotated = await nexustoken.webhook_secret_rotate(await clients.nexustoken_api(connection))
     except UpstreamError as error:
-        return await failure(request, SERVICE, error)
+        await show_failure(request, card, error)
+        return None
     connection.webhook_secret = rotated.webhook_secret
     await connection.asave(update_fields=["webhook_secret_encrypted", "updated_at"])
-    return done(request, SERVICE, "Webhook secret rotated at NexusToken and stored.")
+    return finish(request, SERVICE, card, "Webhook secret rotated at NexusToken and stored.")
 
 
-async def remove(request: HttpRequest) -> HttpResponse | Card:
-    await Connection.objects.filter(user=request.user, service=SERVICE).adelete()
-    return done(request, SERVICE, "NexusToken disconnected. The API key was deleted from the dashboard.")
+async def remove(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
+    await forget(request, SERVICE)
+    return finish(
+        request, SERVICE, card, "NexusToken disconnected. The API key was deleted from the dashboard."
+    )
 
 
-@sensitive_variables()
-async def _connected(request: HttpRequest) -> tuple[Connection | None, NexusTokenAPI | None]:
-    connection = await connection_for(request.user, SERVICE)
-    if connection is None:
-        return None, None
-    try:
-        return connection, NexusTokenAPI(api_key=connection.secret)
-    except UndecryptableSecret:
-        return connection, None
+HANDLERS: dict[str, Handler[NexusTokenCard]] = {
+    "nexustoken_save": save_key,
+    "nexustoken_register": register,
+    "nexustoken_recover": recover_start,
+    "nexustoken_recover_verify": recover_verify,
+    "nexustoken_recover_cancel": recover_cancel,
+    "nexustoken_rotate": rotate_key,
+    "nexustoken_webhook_save": webhook_save,
+    "nexustoken_webhook_rotate": webhook_rotate,
+    "nexustoken_remove": remove,
+}

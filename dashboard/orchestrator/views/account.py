@@ -1,60 +1,88 @@
 """Settings pages about the user's own Nexical account: API tokens and profile."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from dashboard.core.pages import Outcome, action_name, attempt, go, nexical_page, page
+from dashboard.accounts import clients
+from dashboard.accounts.models import Connection, Service
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.pages import INVALID, Outcome, action_name, attempt, go, nexical_page, page
 from dashboard.services import nexical
-from dashboard.services.nexical import NexicalAPI
+from dashboard.services.nexical import ApiToken, NexicalAPI
 
+from ..actions import Handler, Shown, ask_first, dispatch, invalid, refused
 from ..forms import IdForm, ProfileForm, TokenForm, blank_to_none
+
+
+def dashboard_token_ids(tokens: list[ApiToken], connection: Connection) -> set[int]:
+    """The tokens that may be the one this dashboard signs in with. The orchestrator shows only a
+    token's first characters, so they are compared with the stored secret's; a device-flow
+    session is no API token and matches none."""
+    mine = connection.secret_prefix
+    return {token.id for token in tokens if token.token_prefix and mine.startswith(token.token_prefix)}
 
 
 @never_cache  # a new token is shown in this response only: no cache may keep it
 @nexical_page
-async def api_tokens(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
-    form = TokenForm()
-    outcome = Outcome(ok=True)
-    created = None
-    action = action_name(request, "generate", "revoke")
-
-    if action == "generate":
-        form = TokenForm(request.POST)
-        if form.is_valid():
-            call = nexical.token_create(
-                api,
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                expires_at=form.expires_at(),
-            )
-            outcome = await attempt(request, call, form=form, conflict_field="name")
-            if outcome.ok:
-                # The raw token lives only in this response: it is never stored nor shown again.
-                created = outcome.value
-                form = TokenForm()
-        else:
-            outcome = Outcome(ok=False, status=400)
-
-    elif action == "revoke":
-        id_form = IdForm(request.POST)
-        if id_form.is_valid():
-            outcome = await attempt(request, nexical.token_revoke(api, token_id=id_form.cleaned_data["id"]))
-            if outcome.ok:
-                messages.success(request, "Token revoked. Anything using it stops working now.")
-                return go(request, reverse("api_tokens"))
-        else:
-            outcome = Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400)
-
+async def api_tokens(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
+    result = await dispatch(request, TOKEN_ACTIONS, api)
+    if isinstance(result, HttpResponse):
+        return result
     tokens = await nexical.token_list(api)
-    context = {"tokens": tokens, "form": form, "created": created, "error": outcome.message}
-    return page(request, "orchestrator/tokens.html", context, status=outcome.status)
+    context = {
+        "tokens": tokens,
+        "dashboard_token_ids": dashboard_token_ids(tokens, request.connections[Service.NEXICAL]),
+        "form": result.forms.get("token") or TokenForm(),
+        # The raw token lives only in this response: it is never stored nor shown again.
+        "created": result.outcome.value,
+        "error": result.outcome.message,
+    }
+    return page(request, "orchestrator/tokens.html", context, status=result.outcome.status)
+
+
+async def _generate(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    taken = {token.name for token in await nexical.token_list(api)}
+    form = TokenForm(request.POST, taken=taken)
+    if not form.is_valid():
+        return invalid(form, "token")
+    call = nexical.token_create(
+        api, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], expires_at=form.expires_at()
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="name")
+    if not outcome.ok:
+        return refused(outcome, form, "token")
+    return Shown(outcome)  # not a redirect: the new token is shown in this response only
+
+
+async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    form = IdForm(request.POST)
+    if not form.is_valid():
+        return Shown(Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400))
+    token_id = form.cleaned_data["id"]
+    if asking := ask_first(request, reverse("api_tokens"), "revoke", token_id):
+        return asking
+    connection = request.connections[Service.NEXICAL]
+    own = token_id in dashboard_token_ids(await nexical.token_list(api), connection)
+    outcome = await attempt(request, nexical.token_revoke(api, token_id=token_id))
+    if not outcome.ok:
+        return refused(outcome)
+    if own:
+        # The dashboard's own credential is gone: say so once, where it can be replaced.
+        await clients.mark_rejected(connection)
+        messages.warning(request, "Token revoked. It was the one this dashboard used: connect Nexical again.")
+        return go(request, f"{reverse('connections')}#nexical", same_page=False)
+    messages.success(request, "Token revoked. Anything using it stops working now.")
+    return go(request, reverse("api_tokens"))
+
+
+TOKEN_ACTIONS: dict[str, Handler] = {"generate": _generate, "revoke": _revoke}
 
 
 @nexical_page
-async def profile(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
-    outcome = Outcome(ok=True)
+async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
+    outcome: Outcome = Outcome(ok=True)
     form = None
     if request.method == "POST" and action_name(request, "save"):
         form = ProfileForm(request.POST)
@@ -66,7 +94,7 @@ async def profile(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
                 messages.success(request, "Profile saved.")
                 return go(request, reverse("profile"))
         else:
-            outcome = Outcome(ok=False, status=400)
+            outcome = INVALID
 
     me = await nexical.users_me(api)
     if form is None:

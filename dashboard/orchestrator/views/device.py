@@ -7,9 +7,10 @@ user tricked into typing someone else's code can see it is not their own CLI.
 from collections.abc import Awaitable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from dashboard.accounts.models import Service
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import Outcome, action_name, nexical_page, page, refusal
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, UpstreamError
@@ -25,9 +26,9 @@ CODE_REFUSALS = {
 
 
 @nexical_page
-async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
+async def device_verify(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     step = "enter"
-    outcome = Outcome(ok=True)
+    outcome: Outcome[Any] = Outcome(ok=True)
     client_id = ""
     lookup: DeviceLookup | None = None
     data = request.POST if request.method == "POST" else None
@@ -41,6 +42,7 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
             if outcome.ok:
                 step = "confirm"
         else:
+            call: Awaitable[Any]
             if action == "approve":
                 call = nexical.device_approve(api, user_code=user_code)
             else:
@@ -65,7 +67,7 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
 
 
 async def _look_up(
-    request: HttpRequest, api: NexicalAPI, user_code: str, form: DeviceCodeForm
+    request: AuthenticatedRequest, api: NexicalAPI, user_code: str, form: DeviceCodeForm
 ) -> tuple[Outcome, DeviceLookup | None]:
     """Which client asks: (ok, its lookup), (ok, None) when the orchestrator cannot say, or a refusal."""
     try:
@@ -85,7 +87,7 @@ async def _look_up(
     return Outcome(ok=True), lookup
 
 
-async def _decide(request: HttpRequest, call: Awaitable[Any], form: DeviceCodeForm) -> Outcome:
+async def _decide(request: AuthenticatedRequest, call: Awaitable[Any], form: DeviceCodeForm) -> Outcome:
     """Approve or deny; a code the orchestrator will not decide on is a mistake in the code field."""
     try:
         return Outcome(ok=True, value=await call)

@@ -1,8 +1,9 @@
 """A job's page: status, inputs, outputs, timestamps and its logs, refreshed on request."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import load, nexical_page, page
 from dashboard.services import nexical
 from dashboard.services.nexical import JobLog, NexicalAPI
@@ -11,15 +12,18 @@ LOG_PAGE = 1000  # the largest `limit` the contract's log endpoint takes
 # At most this many pages per response (20,000 lines): a runaway log must not stall the page.
 # Past it, "Load more" continues from the last line shown.
 MAX_LOG_PAGES = 20
+# The largest cursor the orchestrator takes (log ids have at most 12 digits). No line follows a
+# larger one, so a larger `?after=` is clamped to it rather than sent on and refused (a 400 page).
+MAX_CURSOR = 10**12 - 1
 
 
-def _cursor(request: HttpRequest) -> int | None:
+def _cursor(request: AuthenticatedRequest) -> int | None:
     """The id of the last log line the page already shows (the `after` of "Refresh logs")."""
     try:
         value = int(request.GET.get("after", ""))
-    except ValueError:
+    except ValueError:  # not a number, or one of thousands of digits (int() refuses those)
         return None
-    return value if value >= 0 else None
+    return min(value, MAX_CURSOR) if value >= 0 else None
 
 
 async def _logs(api: NexicalAPI, ids: dict, after: int | None) -> tuple[list[JobLog], bool]:
@@ -37,7 +41,7 @@ async def _logs(api: NexicalAPI, ids: dict, after: int | None) -> tuple[list[Job
 
 @nexical_page
 async def job_detail(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
     ids = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id, "job_id": job_id}
     after = _cursor(request)
@@ -69,7 +73,7 @@ async def job_detail(
         "job": job,
         "logs": logs,
         "more": more,
-        "continued": after is not None,
+        "continued": after,
         "last_log_id": logs[-1].id if logs else (after or 0),
     }
     return page(request, "orchestrator/job.html", context)

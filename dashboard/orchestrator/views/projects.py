@@ -1,105 +1,124 @@
 """A project's page (settings and branches) and a branch's page (its jobs)."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 
-from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, page
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.pages import attempt, go, load, nexical_page, page
 from dashboard.services import nexical
-from dashboard.services.nexical import NexicalAPI
+from dashboard.services.nexical import NexicalAPI, Project
 
+from .. import access
+from ..actions import Handler, Shown, ask_first, dispatch, refused, row_action, submit
 from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm, blank_to_none
-from .teams import can_manage
-
-INVALID = Outcome(ok=False, status=400)
-
 
 # --- a project's page ----------------------------------------------------------------------------
 
 
 @nexical_page
 async def project_detail(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse:
-    forms: dict = {}
-    outcome = Outcome(ok=True)
+    result = await dispatch(request, PROJECT_ACTIONS, api, team_id, project_id)
+    if isinstance(result, HttpResponse):
+        return result
     ids = {"team_id": team_id, "project_id": project_id}
-    here = reverse("project_detail", args=[team_id, project_id])
-    action = action_name(request, "update_project", "delete_project", "create_branch", "delete_branch")
-
-    if action == "update_project":
-        form = ProjectForm(request.POST)
-        forms["project"] = form
-        if form.is_valid():
-            # An emptied URL is sent as null, which clears it upstream (the form always has every field).
-            call = nexical.project_update(api, **ids, **blank_to_none(form.cleaned_data))
-            outcome = await attempt(request, call, form=form, conflict_field="name")
-            if outcome.ok:
-                messages.success(request, "Project saved.")
-                return go(request, here)
-        else:
-            outcome = INVALID
-
-    elif action == "delete_project":
-        (project,) = await load(nexical.project_get(api, **ids))
-        form = DeleteConfirmForm(request.POST, expected=project.name)
-        forms["delete"] = form
-        if form.is_valid():
-            outcome = await attempt(request, nexical.project_delete(api, **ids), form=form)
-            if outcome.ok:
-                messages.success(request, f"Project “{project.name}” deleted.")
-                return go(request, reverse("team_detail", args=[team_id]), same_page=False)
-        else:
-            outcome = INVALID
-
-    elif action == "create_branch":
-        form = BranchForm(request.POST)
-        forms["branch"] = form
-        if form.is_valid():
-            call = nexical.branch_create(api, **ids, **blank_to_none(form.cleaned_data))
-            outcome = await attempt(request, call, form=form, conflict_field="name")
-            if outcome.ok:
-                messages.success(request, f"Branch “{outcome.value.name}” created.")
-                return go(request, here)
-        else:
-            outcome = INVALID
-
-    elif action == "delete_branch":
-        form = IdForm(request.POST)
-        if form.is_valid():
-            call = nexical.branch_delete(api, **ids, branch_id=form.cleaned_data["id"])
-            outcome = await attempt(request, call)
-            if outcome.ok:
-                messages.success(request, "Branch deleted.")
-                return go(request, here)
-        else:
-            outcome = Outcome(ok=False, message="That branch no longer exists. Reload the page.", status=400)
-
     team, project, branches = await load(
         nexical.team_get(api, team_id=team_id),
         nexical.project_get(api, **ids),
         nexical.branch_list(api, **ids),
     )
+    forms = result.forms
     context = {
         "team": team,
         "project": project,
         "branches": branches,
-        "manage": can_manage(team),
-        "project_form": forms.get("project")
-        or ProjectForm(
-            initial={
-                "name": project.name,
-                "repo_url": project.repo_url or "",
-                "production_url": project.production_url or "",
-                "mode": project.mode,
-            }
-        ),
+        "access": access.TeamAccess(team=team),
+        "project_form": forms.get("project") or _settings_form(project),
         "branch_form": forms.get("branch") or BranchForm(),
         "delete_form": forms.get("delete") or DeleteConfirmForm(expected=project.name),
-        "confirm_delete": "delete" in forms or request.GET.get("confirm") == "delete",
-        "error": outcome.message,
+        "confirm_delete": "delete" in forms,
+        "error": result.outcome.message,
     }
-    return page(request, "orchestrator/project.html", context, status=outcome.status)
+    return page(request, "orchestrator/project.html", context, status=result.outcome.status)
+
+
+def _settings_form(project: Project) -> ProjectForm:
+    fields = ("name", "repo_url", "production_url", "mode")
+    return ProjectForm(initial={name: getattr(project, name) or "" for name in fields})
+
+
+def _project_url(team_id: int, project_id: int) -> str:
+    return reverse("project_detail", args=[team_id, project_id])
+
+
+async def _update_project(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
+) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        ProjectForm(request.POST),
+        "project",
+        # An emptied URL is sent as null, which clears it upstream (the form always has every field).
+        lambda data: nexical.project_update(
+            api, team_id=team_id, project_id=project_id, **blank_to_none(data)
+        ),
+        lambda _: ("Project saved.", _project_url(team_id, project_id)),
+        conflict_field="name",
+    )
+
+
+async def _delete_project(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
+) -> HttpResponse | Shown:
+    (project,) = await load(nexical.project_get(api, team_id=team_id, project_id=project_id))
+    return await submit(
+        request,
+        DeleteConfirmForm(request.POST, expected=project.name),
+        "delete",
+        lambda _: nexical.project_delete(api, team_id=team_id, project_id=project_id),
+        lambda _: (f"Project “{project.name}” deleted.", reverse("team_detail", args=[team_id])),
+        same_page=False,
+    )
+
+
+async def _create_branch(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
+) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        BranchForm(request.POST),
+        "branch",
+        lambda data: nexical.branch_create(
+            api, team_id=team_id, project_id=project_id, **blank_to_none(data)
+        ),
+        lambda branch: (f"Branch “{branch.name}” created.", _project_url(team_id, project_id)),
+        conflict_field="name",
+    )
+
+
+async def _delete_branch_row(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
+) -> HttpResponse | Shown:
+    return await row_action(
+        request,
+        IdForm(request.POST),
+        _project_url(team_id, project_id),
+        "delete_branch",
+        "Branch deleted.",
+        lambda branch_id: nexical.branch_delete(
+            api, team_id=team_id, project_id=project_id, branch_id=branch_id
+        ),
+    )
+
+
+PROJECT_ACTIONS: dict[str, Handler] = {
+    "update_project": _update_project,
+    "delete_project": _delete_project,
+    "create_branch": _create_branch,
+    "delete_branch": _delete_branch_row,
+}
 
 
 # --- a branch's page -----------------------------------------------------------------------------
@@ -107,46 +126,60 @@ async def project_detail(
 
 @nexical_page
 async def branch_detail(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
 ) -> HttpResponse:
-    ids = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
-    job_form = JobForm()
-    outcome = Outcome(ok=True)
-    action = action_name(request, "create_job", "delete_branch")
-
-    if action == "create_job":
-        job_form = JobForm(request.POST)
-        if job_form.is_valid():
-            call = nexical.job_create(api, **ids, **job_form.cleaned_data)
-            outcome = await attempt(request, call, form=job_form, conflict_field="type")
-            if outcome.ok:
-                messages.success(request, f"Job #{outcome.value.id} ({outcome.value.type}) queued.")
-                return go(
-                    request, reverse("job_detail", args=[*ids.values(), outcome.value.id]), same_page=False
-                )
-        else:
-            outcome = INVALID
-
-    elif action == "delete_branch":
-        outcome = await attempt(request, nexical.branch_delete(api, **ids))
-        if outcome.ok:
-            messages.success(request, "Branch deleted.")
-            return go(request, reverse("project_detail", args=[team_id, project_id]), same_page=False)
-
+    result = await dispatch(request, BRANCH_ACTIONS, api, team_id, project_id, branch_id)
+    if isinstance(result, HttpResponse):
+        return result
     team, project, branch, jobs = await load(
         nexical.team_get(api, team_id=team_id),
         nexical.project_get(api, team_id=team_id, project_id=project_id),
-        nexical.branch_get(api, **ids),
-        nexical.job_list(api, **ids),
+        nexical.branch_get(api, team_id=team_id, project_id=project_id, branch_id=branch_id),
+        nexical.job_list(api, team_id=team_id, project_id=project_id, branch_id=branch_id),
     )
     context = {
         "team": team,
         "project": project,
         "branch": branch,
         "jobs": sorted(jobs, key=lambda job: job.id, reverse=True),
-        "manage": can_manage(team),
-        "job_form": job_form,
-        "confirm_delete": request.GET.get("confirm") == "delete",
-        "error": outcome.message,
+        "access": access.TeamAccess(team=team),
+        "job_form": result.forms.get("job") or JobForm(),
+        "error": result.outcome.message,
     }
-    return page(request, "orchestrator/branch.html", context, status=outcome.status)
+    return page(request, "orchestrator/branch.html", context, status=result.outcome.status)
+
+
+async def _create_job(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
+) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        JobForm(request.POST),
+        "job",
+        lambda data: nexical.job_create(
+            api, team_id=team_id, project_id=project_id, branch_id=branch_id, **data
+        ),
+        lambda job: (
+            f"Job #{job.id} ({job.type}) queued.",
+            reverse("job_detail", args=[team_id, project_id, branch_id, job.id]),
+        ),
+        conflict_field="type",
+        same_page=False,
+    )
+
+
+async def _delete_branch(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
+) -> HttpResponse | Shown:
+    here = reverse("branch_detail", args=[team_id, project_id, branch_id])
+    if asking := ask_first(request, here, "delete"):
+        return asking
+    call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)
+    outcome = await attempt(request, call)
+    if not outcome.ok:
+        return refused(outcome)
+    messages.success(request, "Branch deleted.")
+    return go(request, _project_url(team_id, project_id), same_page=False)
+
+
+BRANCH_ACTIONS: dict[str, Handler] = {"create_job": _create_job, "delete_branch": _delete_branch}

@@ -1,22 +1,23 @@
 """System administration: users, worker enrollment tokens and workers (system accounts only)."""
 
-from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
-from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.pages import attempt, load, nexical_page, optional_panel, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
+from ..actions import Handler, Shown, dispatch, invalid, refused, row_action, submit
 from ..forms import EnrollmentTokenForm, IdForm, SystemUserForm
 
 # --- access helpers ------------------------------------------------------------------------------
 
 
-def _require_system(request: HttpRequest) -> None:
+def _require_system(request: AuthenticatedRequest) -> None:
     """The page does not exist for anyone but a system account."""
     if request.connections[Service.NEXICAL].account_role != "system":
         raise Http404("No such page.")
@@ -29,74 +30,68 @@ def _require_system(request: HttpRequest) -> None:
 @sensitive_post_parameters("password")
 @never_cache  # a new enrollment token is shown in this response only: no cache may keep it
 @nexical_page
-async def system_admin(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
+async def system_admin(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     _require_system(request)
-    user_form = SystemUserForm()
-    enrollment_form = EnrollmentTokenForm()
-    outcome = Outcome(ok=True)
-    created_token = None
-    confirm_revoke = None
-    action = action_name(request, "create_user", "create_enrollment", "revoke_enrollment")
-
-    if action == "create_user":
-        user_form = SystemUserForm(request.POST)
-        if user_form.is_valid():
-            outcome = await attempt(
-                request,
-                nexical.system_user_create(api, **user_form.cleaned_data),
-                form=user_form,
-                conflict_field="email",
-            )
-            if outcome.ok:
-                messages.success(request, f"User {outcome.value.email or outcome.value.id} created.")
-                return go(request, reverse("system_admin"))
-        else:
-            outcome = Outcome(ok=False, status=400)
-
-    elif action == "create_enrollment":
-        enrollment_form = EnrollmentTokenForm(request.POST)
-        if enrollment_form.is_valid():
-            call = nexical.enrollment_token_create(
-                api,
-                team_id=enrollment_form.cleaned_data["team_id"],
-                name=enrollment_form.cleaned_data["name"] or None,
-            )
-            outcome = await attempt(request, call, form=enrollment_form)
-            if outcome.ok:
-                # Shown in this response only; the orchestrator never returns the raw value again.
-                created_token = outcome.value
-                enrollment_form = EnrollmentTokenForm()
-        else:
-            outcome = Outcome(ok=False, status=400)
-
-    elif action == "revoke_enrollment":
-        id_form = IdForm(request.POST)
-        if id_form.is_valid() and "confirmed" not in request.POST:
-            # Without JS there was no hx-confirm prompt: ask on the page before revoking.
-            confirm_revoke = id_form.cleaned_data["id"]
-        elif id_form.is_valid():
-            outcome = await attempt(
-                request, nexical.enrollment_token_revoke(api, token_id=id_form.cleaned_data["id"])
-            )
-            if outcome.ok:
-                messages.success(request, "Enrollment token revoked. Workers already enrolled keep running.")
-                return go(request, reverse("system_admin"))
-        else:
-            outcome = Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400)
-
+    result = await dispatch(request, SYSTEM_ACTIONS, api)
+    if isinstance(result, HttpResponse):
+        return result
     (enrollment_tokens, tokens_missing), (workers, workers_missing) = await load(
         optional_panel(nexical.enrollment_token_list(api)),
         optional_panel(nexical.worker_list(api)),
     )
     context = {
-        "user_form": user_form,
-        "enrollment_form": enrollment_form,
-        "created_token": created_token,
-        "confirm_revoke": confirm_revoke,
+        "user_form": result.forms.get("user") or SystemUserForm(),
+        "enrollment_form": result.forms.get("enrollment") or EnrollmentTokenForm(),
+        # Shown in this response only; the orchestrator never returns the raw value again.
+        "created_token": result.outcome.value,
         "enrollment_tokens": enrollment_tokens or [],
         "tokens_missing": tokens_missing,
         "workers": workers or [],
         "workers_missing": workers_missing,
-        "error": outcome.message,
+        "error": result.outcome.message,
     }
-    return page(request, "orchestrator/system.html", context, status=outcome.status)
+    return page(request, "orchestrator/system.html", context, status=result.outcome.status)
+
+
+async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        SystemUserForm(request.POST),
+        "user",
+        lambda data: nexical.system_user_create(api, **data),
+        lambda user: (f"User {user.email or user.id} created.", reverse("system_admin")),
+        conflict_field="email",
+    )
+
+
+async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    form = EnrollmentTokenForm(request.POST)
+    if not form.is_valid():
+        return invalid(form, "enrollment")
+    call = nexical.enrollment_token_create(
+        api, team_id=form.cleaned_data["team_id"], name=form.cleaned_data["name"] or None
+    )
+    outcome = await attempt(request, call, form=form)
+    if not outcome.ok:
+        return refused(outcome, form, "enrollment")
+    # Not a redirect: the new token is in this response only (the outcome's value), with a fresh form.
+    return Shown(outcome)
+
+
+async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    success = "Enrollment token revoked. Workers already enrolled keep running."
+    return await row_action(
+        request,
+        IdForm(request.POST),
+        reverse("system_admin"),
+        "revoke_enrollment",
+        success,
+        lambda token_id: nexical.enrollment_token_revoke(api, token_id=token_id),
+    )
+
+
+SYSTEM_ACTIONS: dict[str, Handler] = {
+    "create_user": _create_user,
+    "create_enrollment": _create_enrollment,
+    "revoke_enrollment": _revoke_enrollment,
+}

@@ -1,15 +1,27 @@
 """Teams: the list, and a team's page with its members, invitations and projects."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.accounts.models import Service
-from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.pages import (
+    Outcome,
+    attempt,
+    go,
+    load,
+    nexical_page,
+    optional_panel,
+    page,
+)
 from dashboard.services import nexical
-from dashboard.services.nexical import NexicalAPI, Team
+from dashboard.services.nexical import Invitation, NexicalAPI
 
+from .. import access
+from ..actions import STALE, Handler, Shown, ask_first, dispatch, refused, row_action, submit
 from ..forms import (
+    ROLE_CHOICES,
     DeleteConfirmForm,
     IdForm,
     InviteForm,
@@ -19,69 +31,61 @@ from ..forms import (
     TeamForm,
     blank_to_none,
 )
-
-# --- access helpers ------------------------------------------------------------------------------
-
-
-def can_manage(team: Team) -> bool:
-    """Owners and admins manage a team; a system user who is not a member (no role) may too.
-
-    This only decides which controls are offered: the upstream still enforces every action.
-    """
-    return team.role in ("owner", "admin", None)
+from .invites import SESSION_KEY as INVITE_SESSION_KEY
 
 
-def can_remove(team: Team, member_role: str) -> bool:
-    """Only the owner removes an admin; nobody removes the owner."""
-    if member_role == "owner":
-        return False
-    if member_role == "admin":
-        return team.role in ("owner", None)
-    return can_manage(team)
-
-
-def _my_upstream_id(request: HttpRequest) -> str:
+def _my_upstream_id(request: AuthenticatedRequest) -> str:
     return request.connections[Service.NEXICAL].account_id
+
+
+def _here(team_id: int) -> str:
+    return reverse("team_detail", args=[team_id])
 
 
 # --- teams list ----------------------------------------------------------------------------------
 
 
 @nexical_page
-async def team_list(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
-    form = TeamForm()
-    outcome = Outcome(ok=True)
-    if request.method == "POST" and action_name(request, "create"):
-        form = TeamForm(request.POST)
-        if form.is_valid():
-            call = nexical.team_create(api, name=form.cleaned_data["name"], slug=form.cleaned_data["slug"])
-            outcome = await attempt(request, call, form=form, conflict_field="slug")
-            if outcome.ok:
-                messages.success(request, f"Team “{outcome.value.name}” created.")
-                return go(request, reverse("team_detail", args=[outcome.value.id]), same_page=False)
-        else:
-            outcome = Outcome(ok=False, status=400)
+async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
+    result = await dispatch(request, {"create": _create_team}, api)
+    if isinstance(result, HttpResponse):
+        return result
     teams = await nexical.team_list(api)
-    context = {"teams": teams, "form": form, "error": outcome.message}
-    return page(request, "orchestrator/teams.html", context, status=outcome.status)
+    context = {
+        "teams": teams,
+        "form": result.forms.get("team") or TeamForm(),
+        # An invitation opened before Nexical was connected waits in the session: point back to it.
+        "invitation_waiting": await request.session.ahas_key(INVITE_SESSION_KEY),
+        "error": result.outcome.message,
+    }
+    return page(request, "orchestrator/teams.html", context, status=result.outcome.status)
+
+
+async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        TeamForm(request.POST),
+        "team",
+        lambda data: nexical.team_create(api, name=data["name"], slug=data["slug"]),
+        lambda team: (f"Team “{team.name}” created.", reverse("team_detail", args=[team.id])),
+        conflict_field="slug",
+        same_page=False,
+    )
 
 
 # --- a team's page -------------------------------------------------------------------------------
 
 
 @nexical_page
-async def team_detail(request: HttpRequest, api: NexicalAPI, team_id: int) -> HttpResponse:
-    forms: dict = {}
-    outcome = Outcome(ok=True)
-    if request.method == "POST":
-        response, forms, outcome = await _team_action(request, api, team_id)
-        if response is not None:
-            return response
-    return await _team_page(request, api, team_id, forms=forms, outcome=outcome)
+async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse:
+    result = await dispatch(request, TEAM_ACTIONS, api, team_id)
+    if isinstance(result, HttpResponse):
+        return result
+    return await _team_page(request, api, team_id, result)
 
 
 async def _team_page(
-    request: HttpRequest, api: NexicalAPI, team_id: int, *, forms: dict, outcome: Outcome
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, shown: Shown
 ) -> HttpResponse:
     team, (members, members_missing), (invites, invites_missing), projects = await load(
         nexical.team_get(api, team_id=team_id),
@@ -89,22 +93,14 @@ async def _team_page(
         optional_panel(nexical.team_invite_list(api, team_id=team_id)),
         nexical.project_list(api, team_id=team_id),
     )
-    me = _my_upstream_id(request)
-    member_rows = [
-        {
-            "member": member,
-            "is_me": str(member.user_id) == me,
-            "can_remove": str(member.user_id) != me and can_remove(team, member.role),
-            "can_change_role": team.role in ("owner", None) and member.role != "owner",
-        }
-        for member in members or []
-    ]
+    team_access = access.TeamAccess(team=team, me=_my_upstream_id(request))
+    forms = shown.forms
     context = {
         "team": team,
-        "manage": can_manage(team),
-        "is_owner": team.role in ("owner", None),
-        "members": member_rows,
+        "access": team_access,
+        "members": [team_access.row(member) for member in members or []],
         "members_missing": members_missing,
+        "role_choices": ROLE_CHOICES,
         "invites": [invite for invite in invites or [] if invite.status == "pending"],
         "invites_missing": invites_missing,
         "projects": projects,
@@ -112,120 +108,131 @@ async def _team_page(
         "invite_form": forms.get("invite") or InviteForm(),
         "project_form": forms.get("project") or ProjectForm(),
         "delete_form": forms.get("delete") or DeleteConfirmForm(expected=team.slug),
-        "confirm_delete": "delete" in forms or request.GET.get("confirm") == "delete",
-        "confirm_revoke": forms.get("confirm_revoke"),
-        "error": outcome.message,
+        "confirm_delete": "delete" in forms,
+        "error": shown.outcome.message,
     }
-    return page(request, "orchestrator/team.html", context, status=outcome.status)
+    return page(request, "orchestrator/team.html", context, status=shown.outcome.status)
 
 
-async def _team_action(
-    request: HttpRequest, api: NexicalAPI, team_id: int
-) -> tuple[HttpResponse | None, dict, Outcome]:
-    """Run the action whose button was pressed: (redirect on success, or the forms to re-show)."""
-    here = reverse("team_detail", args=[team_id])
-    action = action_name(
+# --- its actions, one handler each ----------------------------------------------------------------
+
+
+async def _rename(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+    return await submit(
         request,
+        TeamForm(request.POST),
         "rename",
-        "delete",
-        "invite",
-        "revoke_invite",
-        "change_role",
-        "remove_member",
-        "leave",
-        "create_project",
+        lambda data: nexical.team_update(api, team_id=team_id, **data),
+        lambda _: ("Team renamed.", _here(team_id)),
+        conflict_field="slug",
+        same_page=False,  # a whole new page: the name also sits in the title and the breadcrumbs
     )
-    invalid = Outcome(ok=False, status=400)
 
-    if action == "rename":
-        form = TeamForm(request.POST)
-        if not form.is_valid():
-            return None, {"rename": form}, invalid
-        call = nexical.team_update(api, team_id=team_id, **form.cleaned_data)
-        outcome = await attempt(request, call, form=form, conflict_field="slug")
-        if outcome.ok:
-            messages.success(request, "Team renamed.")
-            # A whole new page: the name also sits in the title and the breadcrumbs.
-            return go(request, here, same_page=False), {}, outcome
-        return None, {"rename": form}, outcome
 
-    if action == "delete":
-        # Through load(): an outsider's 403 is a 404 here too, as on every other page of the team.
-        (team,) = await load(nexical.team_get(api, team_id=team_id))
-        form = DeleteConfirmForm(request.POST, expected=team.slug)
-        if not form.is_valid():
-            return None, {"delete": form}, invalid
-        outcome = await attempt(request, nexical.team_delete(api, team_id=team_id), form=form)
-        if outcome.ok:
-            messages.success(request, f"Team “{team.name}” deleted.")
-            return go(request, reverse("team_list"), same_page=False), {}, outcome
-        return None, {"delete": form}, outcome
+async def _delete(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+    # Through load(): an outsider's 403 is a 404 here too, as on every other page of the team.
+    (team,) = await load(nexical.team_get(api, team_id=team_id))
+    if not access.is_owner(team):
+        return refused(Outcome(ok=False, message="Only the team's owner can delete it.", status=403))
+    return await submit(
+        request,
+        DeleteConfirmForm(request.POST, expected=team.slug),
+        "delete",
+        lambda _: nexical.team_delete(api, team_id=team_id),
+        lambda _: (f"Team “{team.name}” deleted.", reverse("team_list")),
+        same_page=False,
+    )
 
-    if action == "invite":
-        form = InviteForm(request.POST)
-        if not form.is_valid():
-            return None, {"invite": form}, invalid
-        call = nexical.team_invite(api, team_id=team_id, **form.cleaned_data)
-        outcome = await attempt(request, call, form=form, conflict_field="email")
-        if outcome.ok:
-            invitation = outcome.value
-            if invitation.status == "accepted":
-                messages.success(
-                    request, f"{invitation.email} already had an account and joined as {invitation.role}."
-                )
-            else:
-                messages.success(request, f"Invitation sent to {invitation.email} as {invitation.role}.")
-            return go(request, here), {}, outcome
-        return None, {"invite": form}, outcome
 
-    if action == "create_project":
-        form = ProjectForm(request.POST)
-        if not form.is_valid():
-            return None, {"project": form}, invalid
-        call = nexical.project_create(api, team_id=team_id, **blank_to_none(form.cleaned_data))
-        outcome = await attempt(request, call, form=form, conflict_field="name")
-        if outcome.ok:
-            messages.success(request, f"Project “{outcome.value.name}” created.")
-            url = reverse("project_detail", args=[team_id, outcome.value.id])
-            return go(request, url, same_page=False), {}, outcome
-        return None, {"project": form}, outcome
+def _invited(invitation: Invitation) -> str:
+    if invitation.status == "accepted":
+        return f"{invitation.email} already had an account and joined as {invitation.role}."
+    return f"Invitation sent to {invitation.email} as {invitation.role}."
 
-    if action == "leave":
-        me = _my_upstream_id(request)
-        outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=me))
-        if outcome.ok:
-            messages.success(request, "You left the team.")
-            return go(request, reverse("team_list"), same_page=False), {}, outcome
-        return None, {}, outcome
 
-    # The row actions carry only hidden ids: a bad one is a stale or tampered form, not a typo.
-    stale = Outcome(ok=False, message="That row no longer exists. Reload the page.", status=400)
-    if action == "revoke_invite":
-        form = IdForm(request.POST)
-        if not form.is_valid():
-            return None, {}, stale
-        if "confirmed" not in request.POST:
-            # Without JS there was no hx-confirm prompt: ask on the page before revoking.
-            return None, {"confirm_revoke": form.cleaned_data["id"]}, Outcome(ok=True)
-        call = nexical.team_invite_revoke(api, team_id=team_id, invite_id=form.cleaned_data["id"])
-        success = "Invitation revoked."
-    elif action == "change_role":
-        form = MemberRoleForm(request.POST)
-        if not form.is_valid():
-            return None, {}, stale
-        call = nexical.team_member_update(api, team_id=team_id, **form.cleaned_data)
-        success = "Role changed."
-    elif action == "remove_member":
-        form = MemberForm(request.POST)
-        if not form.is_valid():
-            return None, {}, stale
-        call = nexical.team_member_remove(api, team_id=team_id, **form.cleaned_data)
-        success = "Member removed."
-    else:
-        return None, {}, Outcome(ok=False, message="Unknown action.", status=400)
+async def _invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        InviteForm(request.POST),
+        "invite",
+        lambda data: nexical.team_invite(api, team_id=team_id, **data),
+        lambda invitation: (_invited(invitation), _here(team_id)),
+        conflict_field="email",
+    )
 
-    outcome = await attempt(request, call)
-    if outcome.ok:
-        messages.success(request, success)
-        return go(request, here), {}, outcome
-    return None, {}, outcome
+
+async def _create_project(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
+) -> HttpResponse | Shown:
+    return await submit(
+        request,
+        ProjectForm(request.POST),
+        "project",
+        lambda data: nexical.project_create(api, team_id=team_id, **blank_to_none(data)),
+        lambda project: (
+            f"Project “{project.name}” created.",
+            reverse("project_detail", args=[team_id, project.id]),
+        ),
+        conflict_field="name",
+        same_page=False,
+    )
+
+
+async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+    if asking := ask_first(request, _here(team_id), "leave"):
+        return asking
+    me = _my_upstream_id(request)
+    outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=me))
+    if not outcome.ok:
+        return refused(outcome)
+    messages.success(request, "You left the team.")
+    return go(request, reverse("team_list"), same_page=False)
+
+
+async def _revoke_invite(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
+) -> HttpResponse | Shown:
+    return await row_action(
+        request,
+        IdForm(request.POST),
+        _here(team_id),
+        "revoke_invite",
+        "Invitation revoked.",
+        lambda invite_id: nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite_id),
+    )
+
+
+async def _remove_member(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
+) -> HttpResponse | Shown:
+    return await row_action(
+        request,
+        MemberForm(request.POST),
+        _here(team_id),
+        "remove_member",
+        "Member removed.",
+        lambda user_id: nexical.team_member_remove(api, team_id=team_id, user_id=user_id),
+    )
+
+
+async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        return STALE
+    outcome = await attempt(request, nexical.team_member_update(api, team_id=team_id, **form.cleaned_data))
+    if not outcome.ok:
+        return refused(outcome)
+    messages.success(request, "Role changed.")
+    return go(request, _here(team_id))
+
+
+TEAM_ACTIONS: dict[str, Handler] = {
+    "rename": _rename,
+    "delete": _delete,
+    "invite": _invite,
+    "create_project": _create_project,
+    "leave": _leave,
+    "revoke_invite": _revoke_invite,
+    "change_role": _change_role,
+    "remove_member": _remove_member,
+}

@@ -4,7 +4,9 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -184,7 +186,10 @@ def _send_invite_mail(team: Team, invitation: Invitation, raw_token: str) -> Non
     OutboxMessage.objects.create(
         to=invitation.email,
         subject=f"You are invited to {team.name} on Nexical",
-        body=f"Join {team.name} as {invitation.role}. Accept with the token below within {INVITE_DAYS} days.",
+        body=(
+            f"Join {team.name} as {invitation.role}. Accept within {INVITE_DAYS} days: "
+            f"{settings.NEXICAL_INVITE_URL}?{urlencode({'token': raw_token})}"
+        ),
         invite_token=raw_token,
     )
     logger.info("outbox invite to=%s team=%s token=%s", invitation.email, team.pk, raw_token)

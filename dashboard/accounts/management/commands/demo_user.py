@@ -3,10 +3,12 @@
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dashboard.accounts.clients import nexical_api_for_token
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Service
 from dashboard.services import http, nexical
@@ -19,7 +21,7 @@ DEMO_NEXICAL_EMAIL = "ada@example.com"
 
 async def _whoami(token: str) -> nexical.User:
     try:
-        return await nexical.users_me(nexical.NexicalAPI(token=token))
+        return await nexical.users_me(nexical_api_for_token(token))
     finally:
         await http.aclose()
 
@@ -27,10 +29,10 @@ async def _whoami(token: str) -> nexical.User:
 class Command(BaseCommand):
     help = "Create (or refresh) the user demo / demo-password, connected to the sandbox's demo accounts."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--credentials", required=True, help="the JSON written by `sandbox seed_demo`")
 
-    def handle(self, *args, credentials, **options):
+    def handle(self, *args: Any, credentials: str, **options: Any) -> None:
         try:
             demo = json.loads(Path(credentials).read_text())
             ada = next(u for u in demo["nexical"]["users"] if u["email"] == DEMO_NEXICAL_EMAIL)

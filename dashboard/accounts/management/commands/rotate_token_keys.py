@@ -4,6 +4,8 @@ Rotation: put the new key first in TOKEN_ENCRYPTION_KEYS (keep the old ones afte
 command, then remove the old keys.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -14,7 +16,7 @@ from dashboard.accounts.models import Connection
 class Command(BaseCommand):
     help = "Re-encrypt all stored upstream secrets under the newest encryption key."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         count = 0
         with transaction.atomic():
             for connection in Connection.objects.select_for_update():
