@@ -181,7 +181,7 @@ NEXICAL_API_URL = env.str("NEXICAL_API_URL", default="http://127.0.0.1:8001/nexi
 NEXUSTOKEN_API_URL = env.str("NEXUSTOKEN_API_URL", default="http://127.0.0.1:8001/nexustoken")
 # Where browsers and upstreams reach this dashboard: links in emails, NexusToken's webhook callbacks.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
-# The upstream's "simulated in dev" top-up (credits without payment): offered only when DEBUG is on, unless set.
+# The upstream's "simulated in dev" top-up (credits without payment): offered only with DEBUG, unless set.
 NEXUSTOKEN_DEV_TOPUP = env.bool("NEXUSTOKEN_DEV_TOPUP", default=DEBUG)
 # Seconds: connecting, and waiting for a whole answer.
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)

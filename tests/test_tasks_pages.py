@@ -163,6 +163,10 @@ def test_it_posts_a_task_with_the_webhook_receiver_as_callback(client, owner, se
         ({"budget": "4"}, "Ensure this value is greater than or equal to 5."),
         ({"input_data": "   "}, "Give the worker some text to work on."),
         ({"max_seconds": "600"}, "At most 300 seconds"),
+        # What Python's json reads but no upstream can take, or cannot read at all: no 500s.
+        ({"example_output": '{"company": NaN}'}, "NaN is not a JSON value"),
+        ({"schema": "[" * 30_000 + "]" * 30_000}, "nested too deeply"),
+        ({"example_output": '{"revenue": ' + "9" * 5_000 + "}"}, "A number in it is too long"),
     ],
 )
 def test_it_refuses_bad_input_before_calling_upstream(client, sandbox, owner, overrides, sentence):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Concatenate
+from typing import Any, Concatenate, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -129,6 +129,13 @@ class Outcome[T]:
     value: T | None = None
     message: str = ""
     status: int = 200
+
+    @property
+    def result(self) -> T:
+        """The value of a write that succeeded (read it after checking `ok`)."""
+        if not self.ok:
+            raise ValueError("A refused write has no value.")
+        return cast(T, self.value)
 
 
 INVALID: Outcome[Any] = Outcome(ok=False, status=400)  # the form did not validate: its errors say why

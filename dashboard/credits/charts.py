@@ -181,7 +181,7 @@ def price_chart(user) -> BarChart:
     costs: defaultdict[str, list[int]] = defaultdict(list)
     settled = Task.objects.filter(user=user, status=Status.SETTLED, awarded_price__isnull=False)
     for task_type, price, fee in settled.values_list("task_type", "awarded_price", "platform_fee"):
-        costs[task_type].append(price + (fee or 0))
+        costs[task_type].append((price or 0) + (fee or 0))
     labels = dict(TaskType.choices)
     rows = []
     for task_type, values in sorted(costs.items()):

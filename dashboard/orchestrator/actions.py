@@ -6,7 +6,7 @@ is drawn again with the forms it leaves (their errors) and the outcome (a senten
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -84,7 +84,7 @@ async def submit[T](
     if not outcome.ok:
         return refused(outcome, form, key)
     # A successful outcome carries whatever the call returned (None for a delete): no check to do.
-    message, url = done(cast(T, outcome.value))
+    message, url = done(outcome.result)
     messages.success(request, message)
     return go(request, url, same_page=same_page)
 

@@ -1,7 +1,5 @@
 """Forms of the orchestrator pages: everything is validated here before a request goes upstream."""
 
-import json
-import math
 import re
 from collections.abc import Collection
 from datetime import UTC, date, datetime, time
@@ -11,6 +9,8 @@ from django import forms
 from django.core.validators import RegexValidator, URLValidator
 from django.utils import timezone
 from django.utils.text import slugify
+
+from dashboard.core.json_input import parse_json
 
 # The orchestrator's rule: words of lowercase letters and digits joined by single dashes.
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -195,46 +195,10 @@ class JobForm(_Form):
         if len(raw.encode()) > MAX_INPUTS_BYTES:
             # Upstream stores inputs with the job and hands them to every worker that polls it.
             raise forms.ValidationError("Inputs are limited to 64 KB; pass large data by reference (a URL).")
-        value = _parse_json(raw)
+        value = parse_json(raw, max_depth=MAX_INPUTS_DEPTH)
         if not isinstance(value, dict):
             raise forms.ValidationError('Inputs must be a JSON object, like {"key": "value"}.')
-        _check_sendable(value)
         return value
-
-
-def _refuse_constant(name: str) -> None:
-    raise forms.ValidationError(f"{name} is not a JSON value; use a number or a string.")
-
-
-def _parse_json(raw: str) -> object:
-    """JSON as the orchestrator takes it: NaN and Infinity (which Python reads, but cannot send on)
-    are refused, and so is what Python cannot read at all: very deep nesting, gigantic numbers."""
-    try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise forms.ValidationError(f"This is not valid JSON ({error.msg}, line {error.lineno}).") from None
-    except RecursionError:
-        raise forms.ValidationError(
-            f"The JSON is nested too deeply (at most {MAX_INPUTS_DEPTH} levels)."
-        ) from None
-    except ValueError:
-        # int() refuses numbers over 4,300 digits (a guard against slow parsing), without a position.
-        raise forms.ValidationError("A number in it is too long; send it as a string.") from None
-
-
-def _check_sendable(value: object) -> None:
-    """Refuse what would parse but not encode: deep nesting, numbers too large for a float (1e400)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_INPUTS_DEPTH:
-            raise forms.ValidationError(f"The JSON is nested too deeply (at most {MAX_INPUTS_DEPTH} levels).")
-        if isinstance(item, float) and not math.isfinite(item):
-            raise forms.ValidationError("A number in it is too large; send it as a string.")
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
 
 
 class TokenForm(_Form):

@@ -8,6 +8,8 @@ from django import forms
 from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
+from dashboard.core.json_input import parse_json
+
 from .models import Quality, Status, TaskType
 
 RULE_TYPES = ("required_fields", "min_length", "max_length", "regex", "enum", "field_type")
@@ -44,14 +46,7 @@ class JSONText(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return self.kind()
-        try:
-            parsed = json.loads(text)
-        except ValueError as error:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-            ) from None
-        except RecursionError:
-            raise forms.ValidationError("This JSON is nested too deeply.") from None
+        parsed = parse_json(str(text))
         if not isinstance(parsed, self.kind):
             raise forms.ValidationError(f"This must be a JSON {self.kind_name}.")
         return parsed
@@ -89,7 +84,8 @@ def rules_problem(rules: list) -> str | None:
 def schema_tips(schema: dict, example: dict) -> list[str]:
     """The seed's tips for better results, where this schema does not follow them yet."""
     tips = []
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    properties: dict[str, Any] = found if isinstance(found, dict) else {}
     bare = [
         name for name, spec in properties.items() if not isinstance(spec, dict) or "description" not in spec
     ]
@@ -146,7 +142,7 @@ class TaskSettingsFields(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         schema, example = data.get("schema"), data.get("example_output")
         if schema is not None:
             problem = schema_problem(schema)

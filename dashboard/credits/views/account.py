@@ -1,5 +1,6 @@
 """Reputation and capabilities: the supply side of the account (what it does for others)."""
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -27,7 +28,7 @@ async def _register(request: AuthenticatedRequest, api: NexusTokenAPI, form: Cap
         return pages.INVALID
     outcome = await pages.attempt(request, nexustoken.capability_create(api, **form.cleaned_data), form=form)
     if outcome.ok:
-        messages.success(request, f"Capability “{outcome.value.name}” registered.")
+        messages.success(request, f"Capability “{outcome.result.name}” registered.")
     return outcome
 
 
@@ -42,8 +43,8 @@ async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Ou
     )
     outcome = await pages.attempt(request, call)
     if outcome.ok:
-        state = "available" if outcome.value.is_available else "paused"
-        messages.success(request, f"“{outcome.value.name}” is now {state}.")
+        state = "available" if outcome.result.is_available else "paused"
+        messages.success(request, f"“{outcome.result.name}” is now {state}.")
     elif outcome.status == 404:
         outcome.message = NOT_YOURS
     return outcome
@@ -51,7 +52,7 @@ async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Ou
 
 @pages.nexustoken_page
 async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
-    form, outcome = CapabilityForm(), pages.Outcome(ok=True)
+    form, outcome = CapabilityForm(), pages.Outcome[Any](ok=True)
     action = pages.action_name(request, "register", "availability") if request.method == "POST" else None
     if action == "register":
         form = CapabilityForm(request.POST)

@@ -2,6 +2,7 @@
 page Stripe checkout returns to."""
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -74,7 +75,7 @@ async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Cr
     outcome = await pages.attempt(request, call, form=form)
     if not outcome.ok:
         return outcome
-    session = outcome.value
+    session = outcome.result
     if urlsplit(session.checkout_url).scheme not in ("http", "https"):
         return pages.Outcome(ok=False, message=BAD_CHECKOUT_LINK, status=502)
     await purchases.start_checkout(request.user, session, amount)
@@ -92,7 +93,7 @@ async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Credi
     )
     if outcome.ok:
         messages.success(
-            request, f"Repaid {outcome.value.repaid} NC. Remaining debt: {outcome.value.debt or 0} NC."
+            request, f"Repaid {outcome.result.repaid} NC. Remaining debt: {outcome.result.debt or 0} NC."
         )
     return outcome
 
@@ -107,7 +108,7 @@ async def _dev_top_up(request: AuthenticatedRequest, api: NexusTokenAPI, forms: 
         request, nexustoken.credits_topup(api, amount_credits=form.cleaned_data["amount_credits"]), form=form
     )
     if outcome.ok:
-        messages.success(request, f"Added {outcome.value.added} NC (simulated, no payment).")
+        messages.success(request, f"Added {outcome.result.added} NC (simulated, no payment).")
     return outcome
 
 
@@ -118,14 +119,14 @@ async def _github_link(request: AuthenticatedRequest, api: NexusTokenAPI, forms:
     call = nexustoken.github_link(api, github_login=form.cleaned_data["github_login"])
     outcome = await pages.attempt(request, call, form=form, conflict_field="github_login")
     if outcome.ok:
-        messages.success(request, f"GitHub account {outcome.value.github_login} linked.")
+        messages.success(request, f"GitHub account {outcome.result.github_login} linked.")
     return outcome
 
 
 async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
     outcome = await pages.attempt(request, nexustoken.github_refresh(api))
     if outcome.ok:
-        messages.success(request, f"GitHub credit score refreshed: {outcome.value.github_credit_score}.")
+        messages.success(request, f"GitHub credit score refreshed: {outcome.result.github_credit_score}.")
     return outcome
 
 
@@ -140,7 +141,7 @@ ACTIONS = {
 
 @pages.nexustoken_page
 async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
-    forms, outcome = CreditForms(), pages.Outcome(ok=True)
+    forms, outcome = CreditForms(), pages.Outcome[Any](ok=True)
     action = pages.action_name(request, *ACTIONS) if request.method == "POST" else None
     if action:
         result = await ACTIONS[action](request, api, forms)
