@@ -96,3 +96,32 @@ def test_it_cancels_a_task_after_confirming_in_a_dialog(live_server, page, sandb
     page.goto(f"{live_server.url}/tasks/")
     page.locator(f'tr[data-task="{task.task_id}"]', has_text="Cancelled").wait_for()
     shoot(page, "tasks")
+
+
+def test_it_deletes_a_template_only_after_confirming_even_without_javascript(live_server, browser, sandbox):
+    owner = Person(sandbox)
+    template = TaskTemplate.objects.create(
+        user=owner.user, name="Invoices", schema=SCHEMA, example_output=EXAMPLE
+    )
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, live_server.url, owner, "/tasks/new/")
+        assert not page.get_by_role("button", name="Delete the template").is_visible()
+        page.get_by_role("link", name="Delete…").click()
+        page.wait_for_url(f"{live_server.url}/tasks/new/?delete_template={template.pk}")
+        dialog = page.get_by_role("dialog", name="Delete the template “Invoices”?")
+        assert dialog.is_visible()
+        assert TaskTemplate.objects.filter(pk=template.pk).exists()
+        dialog.get_by_role("link", name="Keep it").click()
+        page.wait_for_url(f"{live_server.url}/tasks/new/")
+        assert TaskTemplate.objects.filter(pk=template.pk).exists()
+
+        page.get_by_role("link", name="Delete…").click()
+        page.get_by_role("button", name="Delete the template").click()
+        page.wait_for_url(f"{live_server.url}/tasks/new/")
+        page.get_by_text("No templates yet.").wait_for()
+    finally:
+        context.close()
+    assert not TaskTemplate.objects.filter(pk=template.pk).exists()

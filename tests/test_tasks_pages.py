@@ -371,3 +371,22 @@ def test_it_answers_404_for_an_unknown_task(client, owner):
     owner.login(client)
     assert client.get(reverse("task_detail", args=["no-such-task"])).status_code == 404
     assert client.get(reverse("task_result", args=["no-such-task"])).status_code == 404
+
+
+def test_it_asks_before_deleting_a_template_without_javascript(client, owner, outsider):
+    template = TaskTemplate.objects.create(
+        user=owner.user, name="Revenue", schema=SCHEMA, example_output=EXAMPLE
+    )
+    page = text(owner.login(client).get(reverse("task_new")))
+    assert f'href="?delete_template={template.pk}"' in page  # a link, not a form that deletes at once
+    assert f'aria-labelledby="delete-template-title-{template.pk}" >' in page  # its dialog is closed
+
+    confirm = client.get(reverse("task_new"), {"delete_template": template.pk})
+    assert confirm.status_code == 200
+    assert f'aria-labelledby="delete-template-title-{template.pk}" open>' in text(confirm)
+    assert "Delete the template “Revenue”?" in text(confirm)
+    assert TaskTemplate.objects.filter(pk=template.pk).exists()  # asking deletes nothing
+
+    peek = outsider.login(Client()).get(reverse("task_new"), {"delete_template": template.pk})
+    assert peek.status_code == 404
+    assert client.get(reverse("task_new"), {"delete_template": "x"}).status_code == 404

@@ -219,7 +219,10 @@ async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -
 @pages.nexustoken_page
 async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
     if request.method != "POST":
-        return await _render(request, api, TaskForm(initial=await _initial(request)))
+        # ?delete_template=<id> is the no-JS confirmation of a delete: the page with its dialog open.
+        confirm = request.GET.get("delete_template")
+        extra = {"confirm_delete": (await template_for_user(request, confirm)).pk} if confirm else {}
+        return await _render(request, api, TaskForm(initial=await _initial(request)), **extra)
     action = pages.action_name(request, "post", "check", "save_template", "delete_template")
     if action == "post":
         return await _post(request, api)
