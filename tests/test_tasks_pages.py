@@ -390,3 +390,19 @@ def test_it_asks_before_deleting_a_template_without_javascript(client, owner, ou
     peek = outsider.login(Client()).get(reverse("task_new"), {"delete_template": template.pk})
     assert peek.status_code == 404
     assert client.get(reverse("task_new"), {"delete_template": "x"}).status_code == 404
+
+
+def test_it_names_the_fields_to_fix_beside_the_buttons_in_an_alert(client, owner):
+    response = owner.login(client).post(reverse("task_new"), task_fields(example_output="[1]", budget="2"))
+    assert response.status_code == 400
+    page = text(response)
+    summary = page[page.index('id="form-problems"') :]
+    summary = summary[: summary.index("</div>")]
+    assert 'href="#id_example_output">Example output</a>, <a href="#id_budget">Budget (NC)</a>' in summary
+    assert page.index('id="form-problems"') < page.index('name="post"')  # right above Post task
+    assert 'role="alert" id="form-problems"' in page
+    assert not Task.objects.filter(user=owner.user).exists()
+
+    one = text(client.post(reverse("task_new"), task_fields(budget="2", post=None, check="1")))
+    assert 'Fix this field: <a href="#id_budget">Budget (NC)</a>.' in one
+    assert 'id="form-problems"' not in text(client.get(reverse("task_new")))

@@ -91,6 +91,8 @@ async def _render(request, api, form: TaskForm, *, status: int = 200, **extra: A
     context = {
         "form": form,
         "templates": templates,
+        # Named again beside the buttons: on a phone the first error is a long scroll away from them.
+        "problems": [form[name] for name in form.errors if name in form.fields],
         "balance": balance,
         "power": _power(balance),
         "balance_error": balance_error,
