@@ -406,3 +406,15 @@ def test_it_names_the_fields_to_fix_beside_the_buttons_in_an_alert(client, owner
     one = text(client.post(reverse("task_new"), task_fields(budget="2", post=None, check="1")))
     assert 'Fix this field: <a href="#id_budget">Budget (NC)</a>.' in one
     assert 'id="form-problems"' not in text(client.get(reverse("task_new")))
+
+
+def test_it_offers_the_spend_limit_override_only_to_someone_with_a_limit(client, owner):
+    page = text(owner.login(client).get(reverse("task_new")))
+    assert 'name="override_budget"' not in page
+    Budget.objects.update_or_create(user=owner.user, defaults={"monthly_limit": None})
+    assert 'name="override_budget"' not in text(client.get(reverse("task_new")))
+
+    Budget.objects.filter(user=owner.user).update(monthly_limit=30)
+    page = text(client.get(reverse("task_new")))
+    assert 'name="override_budget"' in page
+    assert "Your monthly spend limit is 30 NC." in page
