@@ -125,3 +125,21 @@ def test_it_deletes_a_template_only_after_confirming_even_without_javascript(liv
     finally:
         context.close()
     assert not TaskTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_it_lines_the_filter_button_up_with_the_inputs_above_the_list(live_server, page, sandbox):
+    owner = Person(sandbox)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        if width == 1280:
+            sign_in(page, live_server.url, owner, "/tasks/")
+        button = page.get_by_role("button", name="Filter").bounding_box()
+        search = page.get_by_label("Search").bounding_box()
+        empty = page.locator("#page-body .empty-state").bounding_box()
+        assert abs((button["y"] + button["height"]) - (search["y"] + search["height"])) <= 2, width
+        assert empty["y"] >= button["y"] + button["height"] + 12, width  # not touching the list
+
+    page.goto(f"{live_server.url}/tasks/new/")
+    check = page.get_by_role("button", name="Check schema and example").bounding_box()
+    template = page.locator("#task-form fieldset").bounding_box()
+    assert template["y"] >= check["y"] + check["height"] + 24  # set apart from the post buttons
