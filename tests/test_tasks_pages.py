@@ -378,7 +378,8 @@ def test_it_asks_before_deleting_a_template_without_javascript(client, owner, ou
         user=owner.user, name="Revenue", schema=SCHEMA, example_output=EXAMPLE
     )
     page = text(owner.login(client).get(reverse("task_new")))
-    assert f'href="?delete_template={template.pk}"' in page  # a link, not a form that deletes at once
+    # A link, not a form that deletes at once; its fragment scrolls the no-JS page to the dialog.
+    assert f'href="?delete_template={template.pk}#delete-template-{template.pk}"' in page
     assert f'aria-labelledby="delete-template-title-{template.pk}" >' in page  # its dialog is closed
 
     confirm = client.get(reverse("task_new"), {"delete_template": template.pk})
