@@ -419,3 +419,11 @@ def test_it_offers_the_spend_limit_override_only_to_someone_with_a_limit(client,
     page = text(client.get(reverse("task_new")))
     assert 'name="override_budget"' in page
     assert "Your monthly spend limit is 30 NC." in page
+
+
+def test_it_captions_the_task_table_for_screen_readers(client, owner):
+    for number in range(23):
+        Task.objects.create(user=owner.user, task_id=f"local-{number:02}", budget=5)
+    page = text(owner.login(client).get(reverse("task_list"), {"page": 2}))
+    assert '<caption class="sr-only">Your tasks, newest first (page 2 of 2)</caption>' in page
+    assert page.count('<th scope="col"') == 7
