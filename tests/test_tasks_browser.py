@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from dashboard.credits.models import Budget
 from dashboard.services.nexustoken import Task as UpstreamTask
 from dashboard.tasks.models import Origin, Source, Status, Task, TaskEvent, TaskTemplate
 from dashboard.tasks.recording import create_record
@@ -145,3 +146,14 @@ def test_it_lines_the_filter_button_up_with_the_inputs_above_the_list(live_serve
     check = page.get_by_role("button", name="Check schema and example").bounding_box()
     template = page.locator("#task-form fieldset").bounding_box()
     assert template["y"] >= check["y"] + check["height"] + 24  # set apart from the post buttons
+
+
+def test_it_puts_the_overrides_explanation_under_its_checkbox_on_a_phone(live_server, page, sandbox):
+    owner = Person(sandbox)
+    Budget.objects.create(user=owner.user, monthly_limit=30)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server.url, owner, "/tasks/new/")
+    label = page.get_by_text("Post it even if it crosses my monthly spend limit").bounding_box()
+    help_text = page.locator("#override-help").bounding_box()
+    assert help_text["y"] >= label["y"] + label["height"]  # below it, not squeezed beside it
+    assert label["width"] > 250  # the label line uses the width of the form
