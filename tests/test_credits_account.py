@@ -170,3 +170,10 @@ def test_it_explains_a_bad_marketplace_filter_and_still_lists_everything(client,
     assert response.status_code == 200
     assert "Ensure this value is greater than or equal to 0." in response.text
     assert "invoice_extraction" in response.text
+
+
+def test_it_shows_no_success_rate_before_the_first_task(client, sandbox, owner):
+    page = client.get("/reputation/").text  # a new account: the upstream reports a rate of 1.0
+    assert 'id="success-rate">—<' in page
+    assert "No tasks worked yet" in page
+    assert "100%" not in page

@@ -34,7 +34,7 @@ def test_it_tops_up_with_a_card_and_the_balance_rises(live_server, page, sandbox
     assert page.locator("#balance").inner_text() == f"{SIGNUP_CREDITS} NC"
     shoot(page, "credits")
 
-    page.get_by_label("Amount (NC)").first.fill("1234")
+    page.get_by_label("Credits to buy (NC)").fill("1234")
     assert page.locator("#top-up-price").inner_text() == "$12.34"
     page.get_by_role("button", name="1,000 NC · $10.00").click()
     page.wait_for_url(f"{sandbox.nexustoken_url}/checkout/*")
@@ -63,7 +63,7 @@ def test_it_changes_nothing_when_the_card_is_declined_even_without_javascript(li
     page.set_default_timeout(15_000)
     try:
         sign_in(page, live_server, person.user.username, "/credits/")
-        page.get_by_label("Amount (NC)").first.fill("700")
+        page.get_by_label("Credits to buy (NC)").fill("700")
         assert not page.locator("#top-up-price").is_visible()  # no script: the checkout page says the price
         page.get_by_role("button", name="Continue to payment").click()  # a plain post, then a redirect
 

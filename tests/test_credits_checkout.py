@@ -108,12 +108,17 @@ def test_it_hides_another_users_checkout(client, sandbox, owner):
 
     response = client.get(f"/credits/checkout/?session_id={purchase.session_id}")
     assert response.status_code == 404
+    assert "No payment of yours has this checkout id." in response.text  # a sentence, not a dead end
+    assert "sign in as that user" in response.text and 'href="/credits/"' in response.text
+    assert "1,000 NC" not in response.text  # nothing of the owner's payment shows
     assert Purchase.objects.get().status == Purchase.Status.OPEN  # nothing recorded by the outsider
 
 
 @pytest.mark.parametrize("query", ["", "?session_id=", "?session_id=cs_test_made_up"])
 def test_it_answers_404_for_a_checkout_id_it_never_started(client, sandbox, owner, query):
-    assert client.get(f"/credits/checkout/{query}").status_code == 404
+    response = client.get(f"/credits/checkout/{query}")
+    assert response.status_code == 404
+    assert 'role="alert" id="checkout-result"' in response.text
 
 
 def test_it_sends_strangers_to_sign_in(client, sandbox):

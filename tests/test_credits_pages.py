@@ -1,5 +1,7 @@
 """The credits page against the live sandbox: what it shows, its actions, and its failures."""
 
+import re
+
 import pytest
 from django.test import override_settings
 
@@ -201,3 +203,11 @@ def test_it_lets_htmx_follow_the_redirect_after_an_action(client, sandbox, owner
     fragment = client.get(URL, headers=HTMX).text
     assert "Added 5 NC (simulated, no payment)." in fragment
     assert f'id="balance">{SIGNUP_CREDITS + 5} NC' in fragment
+
+
+@override_settings(NEXUSTOKEN_DEV_TOPUP=True)
+def test_it_gives_each_amount_field_its_own_label(client, sandbox, owner):
+    set_account(sandbox, owner, debt=120, debt_days=3)  # the repay form shows too
+    page = client.get(URL).text
+    labels = re.findall(r'<label for="[^"]*amount_credits">([^<]+)</label>', page)
+    assert labels == ["Amount to repay (NC)", "Credits to buy (NC)", "Credits to add (NC)"]

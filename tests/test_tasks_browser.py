@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from dashboard.credits.models import Budget
 from dashboard.services.nexustoken import Task as UpstreamTask
 from dashboard.tasks.models import Origin, Source, Status, Task, TaskEvent, TaskTemplate
 from dashboard.tasks.recording import create_record
@@ -96,3 +97,63 @@ def test_it_cancels_a_task_after_confirming_in_a_dialog(live_server, page, sandb
     page.goto(f"{live_server.url}/tasks/")
     page.locator(f'tr[data-task="{task.task_id}"]', has_text="Cancelled").wait_for()
     shoot(page, "tasks")
+
+
+def test_it_deletes_a_template_only_after_confirming_even_without_javascript(live_server, browser, sandbox):
+    owner = Person(sandbox)
+    template = TaskTemplate.objects.create(
+        user=owner.user, name="Invoices", schema=SCHEMA, example_output=EXAMPLE
+    )
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, live_server.url, owner, "/tasks/new/")
+        assert not page.get_by_role("button", name="Delete the template").is_visible()
+        page.get_by_role("link", name="Delete…").click()
+        page.wait_for_url(f"{live_server.url}/tasks/new/?delete_template={template.pk}#delete-template-*")
+        dialog = page.get_by_role("dialog", name="Delete the template “Invoices”?")
+        assert dialog.is_visible()
+        box = dialog.bounding_box()  # on a phone the templates sit below the long form:
+        assert 0 <= box["y"] < 844  # the page opens scrolled to the question, not at the top
+        assert TaskTemplate.objects.filter(pk=template.pk).exists()
+        dialog.get_by_role("link", name="Keep it").click()
+        page.wait_for_url(f"{live_server.url}/tasks/new/")
+        assert TaskTemplate.objects.filter(pk=template.pk).exists()
+
+        page.get_by_role("link", name="Delete…").click()
+        page.get_by_role("button", name="Delete the template").click()
+        page.wait_for_url(f"{live_server.url}/tasks/new/")
+        page.get_by_text("No templates yet.").wait_for()
+    finally:
+        context.close()
+    assert not TaskTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_it_lines_the_filter_button_up_with_the_inputs_above_the_list(live_server, page, sandbox):
+    owner = Person(sandbox)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 844})
+        if width == 1280:
+            sign_in(page, live_server.url, owner, "/tasks/")
+        button = page.get_by_role("button", name="Filter").bounding_box()
+        search = page.get_by_label("Search").bounding_box()
+        empty = page.locator("#page-body .empty-state").bounding_box()
+        assert abs((button["y"] + button["height"]) - (search["y"] + search["height"])) <= 2, width
+        assert empty["y"] >= button["y"] + button["height"] + 12, width  # not touching the list
+
+    page.goto(f"{live_server.url}/tasks/new/")
+    check = page.get_by_role("button", name="Check schema and example").bounding_box()
+    template = page.locator("#task-form fieldset").bounding_box()
+    assert template["y"] >= check["y"] + check["height"] + 24  # set apart from the post buttons
+
+
+def test_it_puts_the_overrides_explanation_under_its_checkbox_on_a_phone(live_server, page, sandbox):
+    owner = Person(sandbox)
+    Budget.objects.create(user=owner.user, monthly_limit=30)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server.url, owner, "/tasks/new/")
+    label = page.get_by_text("Post it even if it crosses my monthly spend limit").bounding_box()
+    help_text = page.locator("#override-help").bounding_box()
+    assert help_text["y"] >= label["y"] + label["height"]  # below it, not squeezed beside it
+    assert label["width"] > 250  # the label line uses the width of the form

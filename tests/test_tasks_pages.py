@@ -375,3 +375,59 @@ def test_it_answers_404_for_an_unknown_task(client, owner):
     owner.login(client)
     assert client.get(reverse("task_detail", args=["no-such-task"])).status_code == 404
     assert client.get(reverse("task_result", args=["no-such-task"])).status_code == 404
+
+
+def test_it_asks_before_deleting_a_template_without_javascript(client, owner, outsider):
+    template = TaskTemplate.objects.create(
+        user=owner.user, name="Revenue", schema=SCHEMA, example_output=EXAMPLE
+    )
+    page = text(owner.login(client).get(reverse("task_new")))
+    # A link, not a form that deletes at once; its fragment scrolls the no-JS page to the dialog.
+    assert f'href="?delete_template={template.pk}#delete-template-{template.pk}"' in page
+    assert f'aria-labelledby="delete-template-title-{template.pk}" >' in page  # its dialog is closed
+
+    confirm = client.get(reverse("task_new"), {"delete_template": template.pk})
+    assert confirm.status_code == 200
+    assert f'aria-labelledby="delete-template-title-{template.pk}" open>' in text(confirm)
+    assert "Delete the template “Revenue”?" in text(confirm)
+    assert TaskTemplate.objects.filter(pk=template.pk).exists()  # asking deletes nothing
+
+    peek = outsider.login(Client()).get(reverse("task_new"), {"delete_template": template.pk})
+    assert peek.status_code == 404
+    assert client.get(reverse("task_new"), {"delete_template": "x"}).status_code == 404
+
+
+def test_it_names_the_fields_to_fix_beside_the_buttons_in_an_alert(client, owner):
+    response = owner.login(client).post(reverse("task_new"), task_fields(example_output="[1]", budget="2"))
+    assert response.status_code == 400
+    page = text(response)
+    summary = page[page.index('id="form-problems"') :]
+    summary = summary[: summary.index("</div>")]
+    assert 'href="#id_example_output">Example output</a>, <a href="#id_budget">Budget (NC)</a>' in summary
+    assert page.index('id="form-problems"') < page.index('name="post"')  # right above Post task
+    assert 'role="alert" id="form-problems"' in page
+    assert not Task.objects.filter(user=owner.user).exists()
+
+    one = text(client.post(reverse("task_new"), task_fields(budget="2", post=None, check="1")))
+    assert 'Fix this field: <a href="#id_budget">Budget (NC)</a>.' in one
+    assert 'id="form-problems"' not in text(client.get(reverse("task_new")))
+
+
+def test_it_offers_the_spend_limit_override_only_to_someone_with_a_limit(client, owner):
+    page = text(owner.login(client).get(reverse("task_new")))
+    assert 'name="override_budget"' not in page
+    Budget.objects.update_or_create(user=owner.user, defaults={"monthly_limit": None})
+    assert 'name="override_budget"' not in text(client.get(reverse("task_new")))
+
+    Budget.objects.filter(user=owner.user).update(monthly_limit=30)
+    page = text(client.get(reverse("task_new")))
+    assert 'name="override_budget"' in page
+    assert "Your monthly spend limit is 30 NC." in page
+
+
+def test_it_captions_the_task_table_for_screen_readers(client, owner):
+    for number in range(23):
+        Task.objects.create(user=owner.user, task_id=f"local-{number:02}", budget=5)
+    page = text(owner.login(client).get(reverse("task_list"), {"page": 2}))
+    assert '<caption class="sr-only">Your tasks, newest first (page 2 of 2)</caption>' in page
+    assert page.count('<th scope="col"') == 7

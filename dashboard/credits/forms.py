@@ -12,7 +12,7 @@ GITHUB_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38
 
 class TopUpForm(forms.Form):
     amount_credits = forms.IntegerField(
-        label="Amount (NC)",
+        label="Credits to buy (NC)",
         widget=forms.NumberInput(attrs={"data-price-output": "top-up-price"}),
         min_value=MIN_TOP_UP,
         max_value=MAX_TOP_UP,
@@ -28,7 +28,7 @@ class TopUpForm(forms.Form):
 
 class DevTopUpForm(forms.Form):
     amount_credits = forms.IntegerField(
-        label="Amount (NC)",
+        label="Credits to add (NC)",
         min_value=1,
         max_value=MAX_TOP_UP,
         error_messages={
@@ -42,7 +42,7 @@ class DevTopUpForm(forms.Form):
 
 class RepayForm(forms.Form):
     amount_credits = forms.IntegerField(
-        label="Amount (NC)",
+        label="Amount to repay (NC)",
         required=False,
         min_value=1,
         help_text="Leave empty to repay all of it.",

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.csp import build_policy
@@ -178,7 +178,9 @@ async def checkout_return(request: AuthenticatedRequest, api: NexusTokenAPI) -> 
     session_id = request.GET.get("session_id", "")
     purchase = await Purchase.objects.filter(user=request.user, session_id=session_id).afirst()
     if purchase is None:
-        raise Http404("No checkout of yours has this id.")
+        # Still a 404 (another user's checkout looks like a made-up one), but a page that says what
+        # to do: people land here from the payment page, often signed in as someone else.
+        return pages.page(request, "credits/checkout_return.html", {"unknown": True}, status=404)
     session, balance = await pages.load(
         nexustoken.credits_checkout_get(api, session_id=session_id), nexustoken.credits_balance(api)
     )

@@ -15,6 +15,7 @@ from dashboard.accounts.models import Service
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.credits.budgets import acheck_spend, anote_spend
+from dashboard.credits.models import Budget
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
@@ -88,9 +89,14 @@ async def _render(request, api, form: TaskForm, *, status: int = 200, **extra: A
     balance, balance_error = await _balance(request, api)
     budget = _budget_shown(form)
     templates = [template async for template in TaskTemplate.objects.filter(user=request.user)]
+    budget_row = await Budget.objects.filter(user=request.user).afirst()
     context = {
         "form": form,
         "templates": templates,
+        # Named again beside the buttons: on a phone the first error is a long scroll away from them.
+        "problems": [form[name] for name in form.errors if name in form.fields],
+        # The override means something only to someone who set a monthly limit.
+        "spend_limit": budget_row.monthly_limit if budget_row else None,
         "balance": balance,
         "power": _power(balance),
         "balance_error": balance_error,
@@ -219,7 +225,10 @@ async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -
 @pages.nexustoken_page
 async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
     if request.method != "POST":
-        return await _render(request, api, TaskForm(initial=await _initial(request)))
+        # ?delete_template=<id> is the no-JS confirmation of a delete: the page with its dialog open.
+        confirm = request.GET.get("delete_template")
+        extra = {"confirm_delete": (await template_for_user(request, confirm)).pk} if confirm else {}
+        return await _render(request, api, TaskForm(initial=await _initial(request)), **extra)
     action = pages.action_name(request, "post", "check", "save_template", "delete_template")
     if action == "post":
         return await _post(request, api)
