@@ -30,12 +30,12 @@ NOTHING = Shown()
 STALE = Shown(Outcome(ok=False, message="That row no longer exists. Reload the page.", status=400))
 UNKNOWN = Shown(Outcome(ok=False, message="That action is not on this page. Reload the page.", status=400))
 
-type Handler = Callable[..., Awaitable[HttpResponse | Shown]]
+# What an action handler returns: the response when it is done, else what to draw the page with.
+type Result = HttpResponse | Shown
+type Handler = Callable[..., Awaitable[Result]]
 
 
-async def dispatch(
-    request: AuthenticatedRequest, handlers: Mapping[str, Handler], *args: Any
-) -> HttpResponse | Shown:
+async def dispatch(request: AuthenticatedRequest, handlers: Mapping[str, Handler], *args: Any) -> Result:
     """Run the handler of the pressed button; a GET shows the page as it is."""
     if request.method != "POST":
         return NOTHING
@@ -75,7 +75,7 @@ async def submit[T](
     *,
     conflict_field: str | None = None,
     same_page: bool = True,
-) -> HttpResponse | Shown:
+) -> Result:
     """A form's action: validate, call upstream with the cleaned data, then say `done`'s message and go
     to its URL; a refusal stays on the form (`key` names it for the page)."""
     if not form.is_valid():
@@ -96,7 +96,7 @@ async def row_action(
     action: str,
     success: str,
     call: Callable[[Any], Awaitable[object]],
-) -> HttpResponse | Shown:
+) -> Result:
     """A destructive action on one row (its id the form's only field): asked first, then done."""
     if not form.is_valid():
         return STALE

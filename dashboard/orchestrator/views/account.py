@@ -12,7 +12,7 @@ from dashboard.core.pages import INVALID, Outcome, action_name, attempt, go, nex
 from dashboard.services import nexical
 from dashboard.services.nexical import ApiToken, NexicalAPI
 
-from ..actions import Handler, Shown, ask_first, dispatch, invalid, refused
+from ..actions import Handler, Result, Shown, ask_first, dispatch, invalid, refused
 from ..forms import IdForm, ProfileForm, TokenForm, blank_to_none
 
 
@@ -42,7 +42,7 @@ async def api_tokens(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResp
     return page(request, "orchestrator/tokens.html", context, status=result.outcome.status)
 
 
-async def _generate(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+async def _generate(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     taken = {token.name for token in await nexical.token_list(api)}
     form = TokenForm(request.POST, taken=taken)
     if not form.is_valid():
@@ -56,7 +56,7 @@ async def _generate(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespo
     return Shown(outcome)  # not a redirect: the new token is shown in this response only
 
 
-async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     form = IdForm(request.POST)
     if not form.is_valid():
         return Shown(Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400))

@@ -10,7 +10,7 @@ from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI, Project
 
 from .. import access
-from ..actions import Handler, Shown, ask_first, dispatch, refused, row_action, submit
+from ..actions import Handler, Result, ask_first, dispatch, refused, row_action, submit
 from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm, blank_to_none
 
 # --- a project's page ----------------------------------------------------------------------------
@@ -55,7 +55,7 @@ def _project_url(team_id: int, project_id: int) -> str:
 
 async def _update_project(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> HttpResponse | Shown:
+) -> Result:
     return await submit(
         request,
         ProjectForm(request.POST),
@@ -71,7 +71,7 @@ async def _update_project(
 
 async def _delete_project(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> HttpResponse | Shown:
+) -> Result:
     (project,) = await load(nexical.project_get(api, team_id=team_id, project_id=project_id))
     return await submit(
         request,
@@ -85,7 +85,7 @@ async def _delete_project(
 
 async def _create_branch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> HttpResponse | Shown:
+) -> Result:
     return await submit(
         request,
         BranchForm(request.POST),
@@ -100,7 +100,7 @@ async def _create_branch(
 
 async def _delete_branch_row(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> HttpResponse | Shown:
+) -> Result:
     return await row_action(
         request,
         IdForm(request.POST),
@@ -151,7 +151,7 @@ async def branch_detail(
 
 async def _create_job(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
-) -> HttpResponse | Shown:
+) -> Result:
     return await submit(
         request,
         JobForm(request.POST),
@@ -170,7 +170,7 @@ async def _create_job(
 
 async def _delete_branch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
-) -> HttpResponse | Shown:
+) -> Result:
     here = reverse("branch_detail", args=[team_id, project_id, branch_id])
     if asking := ask_first(request, here, "delete"):
         return asking

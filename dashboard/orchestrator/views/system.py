@@ -11,7 +11,7 @@ from dashboard.core.pages import attempt, load, nexical_page, optional_panel, pa
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
-from ..actions import Handler, Shown, dispatch, invalid, refused, row_action, submit
+from ..actions import Handler, Result, Shown, dispatch, invalid, refused, row_action, submit
 from ..forms import EnrollmentTokenForm, IdForm, SystemUserForm
 
 # --- access helpers ------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ async def system_admin(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRe
     return page(request, "orchestrator/system.html", context, status=result.outcome.status)
 
 
-async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     return await submit(
         request,
         SystemUserForm(request.POST),
@@ -64,7 +64,7 @@ async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRe
     )
 
 
-async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     form = EnrollmentTokenForm(request.POST)
     if not form.is_valid():
         return invalid(form, "enrollment")
@@ -78,7 +78,7 @@ async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> 
     return Shown(outcome)
 
 
-async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     success = "Enrollment token revoked. Workers already enrolled keep running."
     return await row_action(
         request,

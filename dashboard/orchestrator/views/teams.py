@@ -19,7 +19,7 @@ from dashboard.services import nexical
 from dashboard.services.nexical import Invitation, NexicalAPI
 
 from .. import access
-from ..actions import STALE, Handler, Shown, ask_first, dispatch, refused, row_action, submit
+from ..actions import STALE, Handler, Result, Shown, ask_first, dispatch, refused, row_action, submit
 from ..forms import (
     ROLE_CHOICES,
     DeleteConfirmForm,
@@ -61,7 +61,7 @@ async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespo
     return page(request, "orchestrator/teams.html", context, status=result.outcome.status)
 
 
-async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse | Shown:
+async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     return await submit(
         request,
         TeamForm(request.POST),
@@ -117,7 +117,7 @@ async def _team_page(
 # --- its actions, one handler each ----------------------------------------------------------------
 
 
-async def _rename(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+async def _rename(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     return await submit(
         request,
         TeamForm(request.POST),
@@ -129,7 +129,7 @@ async def _rename(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) 
     )
 
 
-async def _delete(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+async def _delete(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     # Through load(): an outsider's 403 is a 404 here too, as on every other page of the team.
     (team,) = await load(nexical.team_get(api, team_id=team_id))
     if not access.is_owner(team):
@@ -150,7 +150,7 @@ def _invited(invitation: Invitation) -> str:
     return f"Invitation sent to {invitation.email} as {invitation.role}."
 
 
-async def _invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+async def _invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     return await submit(
         request,
         InviteForm(request.POST),
@@ -161,9 +161,7 @@ async def _invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) 
     )
 
 
-async def _create_project(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
-) -> HttpResponse | Shown:
+async def _create_project(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     return await submit(
         request,
         ProjectForm(request.POST),
@@ -178,7 +176,7 @@ async def _create_project(
     )
 
 
-async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     if asking := ask_first(request, _here(team_id), "leave"):
         return asking
     me = _my_upstream_id(request)
@@ -189,9 +187,7 @@ async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -
     return go(request, reverse("team_list"), same_page=False)
 
 
-async def _revoke_invite(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
-) -> HttpResponse | Shown:
+async def _revoke_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     return await row_action(
         request,
         IdForm(request.POST),
@@ -202,9 +198,7 @@ async def _revoke_invite(
     )
 
 
-async def _remove_member(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int
-) -> HttpResponse | Shown:
+async def _remove_member(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     return await row_action(
         request,
         MemberForm(request.POST),
@@ -215,7 +209,7 @@ async def _remove_member(
     )
 
 
-async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse | Shown:
+async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         return STALE
