@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "dashboard.core",
     "dashboard.accounts",
     "dashboard.orchestrator",
+    "dashboard.tracking",
 ]
 
 MIDDLEWARE = [
