@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "dashboard.core",
     "dashboard.accounts",
     "dashboard.orchestrator",
+    "dashboard.notifications",
     "dashboard.tracking",
 ]
 
@@ -176,6 +177,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nexus Dashboard <nor
 # Upstream APIs. The defaults point at the sandbox that `make run` starts.
 NEXICAL_API_URL = env.str("NEXICAL_API_URL", default="http://127.0.0.1:8001/nexical")
 NEXUSTOKEN_API_URL = env.str("NEXUSTOKEN_API_URL", default="http://127.0.0.1:8001/nexustoken")
+# Where browsers and upstreams reach this dashboard: links in emails, NexusToken's webhook callbacks.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
 # Seconds: connecting, and waiting for a whole answer.
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)
 UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=10.0)

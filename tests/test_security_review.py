@@ -20,8 +20,8 @@ from dashboard.accounts.models import Connection, Service
 from dashboard.accounts.views import nexical_card
 from dashboard.accounts.views.connections import ACTIONS
 from dashboard.core.debug import AlwaysSafeExceptionReporterFilter
+from dashboard.core.pages import action_name
 from dashboard.orchestrator.forms import SystemUserForm
-from dashboard.orchestrator.upstream import action_name
 from dashboard.orchestrator.views import system
 from dashboard.services.nexical import DeviceCode
 from tests.helpers import connected_user, dashboard_user, unique, watch_secret

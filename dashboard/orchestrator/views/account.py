@@ -5,11 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from dashboard.core.pages import Outcome, action_name, attempt, go, nexical_page, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
 from ..forms import IdForm, ProfileForm, TokenForm, blank_to_none
-from ..upstream import Outcome, action_name, attempt, go, nexical_page, page
 
 
 @never_cache  # a new token is shown in this response only: no cache may keep it

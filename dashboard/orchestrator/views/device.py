@@ -9,12 +9,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.accounts.models import Service
+from dashboard.core.pages import Outcome, action_name, nexical_page, page, refusal
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, UpstreamError
 from dashboard.services.nexical import DeviceLookup, NexicalAPI
 
 from ..forms import DeviceCodeForm
-from ..upstream import Outcome, action_name, nexical_page, page, refusal
 
 # What the orchestrator says about a code it will not decide on, in the user's words.
 CODE_REFUSALS = {
@@ -51,7 +52,7 @@ async def device_verify(request: HttpRequest, api: NexicalAPI) -> HttpResponse:
     elif action:
         outcome = Outcome(ok=False, status=400)
 
-    connection = request.nexical_connection
+    connection = request.connections[Service.NEXICAL]
     context = {
         "form": form,
         "step": step,

@@ -3,10 +3,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dashboard.core.pages import load, nexical_page, page
 from dashboard.services import nexical
 from dashboard.services.nexical import JobLog, NexicalAPI
-
-from ..upstream import load, nexical_page, page
 
 LOG_PAGE = 1000  # the largest `limit` the contract's log endpoint takes
 # At most this many pages per response (20,000 lines): a runaway log must not stall the page.

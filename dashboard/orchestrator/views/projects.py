@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
 from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm, blank_to_none
-from ..upstream import Outcome, action_name, attempt, go, load, nexical_page, page
 from .teams import can_manage
 
 INVALID = Outcome(ok=False, status=400)

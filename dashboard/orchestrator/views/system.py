@@ -6,18 +6,19 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from dashboard.accounts.models import Service
+from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
 from ..forms import EnrollmentTokenForm, IdForm, SystemUserForm
-from ..upstream import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
 
 # --- access helpers ------------------------------------------------------------------------------
 
 
 def _require_system(request: HttpRequest) -> None:
     """The page does not exist for anyone but a system account."""
-    if request.nexical_connection.account_role != "system":
+    if request.connections[Service.NEXICAL].account_role != "system":
         raise Http404("No such page.")
 
 

@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from dashboard.accounts.models import Service
+from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI, Team
 
@@ -17,7 +19,6 @@ from ..forms import (
     TeamForm,
     blank_to_none,
 )
-from ..upstream import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
 
 # --- access helpers ------------------------------------------------------------------------------
 
@@ -40,7 +41,7 @@ def can_remove(team: Team, member_role: str) -> bool:
 
 
 def _my_upstream_id(request: HttpRequest) -> str:
-    return request.nexical_connection.account_id
+    return request.connections[Service.NEXICAL].account_id
 
 
 # --- teams list ----------------------------------------------------------------------------------
