@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection, Service
+from dashboard.notifications.models import Kind
+from dashboard.notifications.notify import notify
 from dashboard.services import nexical
 
 from . import cadence
@@ -193,8 +195,6 @@ def _record_change(job: TrackedJob, before: str, after: str, pass_id: str) -> No
 
 
 def notify_change(job: TrackedJob, status: str) -> None:
-    from dashboard.notifications.notify import notify
-
     kind = {
         Status.RUNNING: "job_started",
         Status.COMPLETED: "job_completed",
@@ -227,8 +227,6 @@ def job_url(job: TrackedJob) -> str:
 
 
 def _tell_owner_untrackable(job: TrackedJob) -> None:
-    from dashboard.notifications.notify import notify
-
     interests = sorted(
         JobInterest.objects.filter(job=job).select_related("user"),
         key=lambda interest: (REASON_RANK[Reason(interest.reason)], interest.created_at),
@@ -236,7 +234,7 @@ def _tell_owner_untrackable(job: TrackedJob) -> None:
     if interests:
         notify(
             interests[0].user,
-            kind="job_untrackable",
+            kind=Kind.JOB_UNTRACKABLE,
             title=f"Job #{job.job_id} can no longer be tracked",
             body=UNTRACKABLE,
             url=job_url(job),
