@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("dashboard.core.urls")),
     path("", include("dashboard.accounts.urls")),
     path("", include("dashboard.orchestrator.urls")),
+    path("", include("dashboard.tracking.urls")),
     path("admin/", admin.site.urls),
 ]
 

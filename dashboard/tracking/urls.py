@@ -1,0 +1,12 @@
+from django.urls import path
+
+from .views import jobs
+
+JOB = "teams/<int:team_id>/projects/<int:project_id>/branches/<int:branch_id>/jobs/<int:job_id>/"
+
+urlpatterns = [
+    path(f"{JOB}events", jobs.job_stream, name="job_stream"),
+    path(f"{JOB}updates", jobs.job_updates, name="job_updates"),
+    path(f"{JOB}lines", jobs.job_log_lines, name="job_log_lines"),
+    path(f"{JOB}log.txt", jobs.job_log_raw, name="job_log_raw"),
+]
