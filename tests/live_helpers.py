@@ -6,9 +6,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.tracking.channel import announce
 from dashboard.tracking.models import JobEvent, LogLine, TrackedJob
@@ -110,3 +112,39 @@ class EventReader:
         if "event" not in fields:
             return None
         return Event(event=fields["event"], data=json.loads(fields["data"]), id=fields.get("id"))
+
+
+def poll_once(passes: int = 1) -> None:
+    """Make poller passes, as `runpoller --once` does, in a thread of its own (a running event loop,
+    such as Playwright's, forbids asyncio.run in the caller's; signals are the command's only extra)."""
+    import threading
+
+    from dashboard.services import http
+    from dashboard.tracking.poller import Poller
+
+    failures: list[BaseException] = []
+
+    def everything_due() -> None:
+        # The clock is what is faked here: each pass behaves as if the cadence's wait had passed.
+        TrackedJob.objects.update(next_poll_at=timezone.now(), status_checked_at=None)
+
+    async def run() -> None:
+        poller = Poller(name="tests")
+        try:
+            for _ in range(passes):
+                await sync_to_async(everything_due)()
+                await poller.run_pass()
+        finally:
+            await http.aclose()
+
+    def in_thread() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(timeout=60)
+    if failures:
+        raise failures[0]

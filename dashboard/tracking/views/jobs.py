@@ -16,6 +16,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -131,6 +132,10 @@ async def job_stream(
 ) -> HttpResponse:
     after = _cursor(request)
     tracked, sight = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI a stream would hold a server thread for as long as the page is open. 204 tells
+        # EventSource not to reconnect; the page then polls `job_updates` instead.
+        return HttpResponse(status=204)
     response = StreamingHttpResponse(_stream(tracked.pk, sight, after), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back in its buffer
