@@ -8,7 +8,7 @@ before returning: an open stream sleeps for minutes between two changes, and mus
 connection while it does (two hundred open pages would otherwise hold two hundred connections).
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -148,14 +148,26 @@ def _raw_chunk(job_pk: int, after: int) -> list[tuple[int, object, str, str, boo
     return list(lines.values_list("id", "logged_at", "level", "message", "truncated")[:RAW_CHUNK])
 
 
-async def raw_text(job_pk: int) -> AsyncIterator[str]:
-    """The cached log as text, one line per row, read a chunk at a time (a 100,000-line log is
-    never held in memory whole)."""
+def _as_text(rows: list[tuple[int, object, str, str, bool]]) -> str:
+    return "".join(
+        f"{logged_at:%Y-%m-%dT%H:%M:%S.%fZ} {level.upper():5} {message}"
+        f"{' [cut: the line was longer than 64 KiB]' if truncated else ''}\n"
+        for _, logged_at, level, message, truncated in rows
+    )
+
+
+async def araw_text(job_pk: int) -> AsyncIterator[str]:
+    """The cached log as text, one line per row, a chunk at a time (a 100,000-line log is never
+    held in memory whole)."""
     after = 0
     while rows := await sync_to_async(_raw_chunk)(job_pk, after):
         after = rows[-1][0]
-        yield "".join(
-            f"{logged_at:%Y-%m-%dT%H:%M:%S.%fZ} {level.upper():5} {message}"
-            f"{' [cut: the line was longer than 64 KiB]' if truncated else ''}\n"
-            for _, logged_at, level, message, truncated in rows
-        )
+        yield _as_text(rows)
+
+
+def raw_text(job_pk: int) -> Iterator[str]:
+    """The same for a WSGI server, which iterates synchronously."""
+    after = 0
+    while rows := _raw_chunk(job_pk, after):
+        after = rows[-1][0]
+        yield _as_text(rows)

@@ -189,7 +189,8 @@ async def job_log_raw(
 ) -> HttpResponse:
     """The whole cached log as plain text (`?download=1`: as a file), streamed in chunks."""
     tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
-    response = StreamingHttpResponse(logs.raw_text(tracked.pk), content_type="text/plain; charset=utf-8")
+    chunks = logs.araw_text(tracked.pk) if isinstance(request, ASGIRequest) else logs.raw_text(tracked.pk)
+    response = StreamingHttpResponse(chunks, content_type="text/plain; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     if request.GET.get("download"):
         response["Content-Disposition"] = f'attachment; filename="job-{tracked.job_id}.log"'
