@@ -7,6 +7,9 @@ from django.urls import reverse
 from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
+from dashboard.tracking import interest
+from dashboard.tracking.models import Reason
+from dashboard.tracking.views.watch import watched_projects
 
 from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm, blank_to_none
 from .teams import can_manage
@@ -84,6 +87,7 @@ async def project_detail(
         "team": team,
         "project": project,
         "branches": branches,
+        "watched": await watched_projects(request.user, team_id),
         "manage": can_manage(team),
         "project_form": forms.get("project")
         or ProjectForm(
@@ -120,6 +124,9 @@ async def branch_detail(
             call = nexical.job_create(api, **ids, **job_form.cleaned_data)
             outcome = await attempt(request, call, form=job_form, conflict_field="type")
             if outcome.ok:
+                # Tracked from now on, for this user (the poller notifies them when it ends).
+                where = interest.JobPath(team_id, project_id, branch_id)
+                await interest.atrack_job(request.user, outcome.value, where, Reason.TRIGGERED)
                 messages.success(request, f"Job #{outcome.value.id} ({outcome.value.type}) queued.")
                 return go(
                     request, reverse("job_detail", args=[*ids.values(), outcome.value.id]), same_page=False

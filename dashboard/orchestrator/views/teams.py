@@ -8,6 +8,7 @@ from dashboard.accounts.models import Service
 from dashboard.core.pages import Outcome, action_name, attempt, go, load, nexical_page, optional_panel, page
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI, Team
+from dashboard.tracking.views.watch import watched_projects
 
 from ..forms import (
     DeleteConfirmForm,
@@ -108,6 +109,7 @@ async def _team_page(
         "invites": [invite for invite in invites or [] if invite.status == "pending"],
         "invites_missing": invites_missing,
         "projects": projects,
+        "watched": await watched_projects(request.user, team_id),
         "rename_form": forms.get("rename") or TeamForm(initial={"name": team.name, "slug": team.slug}),
         "invite_form": forms.get("invite") or InviteForm(),
         "project_form": forms.get("project") or ProjectForm(),
