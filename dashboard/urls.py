@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("dashboard.accounts.urls")),
     path("", include("dashboard.orchestrator.urls")),
     path("", include("dashboard.tracking.urls")),
+    path("", include("dashboard.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 
