@@ -166,10 +166,9 @@ def tracked() -> list[TrackedJob]:
 
 
 def run_every_job_to_the_end(
-    cast: Cast, jobs: list[dict], pollers: Pollers, on_running=None
+    worker: Worker, jobs: list[dict], pollers: Pollers, on_running=None
 ) -> dict[int, str]:
     """Start all jobs, log, wait until the pollers saw them run, then finish them (half fail)."""
-    worker = Worker(cast)
     started = [worker.acquire() for _ in jobs]
     for job in started:
         worker.log(job, "line one", "line two", "line three")
@@ -221,10 +220,11 @@ def assert_exactly_once(cast: Cast, finals: dict[int, str]) -> None:
 
 def test_it_shares_fifty_jobs_between_two_pollers_recording_everything_once(cast, pollers):
     jobs = make_jobs(cast, branches=5, per_branch=10)
+    worker = Worker(cast)  # enrolled before the pollers load the machine
     pollers.start("A")
     pollers.start("B")
     wait_until(lambda: all(job.status_checked_at for job in tracked()), pollers, "every job polled once")
-    finals = run_every_job_to_the_end(cast, jobs, pollers)
+    finals = run_every_job_to_the_end(worker, jobs, pollers)
     assert pollers.stop_all() == {"A": 0, "B": 0}
 
     assert_exactly_once(cast, finals)
@@ -240,6 +240,7 @@ def test_it_shares_fifty_jobs_between_two_pollers_recording_everything_once(cast
 
 def test_it_takes_over_the_work_of_a_poller_killed_mid_pass(cast, pollers):
     jobs = make_jobs(cast, branches=2, per_branch=10)
+    worker = Worker(cast)
     cast.sandbox.set_knobs(latency_ms=150)  # long passes: the kill lands in the middle of one
     victim = pollers.start("A")
     wait_until(lambda: all(job.status_checked_at for job in tracked()), pollers, "A polled every job")
@@ -257,7 +258,7 @@ def test_it_takes_over_the_work_of_a_poller_killed_mid_pass(cast, pollers):
         killed_at["time"] = timezone.now()
         killed_at["leased"] = TrackedJob.objects.using(SHARED).filter(lease_owner="A").count()
 
-    finals = run_every_job_to_the_end(cast, jobs, pollers, on_running=kill_a_mid_pass)
+    finals = run_every_job_to_the_end(worker, jobs, pollers, on_running=kill_a_mid_pass)
     assert victim.returncode == -signal.SIGKILL
     assert killed_at["leased"] > 0  # A died holding work…
     assert pollers.stop_all()["B"] == 0

@@ -15,6 +15,8 @@ RUNNING = timedelta(seconds=3)
 # Pending jobs only need their branch list; a viewer wants to see the start within a second or so.
 VIEWED_PENDING = timedelta(seconds=1)
 PENDING = timedelta(seconds=2)
+# A job of the same branch due within this is served with the due one (one list call, logs together).
+TAKE_ALONG = timedelta(seconds=1.5)
 # How stale a job's status may be before its branch list is fetched again.
 VIEWED_STATUS = timedelta(seconds=1)
 STATUS = timedelta(seconds=3)

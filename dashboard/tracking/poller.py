@@ -71,7 +71,9 @@ class Poller:
         for job in due:
             branches[(job.team_id, job.project_id, job.branch_id)].append((job, True))
         for job in await sync_to_async(leases.claim_branch_siblings)(self.name, now, set(branches)):
-            branches[(job.team_id, job.project_id, job.branch_id)].append((job, False))
+            # A sibling due soon is served now as well, so the jobs of a branch fall into step.
+            nearly_due = job.next_poll_at <= now + cadence.TAKE_ALONG
+            branches[(job.team_id, job.project_id, job.branch_id)].append((job, nearly_due))
         scans = await sync_to_async(leases.claim_due_scans)(self.name, now)
 
         limit = asyncio.Semaphore(CONCURRENCY)
@@ -81,7 +83,7 @@ class Poller:
                 return await work
 
         lost = await asyncio.gather(
-            *(bounded(self._branch(key, members, pass_id)) for key, members in branches.items()),
+            *(bounded(self._branch(key, members, pass_id, now)) for key, members in branches.items()),
             *(bounded(self._scan(scan, pass_id)) for scan in scans),
         )
         await sync_to_async(record.heartbeat)(self.name)
@@ -91,7 +93,9 @@ class Poller:
 
     # Jobs ------------------------------------------------------------------------------------------
 
-    async def _branch(self, key: BranchKey, members: list[tuple[TrackedJob, bool]], pass_id: str) -> int:
+    async def _branch(
+        self, key: BranchKey, members: list[tuple[TrackedJob, bool]], pass_id: str, started
+    ) -> int:
         """Update the claimed jobs of one branch; returns how many leases turned out lost."""
         seen = {job.pk: Observation(due=due) for job, due in members}
         jobs = [job for job, _ in members]
@@ -104,7 +108,8 @@ class Poller:
         lost = 0
         for job in jobs:
             try:
-                if not await sync_to_async(record.finish_job)(job.pk, self.name, pass_id, seen[job.pk]):
+                finish = sync_to_async(record.finish_job)
+                if not await finish(job.pk, self.name, pass_id, seen[job.pk], started):
                     lost += 1
             except Exception:
                 # The lease expires and the job is taken up again; the other jobs go on.

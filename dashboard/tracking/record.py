@@ -135,8 +135,12 @@ def save_lines(pk: int, owner: str, lines: list[nexical.JobLog]) -> bool:
     return True
 
 
-def finish_job(pk: int, owner: str, pass_id: str, seen: Observation) -> bool:
-    """Record what the pass saw, schedule the next look and give the lease back; False if lost."""
+def finish_job(pk: int, owner: str, pass_id: str, seen: Observation, started: datetime) -> bool:
+    """Record what the pass saw, schedule the next look and give the lease back; False if lost.
+
+    The next look is counted from the pass's start, the same for every job of the pass, so jobs
+    polled together stay together however long their writes took.
+    """
     now = timezone.now()
     with transaction.atomic():
         job = _leased(pk, owner)
@@ -146,12 +150,12 @@ def finish_job(pk: int, owner: str, pass_id: str, seen: Observation) -> bool:
         before = job.status
         upstream = seen.upstream
         if upstream is not None:
-            fields["status_checked_at"] = now
+            fields["status_checked_at"] = started
             # A stale answer (an older replica, a cache) must not move a job backwards.
             if STATUS_RANK[Status(upstream.status)] >= STATUS_RANK[Status(before)]:
                 fields.update(job_fields(upstream))
         after = fields.get("status", before)
-        fields.update(_schedule(job, seen, after, now))
+        fields.update(_schedule(job, seen, after, started))
         if seen.logs_complete:
             fields["logs_complete"] = True
         if seen.gone:
@@ -179,7 +183,9 @@ def _schedule(job: TrackedJob, seen: Observation, status: str, now: datetime) ->
     fields: dict = {"error_count": 0, "last_error": "", "last_error_at": None} if job.error_count else {}
     if seen.retry_in is not None:
         fields["next_poll_at"] = now + timedelta(seconds=seen.retry_in)
-    elif seen.due or status != job.status:
+    elif seen.due or seen.upstream is not None:
+        # A sibling whose status the branch list just refreshed is rescheduled with the due job, so
+        # a branch's jobs fall into step and one list call keeps serving all of them.
         fields["next_poll_at"] = cadence.next_poll_at(status, now)
     return fields
 
