@@ -29,6 +29,7 @@
   if (!viewer) return;
 
   var POLL_MS = 2000;
+  var LONG = 5000; // loaded lines past which only the lines in view are laid out
   var HEX = /^#[0-9a-f]{6}$/;
   var HASH = /^#L(\d+)(?:-L(\d+))?$/;
   var PREFS = { wrap: "logviewer.wrap", timestamps: "logviewer.timestamps" };
@@ -115,8 +116,10 @@
     }
     if (errorCount) {
       var errors = list.querySelectorAll(".log-error").length;
-      errorCount.textContent = errors ? "(" + errors.toLocaleString() + (hidden ? " loaded)" : ")") : "";
+      var text = errors === 1 ? "1 error" : (errors ? errors.toLocaleString() : "No") + " errors";
+      errorCount.textContent = hidden ? text + " in the loaded lines" : text;
     }
+    viewer.classList.toggle("logviewer-long", total > LONG);
     return hidden;
   }
 
@@ -272,7 +275,7 @@
     if (gapHolding(from)) {
       say("Loading the lines up to " + from.toLocaleString() + "…");
       loadUntil(function () {
-        return Boolean(document.getElementById("L" + Math.max(from, to)));
+        return Boolean(document.getElementById("L" + from) && document.getElementById("L" + to));
       }).then(function () {
         say(select(from, to, true) ? "" : "Line " + from.toLocaleString() + " is not in this log.");
       });
@@ -318,7 +321,8 @@
       findCount.textContent = "";
       return;
     }
-    var text = matches.length ? current + 1 + " of " + matches.length.toLocaleString() : "No match";
+    var total = matches.length.toLocaleString();
+    var text = !matches.length ? "No match" : current === -1 ? total + (matches.length === 1 ? " match" : " matches") : current + 1 + " of " + total;
     findCount.textContent = hidden ? text + " in loaded lines" : text;
   }
 
@@ -481,7 +485,10 @@
     }, delay);
   }
 
-  function connect() {
+  // The stream is reopened by hand rather than by EventSource's own retry, so that it resumes from
+  // the newest line shown (its URL carries the cursor). A stream that never opens (a proxy that
+  // buffers, a server that cannot stream) gives way to polling.
+  function connect(retries) {
     if (finished || !viewer.dataset.updatesUrl) return;
     if (!window.EventSource || !viewer.dataset.streamUrl) {
       poll(0);
@@ -490,10 +497,17 @@
     var url = viewer.dataset.streamUrl;
     var source = new EventSource(url + (url.indexOf("?") === -1 ? "?" : "&") + "after=" + lastId);
     var opened = false;
-    var failures = 0;
+    var giveUp = window.setTimeout(fallBack, 6000);
+
+    function fallBack() {
+      source.close();
+      say("Live (checking every few seconds).");
+      poll(0);
+    }
+
     source.addEventListener("open", function () {
       opened = true;
-      failures = 0;
+      window.clearTimeout(giveUp);
       say("Live.");
     });
     ["line", "status", "done"].forEach(function (name) {
@@ -508,16 +522,17 @@
       });
     });
     source.addEventListener("error", function () {
+      source.close();
+      window.clearTimeout(giveUp);
       if (finished) return;
-      failures += 1;
-      // Refused outright (a proxy that buffers, a closed endpoint) or never opened: poll instead.
-      if (source.readyState === EventSource.CLOSED || (!opened && failures >= 2)) {
-        source.close();
-        say("Live (checking every few seconds).");
-        poll(POLL_MS);
-      } else {
-        say("Reconnecting…");
+      if (!opened && retries >= 1) {
+        fallBack();
+        return;
       }
+      say("Reconnecting…");
+      window.setTimeout(function () {
+        connect(opened ? 0 : retries + 1);
+      }, 2000);
     });
   }
 
@@ -634,5 +649,5 @@
     setFollow(true);
     toEnd();
   }
-  connect();
+  connect(0);
 })();
