@@ -82,6 +82,21 @@ def in_view(page, selector: str) -> bool:
     )
 
 
+PATIENCE = 60_000  # ms: a busy machine renders a 1,300-line page slowly; nothing here waits on a timer
+
+
+@pytest.fixture
+def page(page):
+    page.set_default_timeout(PATIENCE)
+    return page
+
+
+def new_page(browser, **options):
+    page = browser.new_context(**options).new_page()
+    page.set_default_timeout(PATIENCE)
+    return page
+
+
 @pytest.fixture(autouse=True)
 def one_connection(monkeypatch):
     """On the in-memory SQLite test database, every thread uses the test's own connection.
@@ -186,6 +201,7 @@ def test_it_opens_a_range_in_the_hidden_middle_and_links_a_shift_clicked_range(
 
     # The link opens the same range in a fresh page.
     other = page.context.new_page()
+    other.set_default_timeout(PATIENCE)
     other.goto(f"{live_server.url}{scene.url()}#L4000-L4001")
     other.locator("#L4000.log-selected").wait_for()
     assert other.locator("#L4001.log-selected").count() == 1
@@ -356,8 +372,7 @@ def test_it_falls_back_to_polling_when_event_source_is_missing(live_server, page
 
 
 def test_it_shows_lines_links_and_the_raw_log_without_javascript(live_server, browser, cast):
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
+    page = new_page(browser, java_script_enabled=False)
     scene = finished_long_job(cast)
     sign_in(page, live_server.url, cast.member)
     page.goto(f"{live_server.url}{scene.url()}#L4500")
@@ -370,12 +385,11 @@ def test_it_shows_lines_links_and_the_raw_log_without_javascript(live_server, br
     page.get_by_role("link", name="Read the whole log as text").click()
     body = page.locator("body").inner_text()
     assert "a needle in the middle" in body and "step 4999 of the build" in body
-    context.close()
+    page.context.close()
 
 
 def test_it_fits_a_phone(live_server, browser, cast, shoot):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     scene = finished_long_job(cast)
     sign_in(page, live_server.url, cast.member)
     page.goto(f"{live_server.url}{scene.url()}#L4900")
@@ -388,4 +402,4 @@ def test_it_fits_a_phone(live_server, browser, cast, shoot):
     page.locator(".logviewer-find-count", has_text="match").wait_for()
     assert in_view(page, "#L4900")
     shoot(page, "log-viewer-phone")
-    context.close()
+    page.context.close()
