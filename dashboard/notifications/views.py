@@ -28,7 +28,10 @@ def _own(request: HttpRequest) -> Notification:
 
 def _after(request: HttpRequest) -> HttpResponse:
     if request.htmx:
-        return render(request, "notifications/list.html#body", _list_context(request))
+        # The body, and the bell of the top bar out of band, with the count after the change.
+        context = _list_context(request)
+        request.unread_notifications = context["unread"]
+        return render(request, "notifications/list.html#body", context)
     return redirect("notifications")
 
 
