@@ -464,24 +464,36 @@
       fetch(url + (url.indexOf("?") === -1 ? "?" : "&") + "after=" + lastId, {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
-      })
-        .then(function (response) {
-          if (!response.ok) throw new Error("status " + response.status);
-          return response.json();
-        })
-        .then(function (answer) {
-          var done = false;
-          (answer.events || []).forEach(function (event) {
-            done = handle(event.event, event.data || {}) || done;
+      }).then(
+        function (response) {
+          if (response.status === 403 || response.status === 404) {
+            // Access was lost (removed from the team, signed out): retrying cannot help.
+            say("Live updates stopped: this job's log is no longer available to you. Reload the page to see why.");
+            return undefined;
+          }
+          if (!response.ok) {
+            say("Live updates paused: the dashboard answered " + response.status + ". Retrying…");
+            poll(Math.min(delay * 2 || POLL_MS, 30000));
+            return undefined;
+          }
+          return response.json().then(function (answer) {
+            var done = false;
+            (answer.events || []).forEach(function (event) {
+              done = handle(event.event, event.data || {}) || done;
+            });
+            if (done) return;
+            say("Live (checking every few seconds).");
+            poll(answer.more ? 0 : POLL_MS);
           });
-          if (done) return;
-          say("Live (checking every few seconds).");
-          poll(answer.more ? 0 : POLL_MS);
-        })
-        .catch(function () {
+        },
+        function () {
           say("Live updates paused: the dashboard cannot be reached. Retrying…");
           poll(Math.min(delay * 2 || POLL_MS, 30000));
-        });
+        },
+      ).catch(function () {
+        say("Live updates paused: the dashboard's answer could not be read. Retrying…");
+        poll(Math.min(delay * 2 || POLL_MS, 30000));
+      });
     }, delay);
   }
 
@@ -522,10 +534,13 @@
       });
     });
     source.addEventListener("error", function () {
+      // CLOSED: the server refused the stream (a 204 from a server that cannot stream, an error
+      // page); CONNECTING: the connection dropped and may come back.
+      var refused = source.readyState === EventSource.CLOSED;
       source.close();
       window.clearTimeout(giveUp);
       if (finished) return;
-      if (!opened && retries >= 1) {
+      if (!opened && (refused || retries >= 1)) {
         fallBack();
         return;
       }
