@@ -173,3 +173,75 @@ def test_it_renders_a_huge_line_fast_enough_to_be_linear():
 def test_it_gives_the_raw_view_plain_text():
     assert plain("\x1b[1;31mfail\x1b[0m \x00 <b>\r") == "fail \ufffd <b>"
     assert plain(None) == ""
+
+
+# --- the viewer's template ---------------------------------------------------------------------------
+
+
+def _line(number: int, message: str, level: str = "info", truncated: bool = False):
+    from datetime import UTC, datetime
+
+    from dashboard.tracking.models import LogLine
+
+    line = LogLine(
+        id=1000 + number,
+        job_id=1,
+        upstream_id=number,
+        level=level,
+        message=message,
+        truncated=truncated,
+        logged_at=datetime(2026, 1, 1, 12, 0, number % 60, tzinfo=UTC),
+    )
+    line.number = number
+    return line
+
+
+URLS = {"stream": "/s", "updates": "/u", "log_lines": "/l", "log_raw": "/r.txt"}
+
+
+def test_it_renders_a_line_as_an_element_with_a_linkable_number():
+    from django.template.loader import render_to_string
+
+    rows = render_to_string(
+        "tracking/_log_viewer.html#log_rows",
+        {"lines": [_line(7, "\x1b[31mfail\x1b[0m <b>", "error"), _line(8, "y" * 10, truncated=True)]},
+    )
+    assert rows.startswith('<li class="log-line log-error" id="L7" data-log-id="1007">')
+    assert '<a class="log-number" href="#L7" aria-label="Line 7">7</a>' in rows
+    assert '<span class="ansi-fg-red">fail</span> &lt;b&gt;' in rows
+    assert '<time datetime="2026-01-01T12:00:07+00:00">' in rows
+    assert 'id="L8"' in rows and "longer than 64 KiB; the rest was not kept" in rows
+    assert "64 KiB" not in rows.split('id="L7"')[1].split("</li>")[0]
+
+
+def test_it_renders_the_head_the_gap_and_the_tail_of_a_long_log():
+    from django.template.loader import render_to_string
+
+    from dashboard.tracking.logs import Page
+
+    head = [_line(n, f"head {n}") for n in (1, 2)]
+    tail = [_line(n, f"tail {n}") for n in (1234, 1235)]
+    page = Page(head=head, tail=tail, total=1235, hidden=1231)
+    html = render_to_string("tracking/_log_viewer.html", {"log": page, "log_urls": URLS, "live": False})
+    assert 'data-last-id="2235"' in html and 'data-live="false"' in html
+    assert 'data-lines-url="/l"' in html and 'data-updates-url="/u"' in html
+    gap = html.split('<li class="log-gap"')[1].split("</li>")[0]
+    assert 'data-after="1002" data-before="2234" data-count="1231"' in gap
+    assert "1,231 lines not shown here." in gap and 'href="/r.txt"' in gap
+    assert html.index('id="L2"') < html.index('class="log-gap"') < html.index('id="L1234"')
+    assert "1,235 lines" in html
+    assert 'data-toggle="follow"' not in html  # nothing more can come: no follow mode
+    assert "/static/js/logviewer.js" in html
+
+
+def test_it_says_when_a_live_log_is_still_empty():
+    from django.template.loader import render_to_string
+
+    from dashboard.tracking.logs import Page
+
+    html = render_to_string(
+        "tracking/_log_viewer.html", {"log": Page(head=[]), "log_urls": URLS, "live": True}
+    )
+    assert "No log lines yet. They appear here as soon as a worker writes them." in html
+    assert 'data-toggle="follow"' in html and 'data-live="true"' in html
+    assert "log-gap" not in html

@@ -120,6 +120,7 @@
       errorCount.textContent = hidden ? text + " in the loaded lines" : text;
     }
     viewer.classList.toggle("logviewer-long", total > LONG);
+    viewer.style.setProperty("--log-digits", String(total + hidden).length);
     return hidden;
   }
 
