@@ -30,6 +30,8 @@ SPECIAL = {
     4800: ("info", "\x1b[38;2;255;136;0ma needle in truecolor\x1b[0m"),
     4900: ("warn", "deprecated, see https://example.com/docs."),
     4950: ("info", "x" * 100_000),
+    # What a worker's binary output becomes: controls, DEL, C1 bytes, and U+FFFD from invalid UTF-8.
+    4960: ("info", "PNG\x01\x02\x7f\x85 \ufffd\ufffd end"),
 }
 
 
@@ -287,6 +289,9 @@ def test_it_renders_colours_links_and_cut_lines_and_keeps_preferences(live_serve
     assert link.get_attribute("href") == "https://example.com/docs"
     assert "noopener" in link.get_attribute("rel") and link.get_attribute("target") == "_blank"
     assert page.locator("#L4900 .log-message").text_content() == "deprecated, see https://example.com/docs."
+
+    binary = page.locator("#L4960 .log-message").text_content()
+    assert binary == "PNG\ufffd\ufffd\ufffd\ufffd \ufffd\ufffd end"
 
     cut = page.locator("#L4950 .log-cut")
     assert cut.text_content() == "… line cut here: 80,000 more characters, see the raw log"
