@@ -440,7 +440,6 @@
       old.replaceWith(element);
       if (window.htmx) window.htmx.process(element);
     });
-    viewer.dispatchEvent(new CustomEvent("logviewer:status", { bubbles: true }));
   }
 
   function finish(data) {
