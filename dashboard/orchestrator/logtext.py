@@ -53,6 +53,11 @@ _NAMED_RGB = [
 ]  # fmt: skip
 _CUBE = (0, 95, 135, 175, 215, 255)  # the xterm 6x6x6 cube's channel levels
 
+# SGR codes that set and clear text attributes; the order is that of the classes in the output.
+_FLAGS = {1: "bold", 2: "dim", 3: "italic", 4: "underline", 9: "strike"}
+_CLEARS = {22: ("bold", "dim"), 23: ("italic",), 24: ("underline",), 29: ("strike",)}
+_FLAG_ORDER = list(_FLAGS.values())
+
 RGB = tuple[int, int, int]
 Colour = str | RGB  # one of NAMED, or an exact colour
 
@@ -159,14 +164,12 @@ class _Style:
             self.flags.discard(name)
 
     def _basic(self, code: int) -> None:
-        flags = {1: "bold", 2: "dim", 3: "italic", 4: "underline", 9: "strike"}
-        clears = {22: ("bold", "dim"), 23: ("italic",), 24: ("underline",), 29: ("strike",)}
         if code == 0:
             self.reset()
-        elif code in flags:
-            self.flags.add(flags[code])
-        elif code in clears:
-            self.flags.difference_update(clears[code])
+        elif code in _FLAGS:
+            self.flags.add(_FLAGS[code])
+        elif code in _CLEARS:
+            self.flags.difference_update(_CLEARS[code])
         elif 30 <= code <= 37 or 90 <= code <= 97:
             self.fg = NAMED[code - 30] if code < 90 else NAMED[code - 90 + 8]
         elif 40 <= code <= 47 or 100 <= code <= 107:
@@ -199,9 +202,6 @@ class _Style:
                 data.append(f' data-{layer}="#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"')
         classes.extend(f"ansi-{flag}" for flag in sorted(self.flags, key=_FLAG_ORDER.index))
         return f'<span class="{" ".join(classes)}"{"".join(data)}>' if classes else ""
-
-
-_FLAG_ORDER = ["bold", "dim", "italic", "underline", "strike"]
 
 
 def _trim_url(url: str) -> str:
