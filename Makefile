@@ -76,6 +76,9 @@ bench: $(STAMP)
 	$(PY) -m bench.team_page
 	$(PY) -m bench.poller_viewers
 	$(PY) -m bench.poller_branch
+	$(PY) -m bench.live_latency
+	$(PY) -m bench.live_streams
+	$(PY) -m bench.live_long_log
 
 ## Run the browser journeys and keep their screenshots in docs/screenshots for the README.
 screenshots: $(STAMP) browser
