@@ -231,15 +231,17 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     page.get_by_role("button", name="Load all").click()
     page.locator(".log-gap").wait_for(state="detached")
     page.locator(".logviewer-find-count", has_text="2 matches").wait_for()
-    # Find goes on from where the reader is (line 4,800), then wraps around to the top.
-    find.press("Enter")
-    page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
+    # Find starts from where the reader is (at the loaded gap, near line 300), then wraps around.
     find.press("Enter")
     page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
     assert in_view(page, "#L2500.log-match-current")
-    find.press("Shift+Enter")
+    find.press("Enter")
     page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
     assert in_view(page, "#L4800.log-match-current")
+    find.press("Enter")
+    page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
+    find.press("Shift+Enter")
+    page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
     find.press("Escape")
     assert page.locator(".log-match").count() == 0
 
@@ -260,6 +262,11 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     assert in_view(page, "#L2600.log-selected")
     page.get_by_role("button", name="Next error").click()
     page.locator(".logviewer-live", has_text="No error after line 2,600.").wait_for()
+    # The reader scrolls back up: "Next error" looks after what they now see, not after line 2,600.
+    page.locator("#L1000").evaluate("line => line.scrollIntoView({block: 'start'})")
+    page.get_by_role("button", name="Next error").click()
+    page.wait_for_function("() => document.querySelector('.logviewer-live').textContent === ''")
+    assert page.url.endswith("#L2600") and in_view(page, "#L2600.log-selected")
 
 
 def test_it_looks_for_the_next_error_in_the_hidden_lines(live_server, page, cast):

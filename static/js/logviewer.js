@@ -370,9 +370,10 @@
     }
     if (current === -1) {
       // Start from where the reader is: the first match after (or, backwards, before) it.
+      var start = here();
       current = direction > 0 ? -1 : matches.length;
       for (var index = 0; index < matches.length; index += 1) {
-        if (numberOf(matches[index]) >= position) {
+        if (numberOf(matches[index]) >= start) {
           current = direction > 0 ? index - 1 : index;
           break;
         }
@@ -387,6 +388,20 @@
     setFollow(false);
     line.scrollIntoView({ block: "center" });
     findLabel();
+  }
+
+  // Where the reader is: the line last jumped to while it is still in view, else the first line
+  // in view (they scrolled away from it).
+  function here() {
+    var box = scroller.getBoundingClientRect();
+    var last = document.getElementById("L" + position);
+    if (last) {
+      var rect = last.getBoundingClientRect();
+      if (rect.bottom > box.top && rect.top < box.bottom) return position;
+    }
+    var element = document.elementFromPoint(box.left + box.width / 2, box.top + 4);
+    var line = element && element.closest ? element.closest(".log-line") : null;
+    return line ? numberOf(line) : position;
   }
 
   // --- errors and levels --------------------------------------------------------------------------
@@ -601,7 +616,7 @@
       return;
     }
     if (target.closest("[data-error]")) {
-      goToError(target.closest("[data-error]").dataset.error === "first" ? 0 : position);
+      goToError(target.closest("[data-error]").dataset.error === "first" ? 0 : here());
       return;
     }
     var gap = target.closest(".log-gap");
