@@ -90,6 +90,7 @@ def test_it_updates_every_job_of_a_branch_with_one_list_call(cast):
     # Two start running; only one of them is due, yet the list updates both.
     first, second = worker.acquire(), worker.acquire()
     worker.log(first, "hello")
+    TrackedJob.objects.update(next_poll_at=timezone.now() + timedelta(minutes=1))  # not due for a while
     TrackedJob.objects.filter(job_id=first["id"]).update(next_poll_at=timezone.now(), status_checked_at=None)
     cast.sandbox.reset_request_counts()
     summary = one_pass(poller)
@@ -227,12 +228,14 @@ def test_it_backs_off_when_upstream_fails_and_recovers_after(cast, settings, fau
     waits = []
     for expected_errors in (1, 2):
         make_due()
+        before = timezone.now()
         one_pass(poller)  # never raises
         tracked.refresh_from_db()
         assert tracked.error_count == expected_errors and sentence in tracked.last_error
         assert tracked.lease_owner == ""
-        waits.append((tracked.next_poll_at - timezone.now()).total_seconds())
-    assert 1 < waits[0] < 2.5 and 2.5 < waits[1] < 5  # 2 s, then 4 s, jittered, from the pass start
+        waits.append((tracked.next_poll_at - before).total_seconds())
+    # 2 s, then 4 s, jittered by ±20 %, from the pass's start (a moment after `before`).
+    assert 1.6 <= waits[0] <= 2.9 and 3.2 <= waits[1] <= 5.3
     first_failure = tracked.last_error_at
     assert first_failure is not None
 

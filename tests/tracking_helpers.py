@@ -11,7 +11,7 @@ from dashboard.services import nexical
 from dashboard.tracking.interest import JobPath, Names, track_job
 from dashboard.tracking.models import Reason, TrackedJob
 from dashboard.tracking.poller import PassSummary, Poller
-from tests.orchestrator_cast import Cast, Person, team_worker
+from tests.orchestrator_cast import Cast, Person, person
 
 
 @dataclass
@@ -45,7 +45,24 @@ class Worker:
     """The team's own worker, driven by the test: acquire, log, complete or fail."""
 
     def __init__(self, cast: Cast):
-        self.http: httpx.Client = team_worker(cast)
+        # Enrolled by a system user made without a password: hashing one is slow on a busy machine.
+        system = httpx.Client(
+            base_url=cast.sandbox.nexical_url,
+            headers={"Authorization": f"Bearer {person(cast.sandbox, role='system').upstream['token']}"},
+            timeout=30,
+        )
+        enrollment = system.post(
+            "/admin/enrollment-tokens", json={"teamId": cast.team["id"], "name": "tests"}
+        )
+        session = system.post(
+            "/auth/worker/enroll",
+            json={"token": enrollment.raise_for_status().json()["token"], "metadata": {}},
+        )
+        self.http = httpx.Client(
+            base_url=cast.sandbox.nexical_url,
+            headers={"Authorization": f"Bearer {session.raise_for_status().json()['token']}"},
+            timeout=30,
+        )
 
     def acquire(self) -> dict:
         response = self.http.post("/workers/acquire", json={})

@@ -70,6 +70,14 @@ def claim_due_scans(owner: str, now: datetime, limit: int = 50) -> list[ProjectS
     return _claim(due, owner, now, limit)
 
 
+def renew(owner: str, now: datetime) -> None:
+    """Extend what this poller holds: a slow pass (a hanging upstream) keeps its work, while a dead
+    poller's leases still run out, since only a live pass renews them. Lost leases are not matched."""
+    until = now + lease_length()
+    TrackedJob.objects.filter(lease_owner=owner).update(lease_until=until)
+    ProjectScan.objects.filter(lease_owner=owner).update(lease_until=until)
+
+
 def release_all(owner: str) -> None:
     """Give back whatever this poller still holds (at a clean stop, so others need not wait)."""
     TrackedJob.objects.filter(lease_owner=owner).update(lease_owner="", lease_until=None)

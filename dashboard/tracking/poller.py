@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from django.utils import timezone
 
 from dashboard.services import nexical
@@ -64,7 +63,6 @@ class Poller:
         self.passes += 1
         pass_id = f"{self.name}#{self.passes}"
         self.tokens.new_pass()
-        await sync_to_async(close_old_connections)()
         now = timezone.now()
         due = await sync_to_async(leases.claim_due_jobs)(self.name, now)
         branches: dict[BranchKey, list[tuple[TrackedJob, bool]]] = defaultdict(list)
@@ -82,14 +80,27 @@ class Poller:
             async with limit:
                 return await work
 
-        lost = await asyncio.gather(
-            *(bounded(self._branch(key, members, pass_id, now)) for key, members in branches.items()),
-            *(bounded(self._scan(scan, pass_id)) for scan in scans),
-        )
+        renewing = asyncio.create_task(self._renew_leases())
+        try:
+            lost = await asyncio.gather(
+                *(bounded(self._branch(key, members, pass_id, now)) for key, members in branches.items()),
+                *(bounded(self._scan(scan, pass_id)) for scan in scans),
+            )
+        finally:
+            renewing.cancel()
         await sync_to_async(record.heartbeat)(self.name)
         return PassSummary(
             jobs=sum(len(m) for m in branches.values()), scans=len(scans), lost_leases=sum(lost)
         )
+
+    async def _renew_leases(self) -> None:
+        every = leases.lease_length().total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await sync_to_async(leases.renew)(self.name, timezone.now())
+            except Exception:  # a busy database: the next renewal (or the lease's margin) covers it
+                logger.exception("Poller: renewing leases failed")
 
     # Jobs ------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 from django.utils import timezone
 
 from dashboard.services import http
@@ -43,6 +44,8 @@ async def _main(poller: Poller, *, once: bool, out) -> None:
     try:
         while not stop.is_set():
             try:
+                # A long-lived process: drop a connection the database closed (restart, failover).
+                await sync_to_async(close_old_connections)()
                 summary = await poller.run_pass()
                 failures = 0
                 delay = await sync_to_async(_until_due)()
