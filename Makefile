@@ -82,7 +82,7 @@ bench: $(STAMP)
 
 ## Run the browser journeys and keep their screenshots in docs/screenshots for the README.
 screenshots: $(STAMP) browser
-	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py
+	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py tests/test_live_journey.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -125,8 +125,8 @@ async def _changed(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
-@nexical_page
 async def job_stream(
     request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
@@ -145,8 +145,8 @@ async def job_stream(
     return response
 
 
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
-@nexical_page
 async def job_updates(
     request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
@@ -168,8 +168,8 @@ async def job_updates(
     return response
 
 
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
-@nexical_page
 async def job_log_lines(
     request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
@@ -182,8 +182,8 @@ async def job_log_lines(
     return JsonResponse(body)
 
 
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
-@nexical_page
 async def job_log_raw(
     request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:

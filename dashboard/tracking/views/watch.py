@@ -29,8 +29,8 @@ def _back(request: AuthenticatedRequest, team_id: int, project_id: int) -> str:
     return reverse("project_detail", args=[team_id, project_id])
 
 
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_POST
-@nexical_page
 async def project_watch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse:
