@@ -90,6 +90,8 @@ async def viewable_job(request, api: NexicalAPI, ids: dict[str, int]) -> tuple[T
         names = None if known else await _names(api, ids)
         path = interest.JobPath(ids["team_id"], ids["project_id"], ids["branch_id"])
         tracked = await interest.atrack_job(request.user, sight.job, path, Reason.VIEWED, names)
+        if names is not None:  # stored by track_job; this instance was read before
+            tracked.team_name, tracked.project_name, tracked.branch_name = names
     await cache.aset(key, sight, ACCESS_SECONDS)
     return tracked, sight
 
