@@ -14,12 +14,15 @@ import os
 import socket
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from dashboard.accounts.models import Connection
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, AuthError, UpstreamError
 
@@ -76,7 +79,7 @@ class Poller:
 
         limit = asyncio.Semaphore(CONCURRENCY)
 
-        async def bounded(work):
+        async def bounded(work: Awaitable[int]) -> int:
             async with limit:
                 return await work
 
@@ -105,7 +108,7 @@ class Poller:
     # Jobs ------------------------------------------------------------------------------------------
 
     async def _branch(
-        self, key: BranchKey, members: list[tuple[TrackedJob, bool]], pass_id: str, started
+        self, key: BranchKey, members: list[tuple[TrackedJob, bool]], pass_id: str, started: datetime
     ) -> int:
         """Update the claimed jobs of one branch; returns how many leases turned out lost."""
         seen = {job.pk: Observation(due=due) for job, due in members}
@@ -129,7 +132,7 @@ class Poller:
 
     async def _observe(
         self, key: BranchKey, jobs: list[TrackedJob], seen: dict[int, Observation], pass_id: str
-    ):
+    ) -> None:
         team_id, project_id, branch_id = key
         where = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
         connections = await sync_to_async(record.candidates)([job.pk for job in jobs])
@@ -137,7 +140,9 @@ class Poller:
         try:
             if any(seen[job.pk].due and _status_wanted(job, now) for job in jobs):
                 listed = await self.tokens.call(connections, partial(nexical.job_list, **where))
-                await sync_to_async(record.discover)(team_id, project_id, listed, {}, pass_id)
+                await sync_to_async(record.discover)(
+                    team_id, project_id, listed, {branch_id: jobs[0].branch_name}, pass_id
+                )
                 by_id = {job.id: job for job in listed}
                 for job in jobs:
                     seen[job.pk].upstream = by_id.get(job.job_id)
@@ -154,7 +159,9 @@ class Poller:
                     _failed(failure, [seen[job.pk]])
         await asyncio.gather(*(self._logs(job, where, connections, seen[job.pk]) for job in jobs))
 
-    async def _logs(self, job: TrackedJob, where: dict, connections, seen: Observation) -> None:
+    async def _logs(
+        self, job: TrackedJob, where: dict, connections: list[Connection], seen: Observation
+    ) -> None:
         """New lines of a running job; every remaining line of one that finished."""
         status = seen.upstream.status if seen.upstream is not None else job.status
         final = status in FINISHED
@@ -212,7 +219,7 @@ class Poller:
             return 0
 
 
-def _status_wanted(job: TrackedJob, now) -> bool:
+def _status_wanted(job: TrackedJob, now: datetime) -> bool:
     """Whether this due job needs its branch list now (pending ones always do)."""
     if job.status in FINISHED:
         return False

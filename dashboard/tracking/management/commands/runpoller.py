@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from dashboard.services import http
@@ -63,6 +63,7 @@ async def _main(poller: Poller, *, once: bool, out) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
         await sync_to_async(leases.release_all)(poller.name)
+        await sync_to_async(connections.close_all)()  # the thread that ran the passes holds them
         await http.aclose()
     out.write(f"Poller {poller.name} stopped after {poller.passes} passes.")
 
