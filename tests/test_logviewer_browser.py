@@ -321,6 +321,34 @@ def test_it_renders_colours_links_and_cut_lines_and_keeps_preferences(live_serve
     assert page.locator("#L4800 time").is_visible()
 
 
+def test_it_opens_a_100000_line_log_with_its_head_and_tail_and_reaches_any_line(live_server, page, cast):
+    scene = job_scene(cast)
+    tracked = track_job(cast.member.user, nexical.Job.model_validate(scene.job), JobPath(*scene.ids[:3]))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for first in range(1, 100_001, 20_000):
+        LogLine.objects.bulk_create(
+            LogLine(job=tracked, upstream_id=n, level="info", message=f"line {n}", logged_at=start)
+            for n in range(first, first + 20_000)
+        )
+    record_status(tracked, "running")
+    record_status(tracked, "completed", logs_complete=True)
+    sign_in(page, live_server.url, cast.member)
+
+    page.goto(f"{live_server.url}{scene.url()}")
+    # The page holds the head and the tail only; the count covers every line.
+    assert page.locator(".log-line").count() == 1300
+    assert page.locator(".logviewer-count").inner_text() == "100,000 lines, 98,700 not loaded"
+    assert page.locator("#L100000 .log-number").text_content() == "100000"
+
+    page.goto(f"{live_server.url}{scene.url()}#L61234")
+    page.locator("#L61234.log-selected").wait_for()
+    assert page.locator("#L61234 .log-message").text_content() == "line 61234"
+    assert in_view(page, "#L61234")
+    # Loaded up to the line, not beyond: the rest stays hidden until asked for.
+    assert page.locator(".log-gap").count() == 1
+    assert page.locator("#L70000").count() == 0
+
+
 # --- live -------------------------------------------------------------------------------------------
 
 

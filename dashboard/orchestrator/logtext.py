@@ -6,10 +6,11 @@ formatted from integers, which logviewer.js paints, as CSP forbids style attribu
 for http(s) URLs, and the note that says where a line was cut.
 """
 
+import html
 import re
 from urllib.parse import urlsplit
 
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 # Terminal escape sequences, matched whole so none of their bytes leak into the page as text:
@@ -216,17 +217,18 @@ def _trim_url(url: str) -> str:
 
 
 def _linked(text: str) -> str:
-    """Escaped text whose http(s) URLs are links that open apart from the log."""
+    """Escaped text whose http(s) URLs are links that open apart from the log (the standard library's
+    escape, as Django's, without its lazy-string wrapper: it runs for every piece of every line)."""
     out: list[str] = []
     position = 0
     for match in _URL.finditer(text):
         url = web_url(_trim_url(match.group()))
         if not url:
             continue
-        out.append(escape(text[position : match.start()]))
+        out.append(html.escape(text[position : match.start()]))
         out.append(format_html(_LINK, url, url))
         position = match.start() + len(url)
-    out.append(escape(text[position:]))
+    out.append(html.escape(text[position:]))
     return "".join(out)
 
 
