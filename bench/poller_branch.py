@@ -66,12 +66,17 @@ def main() -> None:
 
         running = [scene.acquire() for _ in jobs]
         stop = threading.Event()
+        writers = []
         for index, job in enumerate(running):
             # Each job writes a line every 2 s, the writers spread across the interval.
             time.sleep(2 / JOBS)
-            every(2, lambda job=job, index=index: scene.log(job, f"job {index}: working"), stop)
+            writers.append(
+                every(2, lambda job=job, index=index: scene.log(job, f"job {index}: working"), stop)
+            )
         report("20 running jobs, each writing a line every 2 s", measure(scene, running, args.seconds))
         stop.set()
+        for writer in writers:  # before the sandbox stops under them
+            writer.join()
     finally:
         scene.stop_poller()
         scene.sandbox.stop()

@@ -69,9 +69,10 @@ def run_job(scene: Scene, users: list, seconds: float) -> tuple[int, int, int]:
         running = scene.acquire()
         assert running["id"] == job["id"]
         writing = threading.Event()
-        every(0.2, lambda: scene.log(running, "building…"), writing)
+        writer = every(0.2, lambda: scene.log(running, "building…"), writing)
         await asyncio.sleep(seconds)
         writing.set()
+        await asyncio.to_thread(writer.join)  # its last line is written before the job completes
         await asyncio.to_thread(scene.complete, running)
         while not await TrackedJob.objects.filter(job_id=job["id"], logs_complete=True).aexists():
             await asyncio.sleep(0.2)
