@@ -8,8 +8,8 @@ WEB_PORT ?= 8000
 
 .PHONY: run test setup sandbox lint format browser bench screenshots key clean
 
-## Set everything up, then start the sandbox and the web server (Ctrl-C stops all).
-# If either server stops (a port already in use, a crash), the other is stopped too and make fails:
+## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
+# If any of them stops (a port already in use, a crash), the others are stopped too and make fails:
 # `wait -n` returns as soon as one of them exits.
 run: setup
 	@echo
@@ -22,9 +22,10 @@ run: setup
 	export SANDBOX_PUBLIC_URL=http://127.0.0.1:$(SANDBOX_PORT); \
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & pids="$$pids $$!"; \
 	$(PY) scripts/wait-for-sandbox http://127.0.0.1:$(SANDBOX_PORT)/_sandbox/health $$! || exit 1; \
+	$(PY) manage.py runpoller & pids="$$pids $$!"; \
 	$(VENV)/bin/uvicorn dashboard.asgi:application --host 127.0.0.1 --port $(WEB_PORT) & pids="$$pids $$!"; \
 	wait -n; status=$$?; \
-	echo "A server stopped (exit status $$status); stopping the other one." >&2; \
+	echo "A process stopped (exit status $$status); stopping the others." >&2; \
 	exit $$(( status == 0 ? 1 : status ))
 
 ## Set everything up and run every test.
@@ -73,15 +74,20 @@ browser: $(STAMP)
 sandbox: $(STAMP) | .sandbox
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
 
-## The README's benchmarks: a page needing four upstream calls vs one call, with 50 ms latency;
-## a task's webhook reaching its page (p50/p95) and the upstream calls per task page view.
+## The README's benchmarks, with 50 ms latency: a page needing four upstream calls vs one call; the
+## poller and the live pages; a task's webhook reaching its page.
 bench: $(STAMP)
 	$(PY) -m bench.team_page
+	$(PY) -m bench.poller_viewers
+	$(PY) -m bench.poller_branch
+	$(PY) -m bench.live_latency
+	$(PY) -m bench.live_streams
+	$(PY) -m bench.live_long_log
 	$(PY) -m bench.task_webhook
 
 ## Run the browser journeys and keep their screenshots in docs/screenshots for the README.
 screenshots: $(STAMP) browser
-	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py
+	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py tests/test_live_journey.py
 
 ## Lint, format check and type check (what CI runs before the tests).
 lint: $(STAMP)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "dashboard.notifications",
     "dashboard.tasks",
     "dashboard.credits",
+    "dashboard.tracking",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.core.middleware.resolve_user",
+    "dashboard.notifications.middleware.unread_count",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -190,6 +192,10 @@ UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=10.0)
 UPSTREAM_GET_RETRIES = env.int("UPSTREAM_GET_RETRIES", default=2)
 # The longest Retry-After we wait out inside one request before giving the 429 to the user.
 UPSTREAM_MAX_RETRY_AFTER = env.float("UPSTREAM_MAX_RETRY_AFTER", default=2.0)
+
+# The poller (manage.py runpoller): a claimed job stays leased this many seconds; a poller that dies
+# holds its jobs no longer than that. Longer than a slow pass, so a live poller never loses its own.
+TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=60.0)
 
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("dashboard.orchestrator.urls")),
     path("", include("dashboard.tasks.urls")),
     path("", include("dashboard.credits.urls")),
+    path("", include("dashboard.tracking.urls")),
+    path("", include("dashboard.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,16 +1,20 @@
 """Layout, home, the reconnect banner, error pages and /healthz."""
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.test import RequestFactory
+from django.utils import timezone
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Connection, Service
 from dashboard.core import views
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
+from dashboard.tracking.models import PollerHeartbeat
 from tests.helpers import connected_user, dashboard_user, new_nexical_user
 from tests.sandbox_process import free_port
 
@@ -97,7 +101,15 @@ def test_healthz_reports_everything_up(client, sandbox):
         "status": "ok",
         "database": "ok",
         "upstreams": {"nexical": "reachable", "nexustoken": "reachable"},
+        "poller": None,  # no poller has completed a pass in this test database
     }
+
+
+def test_it_reports_in_healthz_how_long_ago_the_poller_completed_a_pass(client, sandbox):
+    PollerHeartbeat.objects.create(name="a", last_pass_at=timezone.now() - timedelta(seconds=42), passes=7)
+    PollerHeartbeat.objects.create(name="b", last_pass_at=timezone.now() - timedelta(seconds=300), passes=1)
+    age = client.get("/healthz").json()["poller"]
+    assert 42 <= age < 50  # the newest pass of any poller counts
 
 
 def test_healthz_degrades_when_upstreams_are_down(client, settings):

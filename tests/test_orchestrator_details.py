@@ -1,12 +1,11 @@
 """Long logs, clearing optional fields, secrets never cached, confirmations, failed jobs, 404s."""
 
-from datetime import UTC, datetime
-
 import httpx
 import pytest
 import respx
 from django.urls import reverse
 
+from tests.live_helpers import poll_once
 from tests.orchestrator_cast import person, team_worker
 
 pytestmark = pytest.mark.django_db
@@ -21,66 +20,18 @@ def job_scene(cast):
     return job, reverse("job_detail", args=ids), api_path
 
 
-# --- logs longer than one page ---------------------------------------------------------------------
+# --- a finished job ---------------------------------------------------------------------------------
 
 
-def fake_log_server(sandbox, api_path: str, job_id: int, total: int):
-    """The logs endpoint honouring after/limit over `total` lines; returns the calls it saw."""
-    calls = []
-
-    def answer(request):
-        after = int(request.url.params.get("after") or 0)
-        limit = int(request.url.params.get("limit") or 1000)
-        calls.append((after, limit))
-        ids = range(after + 1, min(after + limit, total) + 1)
-        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        lines = [
-            {"id": i, "jobId": job_id, "level": "info", "message": f"line {i}", "timestamp": stamp}
-            for i in ids
-        ]
-        return httpx.Response(200, json={"logs": lines})
-
-    respx.get(f"{sandbox.nexical_url}{api_path}/logs").mock(side_effect=answer)
-    return calls
-
-
-def test_the_job_page_fetches_past_the_first_thousand_lines(client, cast, sandbox):
-    job, url, api_path = job_scene(cast)
-    client.force_login(cast.member.user)
-    with respx.mock:
-        calls = fake_log_server(sandbox, api_path, job["id"], total=2500)
-        respx.route().pass_through()
-        page = client.get(url).content.decode()
-    assert calls == [(0, 1000), (1000, 1000), (2000, 1000)]
-    assert 'data-log-id="2500"' in page
-    assert 'data-log-id="1001"' in page
-    assert "Load more" not in page
-
-
-def test_a_runaway_log_stops_at_twenty_pages_and_offers_load_more(client, cast, sandbox):
-    job, url, api_path = job_scene(cast)
-    client.force_login(cast.member.user)
-    with respx.mock:
-        calls = fake_log_server(sandbox, api_path, job["id"], total=25_000)
-        respx.route().pass_through()
-        page = client.get(url).content.decode()
-        assert len(calls) == 20
-        assert 'data-log-id="20000"' in page
-        assert 'data-log-id="20001"' not in page
-        assert f'href="{url}?after=20000"' in page  # "Load more" works without JS too
-        more = client.get(f"{url}?after=20000", headers={"HX-Request": "true"}).content.decode()
-        plain = client.get(f"{url}?after=20000").content.decode()
-    assert 'data-log-id="20001"' in more and 'data-log-id="25000"' in more
-    assert 'data-log-id="20000"' not in more
-    assert 'data-log-id="20001"' in plain and "Back to the start of the log" in plain
-
-
+@pytest.mark.django_db(transaction=True)  # the poller reads the job from its own connection
 def test_a_finished_job_no_longer_claims_a_reload_shows_more(client, cast):
     _job, url, api_path = job_scene(cast)
     worker = team_worker(cast)
     worker.post("/workers/acquire", json={}).raise_for_status()
     worker.post(f"{api_path}/complete", json={"outputs": {}}).raise_for_status()
     client.force_login(cast.member.user)
+    client.get(url)  # the first sight registers the job with the poller
+    poll_once()  # whose last fetch completes the log cache
     page = client.get(url).content.decode()
     assert "Reload the page" not in page
     assert "No more lines will be added." in page

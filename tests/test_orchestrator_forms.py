@@ -99,9 +99,9 @@ def test_upstream_accepts_the_ssh_repository_url_the_form_now_allows(client, san
         ("\x1b]8;;https://example.com/run/1\x1b\\run 1\x1b]8;;\x1b\\ done", "run 1 done"),
         ("\x1b(Bplain", "plain"),
         ("\x1b[38;5;1mred\x1b[0m", '<span class="ansi-fg-red">red</span>'),
-        ("\x1b[38;5;196mfar red\x1b[0m", "far red"),
+        ("\x1b[38;5;196mfar red\x1b[0m", '<span class="ansi-fg-bright-red" data-fg="#ff0000">far red</span>'),
         # 2;1;32;0 are an RGB colour's numbers: not bold, not green.
-        ("\x1b[38;2;1;32;0mrgb", "rgb"),
+        ("\x1b[38;2;1;32;0mrgb", '<span class="ansi-fg-black" data-fg="#012000">rgb</span>'),
         ("\x1b[48;5;4;1mon blue", '<span class="ansi-bg-blue ansi-bold">on blue</span>'),
         ("\x1b[38:5:2mcolon form", '<span class="ansi-fg-green">colon form</span>'),
         ("\x1b[1;31mbold red", '<span class="ansi-fg-red ansi-bold">bold red</span>'),

@@ -5,14 +5,17 @@ from collections.abc import Awaitable
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.db import connection as db_connection
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 
 from dashboard.accounts.models import Service
 from dashboard.credits.home import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
+from dashboard.tracking.models import PollerHeartbeat
 
 from .http import AuthenticatedRequest
 
@@ -35,8 +38,11 @@ async def home(request: AuthenticatedRequest) -> HttpResponse:
 
 async def healthz(request: HttpRequest) -> JsonResponse:
     """The database decides the status code; the upstreams are reported, never fatal."""
-    database, nexical_ok, nexustoken_ok = await asyncio.gather(
-        _database_ok(), _within_deadline(_nexical_reachable()), _within_deadline(_nexustoken_reachable())
+    database, nexical_ok, nexustoken_ok, poller_age = await asyncio.gather(
+        _database_ok(),
+        _within_deadline(_nexical_reachable()),
+        _within_deadline(_nexustoken_reachable()),
+        _poller_age(),
     )
     body = {
         "status": "ok" if database else "failed",
@@ -45,6 +51,9 @@ async def healthz(request: HttpRequest) -> JsonResponse:
             "nexical": "reachable" if nexical_ok else "unreachable",
             "nexustoken": "reachable" if nexustoken_ok else "unreachable",
         },
+        # Seconds since any poller last completed a pass; null when none ever did (or the database
+        # is down). Reported, never fatal: the pages still work, only live updates would be stale.
+        "poller": poller_age,
     }
     return JsonResponse(body, status=200 if database else 503)
 
@@ -56,6 +65,17 @@ async def _database_ok() -> bool:
         logger.exception("Health check: the database is unavailable")
         return False
     return True
+
+
+async def _poller_age() -> float | None:
+    try:
+        last = await PollerHeartbeat.objects.aaggregate(last=Max("last_pass_at"))
+    except Exception:
+        logger.exception("Health check: the poller's heartbeat cannot be read")
+        return None
+    if last["last"] is None:
+        return None
+    return round(max(0.0, (timezone.now() - last["last"]).total_seconds()), 1)
 
 
 def _ping_database() -> None:

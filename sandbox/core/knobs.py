@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "simulate_nodes": True,  # NexusToken processing nodes that bid and submit
     "deliver_webhooks": True,  # signed webhook delivery to tasks' callback_url
     "worker_speed": 1.0,  # >1 makes the simulated worker write its logs faster
+    "worker_slots": 4,  # jobs the simulated worker runs at once
     "auction_seconds": 3.0,  # a NexusToken auction closes this long after the first bid
 }
 

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .auth import mint_token
 from .http import MAX_ID, ApiError, Field, created, ok, parse_body
-from .models import Invitation, OutboxMessage, Role, Token, User
+from .models import Invitation, Job, JobLog, OutboxMessage, Role, Token, User
 from .serializers import user_json
 from .views.accounts import EMAIL, create_user
 
@@ -82,3 +82,40 @@ def expire_invitation(request: HttpRequest, invite_id: int) -> JsonResponse:
     if not Invitation.objects.filter(pk=min(invite_id, MAX_ID)).update(expires_at=timezone.now()):
         return ApiError(404, "not_found", "Invitation not found.").response()
     return ok()
+
+
+BURST_MAX_LINES = 200_000
+BURST_MAX_LINE_BYTES = 2_000_000
+BURST_LEVELS = ("info", "warn", "error")
+
+
+@_admin_only
+def log_burst(request: HttpRequest, job_id: int) -> JsonResponse:
+    """POST {count, level?, lineBytes?} -> 201 {count, lastId}: write `count` log lines to the job at
+    once (any status), for large-log tests and benchmarks. `level` "mixed" cycles info/warn/error;
+    `lineBytes` pads each message to about that many bytes (a 1 MB line, say)."""
+    if request.method != "POST":
+        return ApiError(405, "method_not_allowed", "Use POST.").response()
+    data = parse_body(
+        request,
+        {
+            "count": Field(int, required=True, minimum=1, maximum=BURST_MAX_LINES),
+            "level": Field(str, choices=(*BURST_LEVELS, "mixed")),
+            "lineBytes": Field(int, minimum=1, maximum=BURST_MAX_LINE_BYTES),
+        },
+    )
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return ApiError(404, "not_found", "Job not found.").response()
+    level = data.get("level", "info")
+    start = JobLog.objects.filter(job=job).count()
+    lines = []
+    for number in range(start + 1, start + data["count"] + 1):
+        message = f"burst line {number}"
+        if "lineBytes" in data:
+            message = (message + " " + "x" * data["lineBytes"])[: data["lineBytes"]]
+        line_level = BURST_LEVELS[number % 3] if level == "mixed" else level
+        lines.append(JobLog(job=job, level=line_level, message=message, metadata={"burst": True}))
+    JobLog.objects.bulk_create(lines, batch_size=2000)
+    last = JobLog.objects.filter(job=job).order_by("-id").values_list("id", flat=True).first()
+    return created({"count": data["count"], "lastId": last})

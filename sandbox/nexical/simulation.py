@@ -24,6 +24,7 @@ from .models import EnrollmentToken, Job
 logger = logging.getLogger("sandbox.nexical.worker")
 
 IDLE_SECONDS = 1.0
+SLOT_WAIT_SECONDS = 0.2  # all slots busy: look again this soon
 FAIL_SHARE = 0.15
 # The public worker is the seeded demo's own, so the demo's running jobs can finish too.
 PUBLIC_WORKER = "demo-worker-01"
@@ -38,19 +39,25 @@ def start(base_url: str) -> None:
 
 
 def _loop(api_url: str) -> None:
+    """Acquire jobs and run each in its own thread, up to `worker_slots` at once, so a new deploy
+    starts within about a second even while others are still running."""
     workers = _Workers()
+    running: set[threading.Thread] = set()
     backoff = IDLE_SECONDS
     with httpx.Client(base_url=api_url, timeout=10) as http:
         while True:
-            if not knobs.get("simulate_worker"):
-                time.sleep(IDLE_SECONDS)
+            running = {thread for thread in running if thread.is_alive()}
+            if not knobs.get("simulate_worker") or len(running) >= knobs.get("worker_slots"):
+                time.sleep(SLOT_WAIT_SECONDS)
                 continue
             try:
                 found = _next_job(http, workers)
                 if found is None:
                     time.sleep(IDLE_SECONDS)
                 else:
-                    _run(http, *found)
+                    runner = threading.Thread(target=_run_safely, args=(api_url, *found), daemon=True)
+                    runner.start()
+                    running.add(runner)
                 backoff = IDLE_SECONDS
             except httpx.HTTPStatusError as error:
                 if error.response.status_code == 401:
@@ -65,6 +72,18 @@ def _loop(api_url: str) -> None:
             finally:
                 # This thread lives forever: do not keep a database connection open for it.
                 connection.close()
+
+
+def _run_safely(api_url: str, session: str, job: dict, resumed: bool) -> None:
+    """One job, in its own thread; a failure ends this job's run, never the worker."""
+    try:
+        with httpx.Client(base_url=api_url, timeout=10) as http:
+            _run(http, session, job, resumed)
+    except httpx.HTTPStatusError as error:
+        # 409: someone else finished the job; 401: the session expired. Either way this run is over.
+        logger.warning("simulated worker: job %s stopped on HTTP %s", job["id"], error.response.status_code)
+    except Exception:
+        logger.exception("simulated worker: job %s stopped on an unexpected failure", job["id"])
 
 
 class _Workers:

@@ -1,5 +1,7 @@
 """A project's page (settings and branches) and a branch's page (its jobs)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.urls import reverse
@@ -7,7 +9,10 @@ from django.urls import reverse
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import attempt, go, load, nexical_page, page
 from dashboard.services import nexical
-from dashboard.services.nexical import NexicalAPI, Project
+from dashboard.services.nexical import Job, NexicalAPI, Project
+from dashboard.tracking import interest
+from dashboard.tracking.models import Reason
+from dashboard.tracking.views.watch import watched_projects
 
 from .. import access
 from ..actions import Handler, Result, ask_first, dispatch, refused, row_action, submit
@@ -35,6 +40,7 @@ async def project_detail(
         "project": project,
         "branches": branches,
         "access": access.TeamAccess(team=team),
+        "watched": await watched_projects(request.user, team_id),
         "project_form": forms.get("project") or _settings_form(project),
         "branch_form": forms.get("branch") or BranchForm(),
         "delete_form": forms.get("delete") or DeleteConfirmForm(expected=project.name),
@@ -152,13 +158,21 @@ async def branch_detail(
 async def _create_job(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
 ) -> Result:
+    where = interest.JobPath(team_id, project_id, branch_id)
+
+    async def create_and_track(data: dict[str, Any]) -> Job:
+        job = await nexical.job_create(
+            api, team_id=team_id, project_id=project_id, branch_id=branch_id, **data
+        )
+        # Tracked from now on, for its author (the poller tells them how it ends).
+        await interest.atrack_job(request.user, job, where, Reason.TRIGGERED)
+        return job
+
     return await submit(
         request,
         JobForm(request.POST),
         "job",
-        lambda data: nexical.job_create(
-            api, team_id=team_id, project_id=project_id, branch_id=branch_id, **data
-        ),
+        create_and_track,
         lambda job: (
             f"Job #{job.id} ({job.type}) queued.",
             reverse("job_detail", args=[team_id, project_id, branch_id, job.id]),

@@ -17,6 +17,7 @@ from dashboard.core.pages import (
 )
 from dashboard.services import nexical
 from dashboard.services.nexical import Invitation, NexicalAPI
+from dashboard.tracking.views.watch import watched_projects
 
 from .. import access
 from ..actions import STALE, Handler, Result, Shown, ask_first, dispatch, refused, row_action, submit
@@ -104,6 +105,7 @@ async def _team_page(
         "invites": [invite for invite in invites or [] if invite.status == "pending"],
         "invites_missing": invites_missing,
         "projects": projects,
+        "watched": await watched_projects(request.user, team_id),
         "rename_form": forms.get("rename") or TeamForm(initial={"name": team.name, "slug": team.slug}),
         "invite_form": forms.get("invite") or InviteForm(),
         "project_form": forms.get("project") or ProjectForm(),

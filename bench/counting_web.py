@@ -1,0 +1,54 @@
+"""uvicorn serving the dashboard as `make run` does, plus a count of every database query the
+process makes, written to a file a few times a second (for bench.live_streams)."""
+
+import argparse
+import os
+import threading
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count-file", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="warning")
+    options = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    import django
+
+    django.setup()
+    from django.db.backends.signals import connection_created
+
+    count = 0
+    lock = threading.Lock()
+
+    def counted(execute, sql, params, many, context):
+        nonlocal count
+        with lock:
+            count += 1
+        return execute(sql, params, many, context)
+
+    def attach(connection, **_) -> None:
+        if counted not in connection.execute_wrappers:  # a wrapper reconnects many times
+            connection.execute_wrappers.append(counted)
+
+    connection_created.connect(attach)
+
+    def report() -> None:
+        while True:
+            with open(options.count_file, "w") as out:
+                out.write(str(count))
+            time.sleep(0.1)
+
+    threading.Thread(target=report, daemon=True).start()
+    import uvicorn
+
+    from dashboard.asgi import application
+
+    uvicorn.run(application, host=options.host, port=options.port, log_level=options.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Figure 4 of issue 9: one web process serving 200 open streams of one running job.
+
+Its memory (RSS), and the database queries it makes per second with 1 open stream and with 200:
+quiet (no new line), and with the worker writing 2 lines a second (every stream then reads them).
+"""
+
+import asyncio
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.live_scene import build
+
+STREAMS = 200
+WINDOW = 10.0  # seconds per measurement
+LINES_PER_SECOND = 2
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def measure(scene, cookies, streams: int, count_file: Path, writing: bool) -> tuple[float, float]:
+    """(queries per second, RSS in MB) with `streams` open streams, quiet or with lines arriving."""
+    url = f"{scene.stack.url}{scene.page_path}events"
+    limits = httpx.Limits(max_connections=streams + 5)
+    async with httpx.AsyncClient(cookies=cookies, timeout=120, limits=limits) as client:
+        opened = [client.stream("GET", url) for _ in range(streams)]
+        responses = await asyncio.gather(*(stream.__aenter__() for stream in opened))
+        codes = {response.status_code for response in responses}
+        assert codes == {200}, codes
+        received = [0] * streams
+
+        async def read(index: int, response: httpx.Response) -> None:
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    received[index] += 1
+
+        readers = [asyncio.create_task(read(i, r)) for i, r in enumerate(responses)]
+        while min(received) == 0:  # every stream has its first event
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        stop = threading.Event()
+        if writing:
+            threading.Thread(target=write_lines, args=(scene, stop), daemon=True).start()
+        start, began = int(count_file.read_text()), time.monotonic()
+        await asyncio.sleep(WINDOW)
+        queries = (int(count_file.read_text()) - start) / (time.monotonic() - began)
+        memory = rss_mb(scene.stack.pid("web"))
+        stop.set()
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*(stream.__aexit__(None, None, None) for stream in opened))
+    return queries, memory
+
+
+def write_lines(scene, stop: threading.Event) -> None:
+    number = 0
+    while not stop.wait(1 / LINES_PER_SECOND):
+        number += 1
+        scene.log(f"bench line {number}")
+
+
+def main() -> None:
+    count_file = Path(tempfile.mkdtemp(prefix="nexus-bench-count-")) / "queries"
+    count_file.write_text("0")
+    scene = build(web_command=[sys.executable, "-m", "bench.counting_web", "--count-file", str(count_file)])
+    try:
+        client = scene.session()
+        client.get(scene.page_path).raise_for_status()  # the job is now tracked and viewed
+        cookies = dict(client.cookies)
+        client.close()
+        idle = rss_mb(scene.stack.pid("web"))
+        rows = {}
+        for streams in (1, STREAMS):
+            for writing in (False, True):
+                rows[(streams, writing)] = asyncio.run(measure(scene, cookies, streams, count_file, writing))
+    finally:
+        scene.stop()
+    print(f"One web process (uvicorn, SQLite), {STREAMS} open streams of one running job:")
+    one_mb, many_mb = rows[(1, False)][1], rows[(STREAMS, False)][1]
+    print(f"  memory: {idle:.0f} MB with no stream, {one_mb:.0f} MB with 1, {many_mb:.0f} MB with {STREAMS}")
+    for writing, label in ((False, "quiet"), (True, f"{LINES_PER_SECOND} new lines/s")):
+        one, many = rows[(1, writing)][0], rows[(STREAMS, writing)][0]
+        print(f"  DB queries/s, {label}: {one:.1f} with 1 stream, {many:.1f} with {STREAMS}")
+
+
+if __name__ == "__main__":
+    main()

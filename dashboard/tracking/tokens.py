@@ -1,0 +1,85 @@
+"""Whose token the poller acts with, and each token's rate limit.
+
+The poller acts for the users with an interest in a job (who triggered it, watch its project, or
+viewed it), never with a token of its own. It tries their connections in order; a 401 marks that
+connection for its owner (clients.note_failure) and the next is tried; a 403 or 404 may only mean
+that this user lost access, so the next is tried too. A 429 pauses that token alone for its
+Retry-After, in this process.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from dashboard.accounts import clients
+from dashboard.accounts.models import Connection
+from dashboard.services.errors import APIError, AuthError, RateLimitError
+from dashboard.services.nexical import NexicalAPI
+
+# A 429 without Retry-After: wait this long before using the token again.
+DEFAULT_RETRY_AFTER = 5.0
+
+
+class NoUsableToken(Exception):
+    """Every candidate's token was rejected (or there was none): the job cannot be tracked."""
+
+
+class AllRateLimited(Exception):
+    """Every usable token is rate limited; `retry_in` seconds until the first is free again."""
+
+    def __init__(self, retry_in: float) -> None:
+        self.retry_in = retry_in
+        super().__init__(f"rate limited for {retry_in:.1f} s")
+
+
+@dataclass
+class TokenPool:
+    """Per-process memory of tokens: rate-limited until when, and which were rejected this run."""
+
+    limited_until: dict[int, float] = field(default_factory=dict)  # connection pk -> monotonic time
+    rejected: set[int] = field(default_factory=set)  # connection pks that answered 401 this pass
+
+    def new_pass(self) -> None:
+        # A rejected connection is marked needs_attention and left out of later passes' candidates;
+        # once its owner reconnects (same row, new secret) it is a candidate again.
+        self.rejected.clear()
+
+    async def call[T](
+        self, connections: list[Connection], request: Callable[[NexicalAPI], Awaitable[T]]
+    ) -> T:
+        """`request` made with the first candidate whose token works.
+
+        Raises the upstream's 404/403 if every candidate got one (the job is gone, or nobody may see
+        it any more), AllRateLimited, NoUsableToken, or any other UpstreamError as it came.
+        """
+        refused: APIError | AuthError | None = None
+        waits: list[float] = []
+        for candidate in connections:
+            if candidate.pk in self.rejected:
+                continue
+            wait = self.limited_until.get(candidate.pk, 0.0) - time.monotonic()
+            if wait > 0:
+                waits.append(wait)
+                continue
+            try:
+                api = await clients.nexical_api(candidate)
+                return await request(api)
+            except RateLimitError as error:
+                retry_after = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
+                self.limited_until[candidate.pk] = time.monotonic() + retry_after
+                waits.append(retry_after)
+            except AuthError as error:
+                if error.is_unauthenticated:
+                    self.rejected.add(candidate.pk)
+                    await clients.note_failure(candidate, error)
+                else:
+                    refused = error
+            except APIError as error:
+                if not error.is_not_found:
+                    raise
+                refused = error
+        if refused is not None:
+            raise refused
+        if waits:
+            raise AllRateLimited(min(waits))
+        raise NoUsableToken

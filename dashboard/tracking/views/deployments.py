@@ -1,0 +1,81 @@
+"""The deployments overview: the user's running and recent jobs across everything they follow.
+
+Read from the poller's cache like the job page; rows of a team the viewer's token no longer sees
+are left out (that answer is cached per team, see access.viewable_teams).
+"""
+
+from django import forms
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.pages import nexical_page, page
+from dashboard.services.nexical import NexicalAPI
+
+from ..access import viewable_teams
+from ..models import FINISHED, ProjectWatch, Reason, Status, TrackedJob
+
+RECENT = 50  # finished jobs listed under "Recent"
+REFRESH_SECONDS = 3  # how often an open overview with running jobs asks for fresh rows
+
+
+class FilterForm(forms.Form):
+    # Team and project are offered as selects of what the user follows (see the template).
+    team = forms.IntegerField(required=False, min_value=1)
+    project = forms.IntegerField(required=False, min_value=1)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
+
+
+def _followed(user, watches: list[tuple[int, int]]):
+    """The jobs the user triggered or follows through a watched project (not those merely viewed)."""
+    followed = Q(interests__user=user, interests__reason__in=[Reason.TRIGGERED, Reason.WATCHED])
+    for team_id, project_id in watches:
+        followed |= Q(team_id=team_id, project_id=project_id)
+    return TrackedJob.objects.filter(followed).distinct()
+
+
+async def _rows(request: AuthenticatedRequest, filters: dict) -> tuple[list, list, list]:
+    """(running or pending jobs, recent finished jobs, every followed (team, project) for the filters)."""
+    watches = [
+        w async for w in ProjectWatch.objects.filter(user=request.user).values_list("team_id", "project_id")
+    ]
+    jobs = _followed(request.user, watches)
+    places = {
+        (job.team_id, job.team_name, job.project_id, job.project_name)
+        async for job in jobs.only("team_id", "team_name", "project_id", "project_name")
+    }
+    if filters.get("team"):
+        jobs = jobs.filter(team_id=filters["team"])
+    if filters.get("project"):
+        jobs = jobs.filter(project_id=filters["project"])
+    if filters.get("status"):
+        jobs = jobs.filter(status=filters["status"])
+    active = [job async for job in jobs.exclude(status__in=FINISHED).order_by("-created_at", "-pk")]
+    recent = [job async for job in jobs.filter(status__in=FINISHED).order_by("-completed_at", "-pk")[:RECENT]]
+    return active, recent, sorted(places, key=lambda place: (place[1], place[3]))
+
+
+@nexical_page
+async def deployments(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
+    form = FilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    active, recent, places = await _rows(request, filters)
+    visible = await viewable_teams(request, api, {job.team_id for job in active + recent})
+    active = [job for job in active if job.team_id in visible]
+    recent = [job for job in recent if job.team_id in visible]
+    places = [place for place in places if place[0] in visible]
+    context = {
+        "form": form,
+        "filters": filters,
+        "active": active,
+        "recent": recent,
+        "teams": sorted({(place[0], place[1]) for place in places}, key=lambda team: team[1]),
+        "projects": [place for place in places if not filters.get("team") or place[0] == filters["team"]],
+        "refresh_seconds": REFRESH_SECONDS if active else None,
+        "query": request.GET.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "deployment-rows":
+        # The periodic refresh of an open overview: only the rows.
+        return render(request, "tracking/deployments.html#rows", context)
+    return page(request, "tracking/deployments.html", context, status=200 if form.is_valid() else 400)

@@ -1,0 +1,214 @@
+"""A tracked job's live endpoints: the event stream, its polling fallback, log ranges and raw text.
+
+All of them read the poller's cache, never upstream, after `access.viewable_job` has checked with
+the viewer's own token (answer cached) that they may see the job: a stranger, an unknown id or a
+malformed cursor gets a 404, never someone else's log.
+
+Events (Server-Sent Events, and the same objects in the polling fallback's JSON):
+  line    id = the last LogLine pk of the batch (the resume cursor);
+          data = {"first": number of the first line, "last": its pk, "count": n, "html": rows}
+  status  data = {"status": "running", "finished": false, "html": {element id: outer HTML}}
+          sent at the start and whenever what the page shows of the job changed
+  done    data = {"status": "completed"}, the last event: nothing more will come
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from dashboard.core.pages import nexical_page
+from dashboard.services.nexical import NexicalAPI
+
+from .. import live, logs
+from ..access import Sight, viewable_job
+from ..models import TrackedJob
+from ..timeline import timeline
+
+BATCH = 500  # lines per event: a burst is sent in a few messages, not one huge one
+KEEPALIVE = 15.0  # seconds: proxies close an idle connection; a comment line keeps it open
+RANGE_LIMIT = 5000  # lines per "load hidden lines" request
+LIVE_TEMPLATE = "tracking/_job_live.html"
+ROWS_TEMPLATE = "tracking/_log_viewer.html#log_rows"
+PARTS = {"job-facts": "facts", "job-timeline": "timeline", "job-notices": "notices", "log-state": "log_state"}
+
+
+def _ids(team_id: int, project_id: int, branch_id: int, job_id: int) -> dict[str, int]:
+    return {"team_id": team_id, "project_id": project_id, "branch_id": branch_id, "job_id": job_id}
+
+
+def _cursor(request: HttpRequest, name: str = "after") -> int:
+    """The cursor of `?after=` (or the Last-Event-ID header of a reconnecting EventSource)."""
+    value = request.GET.get(name)
+    if value is None and name == "after":
+        value = request.headers.get("Last-Event-ID") or "0"
+    cursor = logs.parse_cursor(value)
+    if cursor is None:
+        raise Http404("Malformed cursor.")
+    return cursor
+
+
+def _job_args(job: TrackedJob) -> list[int]:
+    return [job.team_id, job.project_id, job.branch_id, job.job_id]
+
+
+def _page_url(job: TrackedJob) -> str:
+    return reverse("job_detail", args=_job_args(job))
+
+
+def rows_html(lines: list) -> str:
+    return render_to_string(ROWS_TEMPLATE, {"lines": lines}) if lines else ""
+
+
+def status_payload(job: TrackedJob, sight: Sight, events: list) -> dict:
+    context = {
+        "job": job,
+        "sight": sight,
+        "timeline": timeline(job, events),
+        "live": not logs.settled(job),
+        "page_url": _page_url(job),
+    }
+    html = {element: render_to_string(f"{LIVE_TEMPLATE}#{part}", context) for element, part in PARTS.items()}
+    return {"status": job.status, "finished": job.is_finished, "html": html}
+
+
+def line_payload(lines: list) -> dict:
+    return {"first": lines[0].number, "last": lines[-1].pk, "count": len(lines), "html": rows_html(lines)}
+
+
+def _sse(event: str, data: dict, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
+    """Events until the job is done; between changes it waits on the process's watcher, no queries."""
+    watcher = live.watcher()
+    await watcher.join(job_pk)
+    try:
+        yield "retry: 2000\n\n"  # reconnect soon after a dropped connection, with Last-Event-ID
+        number = await logs.acount_through(job_pk, after) + 1
+        shown = None
+        while True:
+            change = watcher.next_change(job_pk)  # before the read: a change during it still wakes us
+            update = await logs.aread_update(job_pk, after, BATCH)
+            if update.lines:
+                lines = logs.numbered(update.lines, number)
+                number += len(lines)
+                after = lines[-1].pk
+                yield _sse("line", line_payload(lines), event_id=after)
+            status = status_payload(update.job, sight, update.events)
+            if status != shown:
+                shown = status
+                yield _sse("status", status)
+            if update.finished:
+                yield _sse("done", {"status": update.job.status})
+                return
+            if update.more:
+                continue
+            while not await _changed(change, KEEPALIVE):
+                yield ": keepalive\n\n"
+    finally:
+        watcher.leave(job_pk)
+
+
+async def _changed(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
+@require_GET
+async def job_stream(
+    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> HttpResponse:
+    after = _cursor(request)
+    tracked, sight = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI a stream would hold a server thread for as long as the page is open. 204 tells
+        # EventSource not to reconnect; the page then polls `job_updates` instead.
+        return HttpResponse(status=204)
+    response = StreamingHttpResponse(_stream(tracked.pk, sight, after), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back in its buffer
+    # A compressing middleware or proxy buffers until it has a block to compress: declaring the
+    # body's encoding makes Django's GZipMiddleware (and most proxies) leave the stream alone.
+    response["Content-Encoding"] = "identity"
+    return response
+
+
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
+@require_GET
+async def job_updates(
+    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> HttpResponse:
+    """The polling fallback: the events a stream would have sent since `?after=`, as JSON."""
+    after = _cursor(request)
+    tracked, sight = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
+    number = await logs.acount_through(tracked.pk, after) + 1
+    update = await logs.aread_update(tracked.pk, after, logs.TAIL)
+    events = []
+    if update.lines:
+        lines = logs.numbered(update.lines, number)
+        after = lines[-1].pk
+        events.append({"event": "line", "id": after, "data": line_payload(lines)})
+    events.append({"event": "status", "data": status_payload(update.job, sight, update.events)})
+    if update.finished:
+        events.append({"event": "done", "data": {"status": update.job.status}})
+    response = JsonResponse({"after": after, "more": update.more, "events": events})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
+@require_GET
+async def job_log_lines(
+    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> HttpResponse:
+    """A range of lines by cursor (`?after=` and optional `?before=`): the hidden middle of a long log."""
+    after = _cursor(request)
+    before = _cursor(request, "before") if "before" in request.GET else None
+    tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
+    lines, more = await logs.aread_range(tracked.pk, after, before, RANGE_LIMIT)
+    body = {"more": more, **(line_payload(lines) if lines else {"count": 0, "html": ""})}
+    return JsonResponse(body)
+
+
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
+@require_GET
+async def job_log_raw(
+    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> HttpResponse:
+    """The whole cached log as plain text (`?download=1`: as a file), streamed in chunks."""
+    tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
+    chunks = logs.araw_text(tracked.pk) if isinstance(request, ASGIRequest) else logs.raw_text(tracked.pk)
+    response = StreamingHttpResponse(chunks, content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="job-{tracked.job_id}.log"'
+    return response
+
+
+async def live_job_context(job: TrackedJob, sight: Sight) -> dict:
+    """What the job page shows of a tracked job: its facts, history and the start of its log."""
+    log, events = await logs.aread_page(job.pk)
+    names = ("stream", "updates", "log_lines", "log_raw")
+    urls = {name: reverse(f"job_{name}", args=_job_args(job)) for name in names}
+    return {
+        "page_url": _page_url(job),
+        "job": job,
+        "sight": sight,
+        "timeline": timeline(job, events),
+        "log": log,
+        "log_urls": urls,
+        # The viewer listens for more only while more can come.
+        "live": not logs.settled(job),
+    }
