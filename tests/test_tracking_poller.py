@@ -316,3 +316,10 @@ def test_it_cuts_huge_lines_to_64_kib_with_a_note(cast):
 
 def test_it_stores_no_nul_characters_which_postgresql_refuses():
     assert cut_message("nul\x00byte") == ("nul\ufffdbyte", False)
+
+
+def test_it_stores_no_lone_surrogates_which_json_carries_but_utf8_cannot_encode():
+    # "\ud800" arrives from an upstream's JSON escape "\\ud800"; a real pair (an emoji) is kept.
+    message, cut = cut_message("half \ud800 and \udfff, whole 🚀")
+    assert (message, cut) == ("half \ufffd and \ufffd, whole 🚀", False)
+    message.encode("utf-8")  # storable: this raised before

@@ -113,7 +113,7 @@ class JobInterest(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "job"], name="one_interest_per_user_and_job")]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.reason} {self.job}"
+        return f"user {self.user_id} {self.reason} job {self.job_id}"
 
 
 class ProjectWatch(models.Model):
@@ -178,7 +178,7 @@ class JobEvent(models.Model):
         indexes = [models.Index(fields=["job", "id"], name="tracking_event_cursor_idx")]
 
     def __str__(self) -> str:
-        return f"{self.job}: {self.from_status or '-'} -> {self.to_status}"
+        return f"job {self.job_id}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class LogLine(models.Model):
@@ -198,7 +198,7 @@ class LogLine(models.Model):
         indexes = [models.Index(fields=["job", "id"], name="tracking_line_cursor_idx")]
 
     def __str__(self) -> str:
-        return f"{self.job} line {self.upstream_id}"
+        return f"job {self.job_id} line {self.upstream_id}"
 
 
 class PollerHeartbeat(models.Model):

@@ -6,6 +6,7 @@ nothing. Inserted events and lines are announced (pg_notify) in the same transac
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,10 +97,15 @@ def _leased(pk: int, owner: str) -> TrackedJob | None:
     return TrackedJob.objects.select_for_update().filter(pk=pk, lease_owner=owner).first()
 
 
+# NUL, and the halves of a surrogate pair that arrived alone (`"\\ud800"` in upstream JSON).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def cut_message(message: str) -> tuple[str, bool]:
-    """The message as stored: at most MAX_MESSAGE_BYTES of UTF-8, without NUL (PostgreSQL refuses it)."""
-    message = message.replace("\x00", "\ufffd")
-    encoded = message.encode("utf-8", errors="replace")
+    """The message as stored: at most MAX_MESSAGE_BYTES of UTF-8, without NUL or lone surrogates (which
+    JSON can carry but PostgreSQL refuses, and UTF-8 cannot encode)."""
+    message = UNSTORABLE.sub("\ufffd", message)
+    encoded = message.encode("utf-8")
     if len(encoded) <= MAX_MESSAGE_BYTES:
         return message, False
     return encoded[:MAX_MESSAGE_BYTES].decode("utf-8", errors="ignore"), True
