@@ -121,7 +121,7 @@ def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False, p
     log = log_path.open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the sandbox exited at start:\n{log_path.read_text()}")
@@ -137,4 +137,4 @@ def start_sandbox(extra_env: dict[str, str] | None = None, seed: bool = False, p
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"the sandbox did not answer within 60 s:\n{log_path.read_text()}")
+    raise RuntimeError(f"the sandbox did not answer within 120 s:\n{log_path.read_text()}")
