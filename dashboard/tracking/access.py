@@ -92,6 +92,8 @@ async def viewable_job(request, api: NexicalAPI, ids: dict[str, int]) -> tuple[T
         tracked = await interest.atrack_job(request.user, sight.job, path, Reason.VIEWED, names)
         if names is not None:  # stored by track_job; this instance was read before
             tracked.team_name, tracked.project_name, tracked.branch_name = names
+    if tracked is None:  # _ask answers "no job" only for a job tracked here and deleted upstream
+        raise Http404
     await cache.aset(key, sight, ACCESS_SECONDS)
     return tracked, sight
 
