@@ -18,7 +18,7 @@ from typing import Any, Concatenate, cast
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -277,8 +277,10 @@ async def upstream_error_page(
 
 # --- the decorators -------------------------------------------------------------------------------
 
-type PageView[API, **P] = Callable[Concatenate[AuthenticatedRequest, API, P], Awaitable[HttpResponse]]
-type BoundView[**P] = Callable[Concatenate[AuthenticatedRequest, P], Coroutine[Any, Any, HttpResponse]]
+# A page answers with a whole response; a live log or a download streams its body instead.
+type PageResponse = HttpResponse | StreamingHttpResponse
+type PageView[API, **P] = Callable[Concatenate[AuthenticatedRequest, API, P], Awaitable[PageResponse]]
+type BoundView[**P] = Callable[Concatenate[AuthenticatedRequest, P], Coroutine[Any, Any, PageResponse]]
 
 
 def _service_page[API](
@@ -287,7 +289,7 @@ def _service_page[API](
     def decorator(view: PageView[API, ...]) -> BoundView[...]:
         @login_required
         @wraps(view)
-        async def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        async def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> PageResponse:
             connection = request.connections.get(service)  # loaded by dashboard.core.middleware
             if connection is None:
                 context = {"service": service, "service_name": clients.ERROR_NAME[service]}

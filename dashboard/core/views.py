@@ -15,7 +15,9 @@ from dashboard.accounts.models import Service
 from dashboard.credits.home import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
-from dashboard.tracking.models import PollerHeartbeat
+from dashboard.tracking.access import refused_teams
+from dashboard.tracking.models import PollerHeartbeat, TrackedJob
+from dashboard.tracking.views.deployments import followed_jobs, running_and_recent
 
 from .http import AuthenticatedRequest
 
@@ -23,17 +25,31 @@ logger = logging.getLogger(__name__)
 
 # Health checks must answer fast even when an upstream hangs: a load balancer is waiting.
 HEALTH_TIMEOUT = 3.0
+HOME_DEPLOYS = 5  # running and recent deploys each listed on the home page; the rest on /deployments/
 
 
 @login_required
 async def home(request: AuthenticatedRequest) -> HttpResponse:
     connected = request.connections  # loaded by dashboard.core.middleware
+    nexical = connected.get(Service.NEXICAL)
+    running, recent = await _deploys(request) if nexical and not nexical.needs_attention else ([], [])
     context = {
-        "nexical": connected.get(Service.NEXICAL),
+        "nexical": nexical,
         "nexustoken": connected.get(Service.NEXUSTOKEN),
         "nt": await nexustoken_summary(request),
+        "running_deploys": running,
+        "recent_deploys": recent,
     }
     return render(request, "core/home.html", context)
+
+
+async def _deploys(request: AuthenticatedRequest) -> tuple[list[TrackedJob], list[TrackedJob]]:
+    """The user's running and latest deploys as the poller last saw them (the deployments overview's
+    query, no upstream call); teams whose token last answered "not yours" are left out."""
+    jobs = await followed_jobs(request.user)
+    running, recent = await running_and_recent(jobs, running=HOME_DEPLOYS, recent=HOME_DEPLOYS)
+    refused = await refused_teams(request.user.pk, {job.team_id for job in running + recent})
+    return [j for j in running if j.team_id not in refused], [j for j in recent if j.team_id not in refused]
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:

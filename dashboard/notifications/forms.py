@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from .models import Kind
@@ -13,8 +15,9 @@ class PreferenceForm(forms.Form):
         choices=Kind.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Also send an email"
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns, typed here without its Optional
         # An email for an event the user hides would arrive with no trace in the dashboard.
         hidden = set(data.get("email", [])) - set(data.get("in_app", []))
         if hidden:

@@ -6,37 +6,49 @@ draw the top bar.
 """
 
 from asgiref.sync import iscoroutinefunction
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
+from django.http.response import HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
+
+from dashboard.core.http import DashboardRequest
+from dashboard.core.middleware import GetResponse
 
 from .models import Notification
 
 
-def _wants_top_bar(request) -> bool:
+def _top_bar_user(request: DashboardRequest) -> User | None:
+    """The user whose bell this response draws; None when it draws no top bar (or no one signed in)."""
     accept = request.headers.get("Accept", "")
-    return (
-        request.user.is_authenticated
-        and not request.headers.get("HX-Request")
-        and "text/event-stream" not in accept
-        and "application/json" not in accept
-    )
+    user = request.user
+    if (
+        isinstance(user, AnonymousUser)
+        or request.headers.get("HX-Request")
+        or "text/event-stream" in accept
+        or "application/json" in accept
+    ):
+        return None
+    return user
 
 
-def _unread(request):
-    return Notification.objects.filter(user=request.user, read_at__isnull=True)
+def _unread(user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, read_at__isnull=True)
 
 
 @sync_and_async_middleware
-def unread_count(get_response):
+def unread_count(get_response: GetResponse) -> GetResponse:
     if iscoroutinefunction(get_response):
 
-        async def middleware(request):
-            request.unread_notifications = await _unread(request).acount() if _wants_top_bar(request) else 0
+        async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
+            user = _top_bar_user(request)
+            request.unread_notifications = await _unread(user).acount() if user else 0
             return await get_response(request)
 
-    else:
+        return async_middleware
 
-        def middleware(request):
-            request.unread_notifications = _unread(request).count() if _wants_top_bar(request) else 0
-            return get_response(request)
+    def middleware(request: DashboardRequest) -> HttpResponseBase:
+        user = _top_bar_user(request)
+        request.unread_notifications = _unread(user).count() if user else 0
+        return get_response(request)
 
     return middleware

@@ -2,11 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from dashboard.core.http import AuthenticatedRequest
 
 from .forms import IdForm, PreferenceForm
 from .models import Notification, NotificationPreference
@@ -15,7 +17,7 @@ from .notify import preferences
 LISTED = 100  # the newest notifications shown; older ones are kept but not listed
 
 
-def _own(request: HttpRequest) -> Notification:
+def _own(request: AuthenticatedRequest) -> Notification:
     """The notification named by the POST's id, if it is the user's; else 404."""
     form = IdForm(request.POST)
     if not form.is_valid():
@@ -26,7 +28,7 @@ def _own(request: HttpRequest) -> Notification:
     return found
 
 
-def _after(request: HttpRequest) -> HttpResponse:
+def _after(request: AuthenticatedRequest) -> HttpResponse:
     if request.htmx:
         # The body, and the bell of the top bar out of band, with the count after the change.
         context = _list_context(request)
@@ -35,7 +37,7 @@ def _after(request: HttpRequest) -> HttpResponse:
     return redirect("notifications")
 
 
-def _list_context(request: HttpRequest) -> dict:
+def _list_context(request: AuthenticatedRequest) -> dict:
     mine = Notification.objects.filter(user=request.user)
     return {
         "notifications": list(mine[:LISTED]),
@@ -45,7 +47,7 @@ def _list_context(request: HttpRequest) -> dict:
 
 
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "notifications/list.html", _list_context(request))
     unread = Notification.objects.filter(user=request.user, read_at__isnull=True)
@@ -62,7 +64,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: AuthenticatedRequest) -> HttpResponse:
     in_app, email = preferences(request.user)
     form = PreferenceForm(initial={"in_app": sorted(in_app), "email": sorted(email)})
     if request.method == "POST":

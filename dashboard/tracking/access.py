@@ -92,15 +92,29 @@ async def viewable_job(request, api: NexicalAPI, ids: dict[str, int]) -> tuple[T
         tracked = await interest.atrack_job(request.user, sight.job, path, Reason.VIEWED, names)
         if names is not None:  # stored by track_job; this instance was read before
             tracked.team_name, tracked.project_name, tracked.branch_name = names
+    if tracked is None:  # _ask answers "no job" only for a job tracked here and deleted upstream
+        raise Http404
     await cache.aset(key, sight, ACCESS_SECONDS)
     return tracked, sight
+
+
+def _team_key(user_pk: int, team_id: int) -> str:
+    return f"tracking:team:{user_pk}:{team_id}"
+
+
+async def refused_teams(user_pk: int, team_ids: set[int]) -> set[int]:
+    """The teams whose last answer (cached by viewable_teams) was "not yours": no upstream call, for
+    pages that list tracked jobs without asking upstream (the home page)."""
+    keys = {team_id: _team_key(user_pk, team_id) for team_id in team_ids}
+    answers = await cache.aget_many(keys.values())
+    return {team_id for team_id, key in keys.items() if answers.get(key) is False}
 
 
 async def viewable_teams(request, api: NexicalAPI, team_ids: set[int]) -> set[int]:
     """The teams among these that the viewer's token still sees (each answer cached like a job's)."""
 
     async def sees(team_id: int) -> bool:
-        key = f"tracking:team:{request.user.pk}:{team_id}"
+        key = _team_key(request.user.pk, team_id)
         known = await cache.aget(key)
         if known is not None:
             return known

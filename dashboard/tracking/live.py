@@ -50,7 +50,9 @@ class Watcher:
         self._changed: dict[int, asyncio.Event] = {}
         self._states: dict[int, tuple] = {}
         self._task: asyncio.Task | None = None
-        self._started: asyncio.Event | None = None
+        # Replaced by each start of the task (join); this first one is never waited on. An Event binds
+        # to a loop only when first awaited, so creating it outside the loop is harmless.
+        self._started = asyncio.Event()
         self._touched_at = -TOUCH_EVERY
         self.queries = 0  # database round trips made by the watcher, for the benchmark and the tests
 

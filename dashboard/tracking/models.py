@@ -190,6 +190,8 @@ class LogLine(models.Model):
     message = models.TextField()
     truncated = models.BooleanField(default=False)  # the message was cut to MAX_MESSAGE_BYTES
     logged_at = models.DateTimeField()
+    # Not a column: the line's position in the whole log, set by logs.numbered for display.
+    number: int
 
     class Meta:
         constraints = [

@@ -18,6 +18,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import TypedDict
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
@@ -42,6 +43,17 @@ FINAL_PAGES = 40
 BUG = "The dashboard could not update this job; it will try again shortly."
 
 type BranchKey = tuple[int, int, int]
+
+
+class ProjectIds(TypedDict):
+    """The path of a project, as keyword arguments of the nexical calls (typed so mypy checks them)."""
+
+    team_id: int
+    project_id: int
+
+
+class BranchIds(ProjectIds):
+    branch_id: int
 
 
 def default_name() -> str:
@@ -134,7 +146,7 @@ class Poller:
         self, key: BranchKey, jobs: list[TrackedJob], seen: dict[int, Observation], pass_id: str
     ) -> None:
         team_id, project_id, branch_id = key
-        where = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
+        where: BranchIds = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
         connections = await sync_to_async(record.candidates)([job.pk for job in jobs])
         now = timezone.now()
         try:
@@ -160,7 +172,7 @@ class Poller:
         await asyncio.gather(*(self._logs(job, where, connections, seen[job.pk]) for job in jobs))
 
     async def _logs(
-        self, job: TrackedJob, where: dict, connections: list[Connection], seen: Observation
+        self, job: TrackedJob, where: BranchIds, connections: list[Connection], seen: Observation
     ) -> None:
         """New lines of a running job; every remaining line of one that finished."""
         status = seen.upstream.status if seen.upstream is not None else job.status
@@ -189,7 +201,7 @@ class Poller:
 
     async def _scan(self, scan: ProjectScan, pass_id: str) -> int:
         """Find jobs of a watched project started elsewhere (one branch list, one job list per branch)."""
-        where = {"team_id": scan.team_id, "project_id": scan.project_id}
+        where: ProjectIds = {"team_id": scan.team_id, "project_id": scan.project_id}
         outcome: dict = {}
         try:
             connections = await sync_to_async(record.scan_candidates)(scan.team_id, scan.project_id)

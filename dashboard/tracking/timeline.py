@@ -40,7 +40,7 @@ def human(delta: timedelta) -> str:
 def timeline(job: TrackedJob, events: list[JobEvent]) -> list[Step]:
     """pending -> running -> completed/failed. A status the poller never saw (a job that ran and
     finished between two looks) is filled in from upstream's own timestamps when it gave them."""
-    seen = {event.to_status: event.at for event in events}
+    seen = {Status(event.to_status): event.at for event in events}
     known = {Status.PENDING: job.created_at, Status.RUNNING: job.started_at}
     if job.is_finished:
         known[Status(job.status)] = job.completed_at

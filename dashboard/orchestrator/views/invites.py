@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.pages import INVALID, Outcome, action_name, go, nexical_page, page, refusal
+from dashboard.core.pages import INVALID, Outcome, PageResponse, action_name, go, nexical_page, page, refusal
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, AuthError, UpstreamError
 from dashboard.services.nexical import NexicalAPI, Team
@@ -35,7 +35,7 @@ REFUSALS = {
 
 
 @login_required
-async def invite_accept(request: AuthenticatedRequest) -> HttpResponse:
+async def invite_accept(request: AuthenticatedRequest) -> PageResponse:
     if "token" in request.GET:
         await request.session.aset(SESSION_KEY, request.GET["token"].strip()[:200])
         return redirect(request.path)

@@ -5,7 +5,8 @@ are left out (that answer is cached per team, see access.viewable_teams).
 """
 
 from django import forms
-from django.db.models import Q
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -27,7 +28,7 @@ class FilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
 
 
-def _followed(user, watches: list[tuple[int, int]]):
+def _followed(user: User, watches: list[tuple[int, int]]) -> QuerySet[TrackedJob]:
     """The jobs the user triggered or follows through a watched project (not those merely viewed)."""
     followed = Q(interests__user=user, interests__reason__in=[Reason.TRIGGERED, Reason.WATCHED])
     for team_id, project_id in watches:
@@ -35,12 +36,26 @@ def _followed(user, watches: list[tuple[int, int]]):
     return TrackedJob.objects.filter(followed).distinct()
 
 
+async def followed_jobs(user: User) -> QuerySet[TrackedJob]:
+    """The user's jobs, here and on the home page: triggered, or of a project they watch."""
+    watches = [w async for w in ProjectWatch.objects.filter(user=user).values_list("team_id", "project_id")]
+    return _followed(user, watches)
+
+
+async def running_and_recent(
+    jobs: QuerySet[TrackedJob], *, running: int | None = None, recent: int = RECENT
+) -> tuple[list[TrackedJob], list[TrackedJob]]:
+    """(running or pending jobs, newest first; the latest finished ones), up to these counts."""
+    active = [job async for job in jobs.exclude(status__in=FINISHED).order_by("-created_at", "-pk")[:running]]
+    finished = [
+        job async for job in jobs.filter(status__in=FINISHED).order_by("-completed_at", "-pk")[:recent]
+    ]
+    return active, finished
+
+
 async def _rows(request: AuthenticatedRequest, filters: dict) -> tuple[list, list, list]:
     """(running or pending jobs, recent finished jobs, every followed (team, project) for the filters)."""
-    watches = [
-        w async for w in ProjectWatch.objects.filter(user=request.user).values_list("team_id", "project_id")
-    ]
-    jobs = _followed(request.user, watches)
+    jobs = await followed_jobs(request.user)
     places = {
         (job.team_id, job.team_name, job.project_id, job.project_name)
         async for job in jobs.only("team_id", "team_name", "project_id", "project_name")
@@ -51,8 +66,7 @@ async def _rows(request: AuthenticatedRequest, filters: dict) -> tuple[list, lis
         jobs = jobs.filter(project_id=filters["project"])
     if filters.get("status"):
         jobs = jobs.filter(status=filters["status"])
-    active = [job async for job in jobs.exclude(status__in=FINISHED).order_by("-created_at", "-pk")]
-    recent = [job async for job in jobs.filter(status__in=FINISHED).order_by("-completed_at", "-pk")[:RECENT]]
+    active, recent = await running_and_recent(jobs)
     return active, recent, sorted(places, key=lambda place: (place[1], place[3]))
 
 

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page
 from dashboard.services.nexical import NexicalAPI
 
@@ -128,8 +129,8 @@ async def _changed(event: asyncio.Event, timeout: float) -> bool:
 @nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
 async def job_stream(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
-) -> HttpResponse:
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> StreamingHttpResponse | HttpResponse:
     after = _cursor(request)
     tracked, sight = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
     if not isinstance(request, ASGIRequest):
@@ -185,8 +186,8 @@ async def job_log_lines(
 @nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
 async def job_log_raw(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
-) -> HttpResponse:
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> StreamingHttpResponse | HttpResponse:
     """The whole cached log as plain text (`?download=1`: as a file), streamed in chunks."""
     tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
     chunks = logs.araw_text(tracked.pk) if isinstance(request, ASGIRequest) else logs.raw_text(tracked.pk)

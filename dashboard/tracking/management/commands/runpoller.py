@@ -1,4 +1,8 @@
-"""manage.py runpoller: follow every tracked job until stopped (SIGTERM/SIGINT end it after the pass)."""
+"""manage.py runpoller: follow every tracked job until stopped (SIGTERM/SIGINT end it after the pass).
+
+Each pass also polls the NexusToken tasks that are due (dashboard.tasks.poller: the fallback for a
+webhook that never came). The two steps are independent: one failing never stops the other.
+"""
 
 import asyncio
 import contextlib
@@ -12,6 +16,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from dashboard.services import http
+from dashboard.tasks.poller import poll_due_tasks
 from dashboard.tracking import cadence, leases, record
 from dashboard.tracking.poller import Poller, default_name
 
@@ -57,6 +62,7 @@ async def _main(poller: Poller, *, once: bool, out) -> None:
             else:
                 if summary.lost_leases:
                     logger.warning("Poller lost %d leases in pass %d", summary.lost_leases, poller.passes)
+            await _poll_tasks(poller.name)
             if once:
                 break
             with contextlib.suppress(TimeoutError):
@@ -66,6 +72,14 @@ async def _main(poller: Poller, *, once: bool, out) -> None:
         await sync_to_async(connections.close_all)()  # the thread that ran the passes holds them
         await http.aclose()
     out.write(f"Poller {poller.name} stopped after {poller.passes} passes.")
+
+
+async def _poll_tasks(owner: str) -> None:
+    """The due NexusToken tasks; a failure is logged and the next pass tries again."""
+    try:
+        await poll_due_tasks(owner=owner)
+    except Exception:
+        logger.exception("Polling due NexusToken tasks failed")
 
 
 def _until_due() -> float:
