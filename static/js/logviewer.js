@@ -143,6 +143,9 @@
 
   // Lines of the live stream: appended, deduplicated by id, followed or announced.
   function append(html) {
+    // Read before the new rows change the geometry: a reader who just scrolled away (whose scroll
+    // event has not run yet) must not be pulled back to the end.
+    if (follow && !atEnd()) setFollow(false);
     var rows = parse(html);
     var added = 0;
     Array.prototype.slice.call(rows.querySelectorAll(".log-line")).forEach(function (line) {
