@@ -14,6 +14,8 @@ def _sign_in(browser, live_server, user, width: int):
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{live_server.url}/accounts/login/")
+    assert _width(page) <= width  # signed out, the bar holds the brand and two links
+    assert page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign in").is_visible()
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
