@@ -10,7 +10,8 @@ WEB_PORT ?= 8000
 
 ## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
 # If any of them stops (a port already in use, a crash), the others are stopped too and make fails:
-# `wait -n` returns as soon as one of them exits.
+# `wait -n` returns as soon as one of them exits. Links the sandbox mails (invitations) and the
+# dashboard sends (notification mails, webhook URLs) point at the dashboard on WEB_PORT.
 run: setup
 	@echo
 	@echo "  Dashboard:  http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo-password"
@@ -20,6 +21,8 @@ run: setup
 	export NEXICAL_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexical; \
 	export NEXUSTOKEN_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexustoken; \
 	export SANDBOX_PUBLIC_URL=http://127.0.0.1:$(SANDBOX_PORT); \
+	export NEXICAL_INVITE_URL=http://127.0.0.1:$(WEB_PORT)/invites/accept/; \
+	export PUBLIC_URL=http://127.0.0.1:$(WEB_PORT); \
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & pids="$$pids $$!"; \
 	$(PY) scripts/wait-for-sandbox http://127.0.0.1:$(SANDBOX_PORT)/_sandbox/health $$! || exit 1; \
 	$(PY) manage.py runpoller & pids="$$pids $$!"; \

@@ -8,12 +8,15 @@ card that changed, rendered from the `{% partialdef %}` of the page template.
 
 import asyncio
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import action_name
@@ -26,6 +29,27 @@ from .nexustoken_card import NexusTokenCard
 
 TEMPLATE = "accounts/connections.html"
 ACTIONS = (*nexical_card.HANDLERS, *nexustoken_card.HANDLERS)
+# The actions that connect a service with credentials the user already holds. Registering or
+# recovering also connects, but shows a new key once: those stay on the page so it can be copied.
+CONNECTS = {"nexical_save", "nexical_device_poll", "nexustoken_save"}
+
+
+def _next_url(request: AuthenticatedRequest) -> str:
+    """Where to go back to after connecting (a page that sent the user here to connect first):
+    `next` from the page's address, or from the form (htmx posts it), only if it stays on this site."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if safe else ""
+
+
+def _back(request: AuthenticatedRequest, card: CardState, next_url: str) -> HttpResponse:
+    """The connect succeeded: go back to the page that asked for it, with the card's sentence."""
+    if request.htmx:  # a plain post already has the sentence queued by cards.finish
+        messages.success(request, card.notice)
+        return HttpResponseClientRedirect(next_url)
+    return redirect(next_url)
 
 
 async def _act(
@@ -55,7 +79,12 @@ async def connections(request: AuthenticatedRequest) -> HttpResponse:
         name = action_name(request, *ACTIONS)
         if name is None:
             return HttpResponseBadRequest("Unknown action.")
+        before = dict(request.connections)
         service, card, response = await _act(request, name, nexical, nexustoken)
+        connected = request.connections.get(service)
+        next_url = _next_url(request)
+        if next_url and name in CONNECTS and connected is not None and connected is not before.get(service):
+            return _back(request, card, next_url)
         if response is not None:
             return response
         if request.htmx:
@@ -64,10 +93,12 @@ async def connections(request: AuthenticatedRequest) -> HttpResponse:
             else:
                 await nexustoken_card.load(request, nexustoken)
             _refresh_alerts(request)
-            return render(request, f"{TEMPLATE}#{service.value}", {service.value: card}, status=card.status)
+            context = {service.value: card, "next_url": _next_url(request)}
+            return render(request, f"{TEMPLATE}#{service.value}", context, status=card.status)
 
     # The whole page: both cards' upstream checks run at the same time.
     await asyncio.gather(nexical_card.load(request, nexical), nexustoken_card.load(request, nexustoken))
     _refresh_alerts(request)
     # A card's status (the polling element's "stop") is for htmx: a whole page is a plain 200.
-    return render(request, TEMPLATE, {"nexical": nexical, "nexustoken": nexustoken})
+    context = {"nexical": nexical, "nexustoken": nexustoken, "next_url": _next_url(request)}
+    return render(request, TEMPLATE, context)
