@@ -1,0 +1,1 @@
+"""NexusToken tasks: the local record of every task posted through the dashboard, its pages, webhooks."""

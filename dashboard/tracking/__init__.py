@@ -1,0 +1,1 @@
+"""Live tracking: the poller, tracked jobs with their status events and log cache, the live pages."""
