@@ -40,7 +40,7 @@ from django.db.models import Max, Value
 from django.utils import timezone
 
 from .channel import CHANNEL
-from .logs import Update
+from .logs import Update, numbered
 from .models import JobEvent, LogLine, TrackedJob
 
 logger = logging.getLogger(__name__)
@@ -80,10 +80,7 @@ class Feed:
         """Add rows read after `last_line` / `last_event`, then drop the oldest past BUFFER."""
         self.job = job
         self.events = [*self.events, *events]  # a new list: a stream may hold the previous one
-        number = self.floor_number + len(self.lines)
-        for offset, line in enumerate(lines, start=1):
-            line.number = number + offset
-        kept = [*self.lines, *lines]
+        kept = [*self.lines, *numbered(lines, self.floor_number + len(self.lines) + 1)]
         dropped = max(0, len(kept) - BUFFER)
         if dropped:
             self.floor, self.floor_number = kept[dropped - 1].pk, self.floor_number + dropped
