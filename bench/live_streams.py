@@ -1,10 +1,13 @@
 """Figure 4 of issue 9: one web process serving 200 open streams of one running job.
 
 Its memory (RSS), and the database queries it makes per second with 1 open stream and with 200:
-quiet (no new line), and with the worker writing 2 lines a second (every stream then reads them).
+quiet (no new line), and with the worker writing 2 lines a second (the process's watcher reads them
+once; every stream takes them from its buffer). With lines arriving it also prints how many of the
+window's lines the slowest stream had received when the window closed: whether the streams keep up.
 """
 
 import asyncio
+import json
 import sys
 import tempfile
 import threading
@@ -27,8 +30,11 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def measure(scene, cookies, streams: int, count_file: Path, writing: bool) -> tuple[float, float]:
-    """(queries per second, RSS in MB) with `streams` open streams, quiet or with lines arriving."""
+async def measure(
+    scene, cookies, streams: int, count_file: Path, writing: bool
+) -> tuple[float, float, int, int]:
+    """(queries per second, RSS in MB, lines written in the window, lines the slowest stream got in
+    it) with `streams` open streams, quiet or with lines arriving."""
     url = f"{scene.stack.url}{scene.page_path}events"
     limits = httpx.Limits(max_connections=streams + 5)
     async with httpx.AsyncClient(cookies=cookies, timeout=120, limits=limits) as client:
@@ -37,35 +43,41 @@ async def measure(scene, cookies, streams: int, count_file: Path, writing: bool)
         codes = {response.status_code for response in responses}
         assert codes == {200}, codes
         received = [0] * streams
+        lines = [0] * streams
 
         async def read(index: int, response: httpx.Response) -> None:
+            event = None
             async for line in response.aiter_lines():
                 if line.startswith("event: "):
                     received[index] += 1
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: ") and event == "line":
+                    lines[index] += json.loads(line.removeprefix("data: "))["count"]
 
         readers = [asyncio.create_task(read(i, r)) for i, r in enumerate(responses)]
         while min(received) == 0:  # every stream has its first event
             await asyncio.sleep(0.1)
         await asyncio.sleep(2)
         stop = threading.Event()
+        written = [0]
         if writing:
-            threading.Thread(target=write_lines, args=(scene, stop), daemon=True).start()
-        start, began = int(count_file.read_text()), time.monotonic()
+            threading.Thread(target=write_lines, args=(scene, stop, written), daemon=True).start()
+        start, began, before = int(count_file.read_text()), time.monotonic(), list(lines)
         await asyncio.sleep(WINDOW)
         queries = (int(count_file.read_text()) - start) / (time.monotonic() - began)
         memory = rss_mb(scene.stack.pid("web"))
         stop.set()
+        slowest = min(now - then for now, then in zip(lines, before, strict=True))
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*(stream.__aexit__(None, None, None) for stream in opened))
-    return queries, memory
+    return queries, memory, written[0], slowest
 
 
-def write_lines(scene, stop: threading.Event) -> None:
-    number = 0
+def write_lines(scene, stop: threading.Event, written: list[int]) -> None:
     while not stop.wait(1 / LINES_PER_SECOND):
-        number += 1
-        scene.log(f"bench line {number}")
+        written[0] += 1
+        scene.log(f"bench line {written[0]}")
 
 
 def main() -> None:
@@ -90,6 +102,9 @@ def main() -> None:
     for writing, label in ((False, "quiet"), (True, f"{LINES_PER_SECOND} new lines/s")):
         one, many = rows[(1, writing)][0], rows[(STREAMS, writing)][0]
         print(f"  DB queries/s, {label}: {one:.1f} with 1 stream, {many:.1f} with {STREAMS}")
+    for streams in (1, STREAMS):
+        _, _, written, slowest = rows[(streams, True)]
+        print(f"  lines received in the window by the slowest of {streams}: {slowest} of {written} written")
 
 
 if __name__ == "__main__":

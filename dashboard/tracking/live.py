@@ -14,16 +14,25 @@ recovers, the job is deleted upstream); one query a second over the jobs being w
 process catches those, on both databases, and the same look marks those jobs as viewed for the
 poller (their logs are then fetched at least twice a second), in one UPDATE, not one per stream.
 
+When a job changes, the watcher also reads its new rows (and its TrackedJob row) once for the whole
+process, into a bounded buffer per watched job, the `Feed`: a woken stream takes what follows its
+cursor from there, without a query. Only a stream whose cursor is behind the buffer (a reconnect far
+behind, a burst larger than the buffer) reads from the database itself. So when lines arrive too,
+the process makes the same queries for two hundred viewers as for one.
+
 The watcher starts with the first stream and stops when the last one leaves. It belongs to an event
 loop (uvicorn runs one per process; tests run one per test).
 """
 
 import asyncio
+import bisect
 import contextvars
+import copy
 import logging
 import weakref
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection, connections
@@ -31,6 +40,7 @@ from django.db.models import Max, Value
 from django.utils import timezone
 
 from .channel import CHANNEL
+from .logs import Update, numbered
 from .models import JobEvent, LogLine, TrackedJob
 
 logger = logging.getLogger(__name__)
@@ -40,6 +50,51 @@ STATE_EVERY = 1.0  # seconds between two checks of the watched jobs' other field
 # The poller polls a running job's logs sub-second while it was viewed within ~10 s.
 TOUCH_EVERY = 4.0
 RECONNECT_DELAY = 2.0  # seconds before listening again after the LISTEN connection failed
+BUFFER = 3000  # newest log lines kept in memory per watched job (a few MB at most)
+
+
+@dataclass
+class Feed:
+    """What the watcher last read of one watched job, shared by all its streams in this process.
+
+    `lines` holds every line of the job with an id above `floor`, up to the newest one read, in id
+    order and numbered; `floor_number` is how many lines have ids up to `floor`. It is only ever
+    changed on the event loop (never from a worker thread), so a stream reads it consistently.
+    """
+
+    job: TrackedJob
+    events: list[JobEvent]
+    lines: list[LogLine]
+    floor: int
+    floor_number: int
+
+    @property
+    def last_line(self) -> int:
+        return self.lines[-1].pk if self.lines else self.floor
+
+    @property
+    def last_event(self) -> int:
+        return self.events[-1].pk if self.events else 0
+
+    def extend(self, job: TrackedJob, events: list[JobEvent], lines: list[LogLine]) -> None:
+        """Add rows read after `last_line` / `last_event`, then drop the oldest past BUFFER."""
+        self.job = job
+        self.events = [*self.events, *events]  # a new list: a stream may hold the previous one
+        kept = [*self.lines, *numbered(lines, self.floor_number + len(self.lines) + 1)]
+        dropped = max(0, len(kept) - BUFFER)
+        if dropped:
+            self.floor, self.floor_number = kept[dropped - 1].pk, self.floor_number + dropped
+        self.lines = kept[dropped:]
+
+    def update(self, after: int, limit: int) -> Update | None:
+        """What follows the cursor `after`, or None when the cursor is outside the buffer."""
+        if not self.floor <= after <= self.last_line:
+            return None
+        start = bisect.bisect_right(self.lines, after, key=lambda line: line.pk)
+        found = self.lines[start : start + limit + 1]
+        # Copies: a stream's view of a line must not change under another stream.
+        lines = [copy.copy(line) for line in found[:limit]]
+        return Update(job=self.job, lines=lines, events=self.events, more=len(found) > limit)
 
 
 class Watcher:
@@ -49,6 +104,8 @@ class Watcher:
         self._viewers: Counter[int] = Counter()
         self._changed: dict[int, asyncio.Event] = {}
         self._states: dict[int, tuple] = {}
+        self._feeds: dict[int, Feed] = {}
+        self._reading = asyncio.Lock()  # one feed read at a time, so none reads over another
         self._task: asyncio.Task | None = None
         # Replaced by each start of the task (join); this first one is never waited on. An Event binds
         # to a loop only when first awaited, so creating it outside the loop is harmless.
@@ -59,16 +116,24 @@ class Watcher:
     # --- what streams use ---------------------------------------------------------------------
 
     async def join(self, job_pk: int) -> None:
-        """Count a stream of this job; returns once changes after this moment will be noticed."""
+        """Count a stream of this job; returns once changes after this moment will be noticed and
+        the job's feed is read."""
         self._viewers[job_pk] += 1
-        if self._task is None or self._task.done():
-            self._started = asyncio.Event()
-            # A context of its own: the request that happens to start it must not lend it its thread
-            # for database calls (asgiref ends that thread with the request).
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="tracking-watcher", context=contextvars.Context()
-            )
-        await self._started.wait()
+        try:
+            if self._task is None or self._task.done():
+                self._started = asyncio.Event()
+                # A context of its own: the request that happens to start it must not lend it its
+                # thread for database calls (asgiref ends that thread with the request).
+                self._task = asyncio.get_running_loop().create_task(
+                    self._run(), name="tracking-watcher", context=contextvars.Context()
+                )
+            await self._started.wait()
+            async with self._reading:  # after a refresh in progress, which then covers this job
+                if job_pk not in self._feeds and self._task is not None and not self._task.done():
+                    self._feeds[job_pk] = await sync_to_async(self._load)(job_pk)
+        except BaseException:  # cancelled while joining (the client went away): not a viewer
+            self.leave(job_pk)
+            raise
 
     def leave(self, job_pk: int) -> None:
         self._viewers[job_pk] -= 1
@@ -76,6 +141,13 @@ class Watcher:
             del self._viewers[job_pk]
             self._changed.pop(job_pk, None)
             self._states.pop(job_pk, None)
+            self._feeds.pop(job_pk, None)
+
+    def update(self, job_pk: int, after: int, limit: int) -> Update | None:
+        """What follows `after` from the job's feed, without a query; None when the caller must
+        read the database itself (no feed for this job, or the cursor is outside its buffer)."""
+        feed = self._feeds.get(job_pk)
+        return feed.update(after, limit) if feed is not None else None
 
     def next_change(self, job_pk: int) -> asyncio.Event:
         """The event set by the job's next change. Take it before reading the rows, so a change that
@@ -105,7 +177,8 @@ class Watcher:
                 await self._poll()
         except Exception:
             logger.exception("The live-update watcher stopped")
-            self._wake(list(self._changed))  # streams re-read rather than wait for a dead watcher
+            self._feeds.clear()  # no longer kept current: streams read the database themselves
+            self._wake(list(self._changed))  # and re-read rather than wait for a dead watcher
         finally:
             self._started.set()
             await sync_to_async(close_old_connections)()
@@ -119,7 +192,7 @@ class Watcher:
         while self._viewers:
             await asyncio.sleep(TICK)
             changed, newest = await sync_to_async(self._changes_since)(*newest)
-            self._wake(changed)
+            await self._refresh(changed)
             if loop.time() - last_state_check >= STATE_EVERY:
                 last_state_check = loop.time()
                 await self._look_at_states()
@@ -136,15 +209,16 @@ class Watcher:
                 async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as listener:
                     await listener.execute(f"LISTEN {CHANNEL}")
                     self._started.set()
-                    # Rows may have landed while no one listened: everyone re-reads once.
-                    self._wake(list(self._changed))
+                    # Rows may have landed while no one listened: every feed is read again once.
+                    await self._refresh(list(self._viewers))
                     while self._viewers:
                         async for notice in listener.notifies(timeout=STATE_EVERY):
-                            self._wake([int(notice.payload)] if notice.payload.isdigit() else [])
+                            await self._refresh([int(notice.payload)] if notice.payload.isdigit() else [])
                         await self._look_at_states()
             except psycopg.Error:
                 logger.warning("Lost the LISTEN connection for live updates; listening again shortly")
                 self._started.set()
+                self._feeds.clear()  # stale until we listen again: streams read the database
                 self._wake(list(self._changed))
                 await asyncio.sleep(RECONNECT_DELAY)
 
@@ -152,12 +226,61 @@ class Watcher:
         job_pks = list(self._viewers)
         if not job_pks:
             return
-        self._wake(await sync_to_async(self._changed_states)(job_pks))
+        await self._refresh(await sync_to_async(self._changed_states)(job_pks))
         if asyncio.get_running_loop().time() - self._touched_at >= TOUCH_EVERY:
             self._touched_at = asyncio.get_running_loop().time()
             await sync_to_async(self._touch)(job_pks)
 
+    async def _refresh(self, job_pks: Iterable[int]) -> None:
+        """Read the new rows of the changed jobs into their feeds, once for the process, then wake
+        their streams (which find the rows in the feeds)."""
+        job_pks = list(job_pks)
+        async with self._reading:
+            for pk in job_pks:
+                feed = self._feeds.get(pk)
+                if feed is None:
+                    continue
+                try:
+                    read = await sync_to_async(self._read_new)(pk, feed.last_line, feed.last_event)
+                    if read is None:  # more new lines than the buffer holds: start it again
+                        feed = await sync_to_async(self._load)(pk)
+                except TrackedJob.DoesNotExist:  # no longer tracked: its streams read (and end) alone
+                    self._feeds.pop(pk, None)
+                    continue
+                if pk not in self._feeds:  # its last viewer left during the read
+                    continue
+                if read is None:
+                    self._feeds[pk] = feed
+                else:
+                    feed.extend(*read)
+        self._wake(job_pks)
+
     # --- its queries (each one round trip) ----------------------------------------------------
+
+    def _load(self, job_pk: int) -> Feed:
+        """A new feed of the job: its row, its events and its newest BUFFER lines (and their numbers)."""
+        self.queries += 3
+        job = TrackedJob.objects.get(pk=job_pk)
+        events = list(JobEvent.objects.filter(job_id=job_pk).order_by("id"))
+        lines = list(LogLine.objects.filter(job_id=job_pk).order_by("-id")[:BUFFER])[::-1]
+        floor, before = 0, 0  # the whole log fits in the buffer
+        if len(lines) == BUFFER:  # older lines may exist: no line of the job has an id in between
+            floor = lines[0].pk - 1
+            self.queries += 1
+            before = LogLine.objects.filter(job_id=job_pk, id__lte=floor).count()
+        feed = Feed(job=job, events=[], lines=[], floor=floor, floor_number=before)
+        feed.extend(job, events, lines)
+        return feed
+
+    def _read_new(
+        self, job_pk: int, after_line: int, after_event: int
+    ) -> tuple[TrackedJob, list[JobEvent], list[LogLine]] | None:
+        """The job's row and its rows past these ids (three queries); None past BUFFER new lines."""
+        self.queries += 3
+        job = TrackedJob.objects.get(pk=job_pk)
+        events = list(JobEvent.objects.filter(job_id=job_pk, id__gt=after_event).order_by("id"))
+        lines = list(LogLine.objects.filter(job_id=job_pk, id__gt=after_line).order_by("id")[: BUFFER + 1])
+        return None if len(lines) > BUFFER else (job, events, lines)
 
     def _newest_ids(self) -> tuple[int, int]:
         self.queries += 2

@@ -87,22 +87,31 @@ def _sse(event: str, data: dict, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+async def _read_update(job_pk: int, after: int, limit: int) -> logs.Update:
+    """What follows `after`, numbered: from the process's watcher when its buffer of the job holds
+    the cursor (no query), else from the database (a reconnect far behind, a job no stream watches)."""
+    update = live.watcher().update(job_pk, after, limit)
+    if update is None:
+        number = await logs.acount_through(job_pk, after) + 1
+        update = await logs.aread_update(job_pk, after, limit)
+        logs.numbered(update.lines, number)
+    return update
+
+
 async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
-    """Events until the job is done; between changes it waits on the process's watcher, no queries."""
+    """Events until the job is done; between changes it waits on the process's watcher, which also
+    reads the new rows once for all the job's streams: no query of its own while it keeps up."""
     watcher = live.watcher()
     await watcher.join(job_pk)
     try:
         yield "retry: 2000\n\n"  # reconnect soon after a dropped connection, with Last-Event-ID
-        number = await logs.acount_through(job_pk, after) + 1
         shown = None
         while True:
             change = watcher.next_change(job_pk)  # before the read: a change during it still wakes us
-            update = await logs.aread_update(job_pk, after, BATCH)
+            update = await _read_update(job_pk, after, BATCH)
             if update.lines:
-                lines = logs.numbered(update.lines, number)
-                number += len(lines)
-                after = lines[-1].pk
-                yield _sse("line", line_payload(lines), event_id=after)
+                after = update.lines[-1].pk
+                yield _sse("line", line_payload(update.lines), event_id=after)
             status = status_payload(update.job, sight, update.events)
             if status != shown:
                 shown = status
@@ -154,13 +163,11 @@ async def job_updates(
     """The polling fallback: the events a stream would have sent since `?after=`, as JSON."""
     after = _cursor(request)
     tracked, sight = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
-    number = await logs.acount_through(tracked.pk, after) + 1
-    update = await logs.aread_update(tracked.pk, after, logs.TAIL)
+    update = await _read_update(tracked.pk, after, logs.TAIL)
     events = []
     if update.lines:
-        lines = logs.numbered(update.lines, number)
-        after = lines[-1].pk
-        events.append({"event": "line", "id": after, "data": line_payload(lines)})
+        after = update.lines[-1].pk
+        events.append({"event": "line", "id": after, "data": line_payload(update.lines)})
     events.append({"event": "status", "data": status_payload(update.job, sight, update.events)})
     if update.finished:
         events.append({"event": "done", "data": {"status": update.job.status}})
