@@ -82,6 +82,21 @@ async def test_it_resumes_after_the_last_event_id(cast):
     assert line.data["first"] == 5 and line.data["count"] == 1
 
 
+async def test_a_reconnect_resumes_from_its_last_event_id_not_from_its_first_url(cast):
+    # EventSource reconnects to the URL it first opened (here ?after= the first line) and says in
+    # Last-Event-ID how far it got: no line it already has is sent again.
+    scene = await sync_to_async(job_scene)(cast)
+    client = await viewer(cast.member)
+    tracked = await seen(client, scene)
+    lines = await sync_to_async(record_lines)(tracked, [f"line {n}" for n in range(1, 6)])
+    url = scene.url("job_stream") + f"?after={lines[0].pk}"
+    response = await client.get(url, headers={"Last-Event-ID": str(lines[3].pk)})
+    stream = EventReader(response.streaming_content)
+    events = [await stream.next(), await stream.next()]
+    line = next(event for event in events if event.event == "line")
+    assert line.data["first"] == 5 and line.data["count"] == 1
+
+
 async def test_it_sends_a_long_backlog_in_batches(cast, monkeypatch):
     monkeypatch.setattr(live_views, "BATCH", 40)
     scene = await sync_to_async(job_scene)(cast)

@@ -44,11 +44,12 @@ def _ids(team_id: int, project_id: int, branch_id: int, job_id: int) -> dict[str
 
 
 def _cursor(request: HttpRequest, name: str = "after") -> int:
-    """The cursor of `?after=` (or the Last-Event-ID header of a reconnecting EventSource)."""
+    """The cursor of `?after=`, or the Last-Event-ID header of a reconnecting EventSource: that one
+    repeats the URL it first opened, so the header, where it really got to, wins."""
     value = request.GET.get(name)
-    if value is None and name == "after":
-        value = request.headers.get("Last-Event-ID") or "0"
-    cursor = logs.parse_cursor(value)
+    if name == "after" and "Last-Event-ID" in request.headers:
+        value = request.headers["Last-Event-ID"]
+    cursor = logs.parse_cursor(value if value is not None else "0")
     if cursor is None:
         raise Http404("Malformed cursor.")
     return cursor
