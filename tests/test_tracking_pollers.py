@@ -109,7 +109,7 @@ def pollers(shared_database, cast, tmp_path):
     group.stop_all()
 
 
-def wait_until(check: Callable[[], bool], pollers: Pollers, what: str, timeout: float = 90) -> None:
+def wait_until(check: Callable[[], bool], pollers: Pollers, what: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
