@@ -125,7 +125,7 @@ def test_it_says_when_there_is_nothing_to_chart(client, owner):
 
 
 def test_it_lets_every_data_table_scroll_sideways_on_a_phone(client, owner):
-    settled(owner, 40, 2, task_type="a_task_type_with_a_rather_long_name_for_a_phone_screen")
+    settled(owner, 40, 2, task_type="a_long_task_type_name_for_a_phone_screen")
     open_task(owner)
     client.force_login(owner)
     page = client.get("/credits/usage/").text
