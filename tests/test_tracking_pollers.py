@@ -76,6 +76,8 @@ class Pollers:
             "DATABASE_URL": self.url,
             "NEXICAL_API_URL": self.sandbox.nexical_url,
             "TRACKING_LEASE_SECONDS": str(LEASE_SECONDS),
+            # A few due jobs per pass, so a poller that started a little earlier cannot take them all.
+            "TRACKING_CLAIM_BATCH": "2",
             "PYTHONUNBUFFERED": "1",
         }
         log = (self.logs / f"{name}.log").open("w")
@@ -223,6 +225,8 @@ def test_it_shares_fifty_jobs_between_two_pollers_recording_everything_once(cast
     worker = Worker(cast)  # enrolled before the pollers load the machine
     pollers.start("A")
     pollers.start("B")
+    both = PollerHeartbeat.objects.using(SHARED).filter(name__in=["A", "B"])
+    wait_until(lambda: both.count() == 2, pollers, "both pollers through a pass")
     wait_until(lambda: all(job.status_checked_at for job in tracked()), pollers, "every job polled once")
     finals = run_every_job_to_the_end(worker, jobs, pollers)
     assert pollers.stop_all() == {"A": 0, "B": 0}

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 
 from .models import FINISHED, ProjectScan, TrackedJob
 
-BATCH = 200  # jobs claimed per pass; the rest wait for the next one
+BATCH = 200  # sibling jobs claimed along with one pass's due jobs
 
 
 def lease_length() -> timedelta:
@@ -49,7 +49,8 @@ def _claim[M: (TrackedJob, ProjectScan)](
     return list(candidates.model.objects.filter(pk__in=pks, lease_owner=owner))
 
 
-def claim_due_jobs(owner: str, now: datetime, limit: int = BATCH) -> list[TrackedJob]:
+def claim_due_jobs(owner: str, now: datetime, limit: int | None = None) -> list[TrackedJob]:
+    limit = limit or settings.TRACKING_CLAIM_BATCH
     due = followed_jobs().filter(_free(now), next_poll_at__lte=now).order_by("next_poll_at")
     return _claim(due, owner, now, limit)
 
