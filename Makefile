@@ -77,7 +77,7 @@ browser: $(STAMP)
 sandbox: $(STAMP) | .sandbox
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
 
-## The README's benchmarks, with 50 ms latency: a page needing four upstream calls vs one call; the
+## The benchmarks of docs/benchmarks.md, with 50 ms latency: a page needing four upstream calls vs one call; the
 ## poller and the live pages; a task's webhook reaching its page.
 bench: $(STAMP)
 	$(PY) -m bench.team_page

@@ -1,4 +1,4 @@
-"""Figure 1 of issue 9: from a log line written upstream to the line visible in Chromium.
+"""From a log line written upstream to the line visible in Chromium.
 
 The line is written by the team's worker into the sandbox (50 ms latency on every call); the poller
 caches it, the web process's watcher wakes the page's stream, the log viewer shows it. Measured from

@@ -1,4 +1,4 @@
-"""Figure 5 of issue 9: time until a 100,000-line log's page is usable in Chromium.
+"""Time until a 100,000-line log's page is usable in Chromium.
 
 The job's 100,000 lines are written upstream in one burst and cached by the poller; then Chromium
 opens the job's page. "Usable" is when the log viewer's script has set itself up with the log's

@@ -1,4 +1,4 @@
-"""Figure 4 of issue 9: one web process serving 200 open streams of one running job.
+"""One web process serving 200 open streams of one running job.
 
 Its memory (RSS), and the database queries it makes per second with 1 open stream and with 200:
 quiet (no new line), and with the worker writing 2 lines a second (the process's watcher reads them

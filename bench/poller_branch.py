@@ -1,4 +1,4 @@
-"""Issue 9, figure 3: the poller's upstream calls per tracked job per minute, 20 jobs on one branch.
+"""The poller's upstream calls per tracked job per minute, 20 jobs on one branch.
 
 The seed's own pattern polls each job with one GET every 2 s: 30 calls per job per minute. The
 poller updates every job of a branch with one job-list call, so its status calls should cost at

@@ -1,4 +1,4 @@
-"""Issue 9, figure 2: upstream GETs for one running job watched by 50 people, against 1 person.
+"""Upstream GETs for one running job watched by 50 people, against 1 person.
 
 Each viewer is a team member signed in to the dashboard: they open the job page (which checks with
 their own token that they may see the job, the answer cached for a minute) and then poll its live

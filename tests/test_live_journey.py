@@ -1,4 +1,4 @@
-"""Issue 9's journey in Chromium, on the dashboard as `make run` starts it (uvicorn, the poller and
+"""A deploy followed live in Chromium, on the dashboard as `make run` starts it (uvicorn, the poller and
 the sandbox as processes of their own): trigger a deploy, watch its lines arrive without a reload,
 follow / pause / jump, find a line, open a line link, see it complete and a notification appear."""
 

@@ -1,4 +1,4 @@
-"""How often the poller looks at a job: attention decides (issue 9, "cadence follows attention")."""
+"""How often the poller looks at a job: attention decides, so upstream calls go where someone is looking."""
 
 import random
 from datetime import datetime, timedelta

@@ -1,4 +1,4 @@
-"""Claiming work with leases in the database: the database is the queue (DESIGN, "How the live parts work").
+"""Claiming work with leases in the database: the database is the queue, so pollers need no broker.
 
 A claim is a conditional UPDATE (lease empty or expired), which is exclusive on every database; on
 PostgreSQL the candidates are also picked with `FOR UPDATE SKIP LOCKED` so concurrent pollers take
