@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -139,6 +140,15 @@ class Outcome[T]:
 
 
 INVALID: Outcome[Any] = Outcome(ok=False, status=400)  # the form did not validate: its errors say why
+# Row actions carry only hidden ids: a bad one is a stale or tampered form, not a typo.
+STALE_ROW: Outcome[Any] = Outcome(ok=False, message="That row no longer exists. Reload the page.", status=400)
+UNKNOWN_ACTION: Outcome[Any] = Outcome(
+    ok=False, message="That action is not on this page. Reload the page.", status=400
+)
+
+# How a page's action ends: a response when it is done (a redirect), else the outcome the page is
+# drawn again with.
+type ActionResult = HttpResponse | Outcome[Any]
 
 
 async def refusal(
@@ -172,6 +182,17 @@ async def attempt[T](
 def action_name(request: AuthenticatedRequest, *names: str) -> str | None:
     """Which submit button was pressed: one page, several actions, picked by the button's name."""
     return next((name for name in names if name in request.POST), None)
+
+
+def ask_first(
+    request: AuthenticatedRequest, here: str, action: str, item: object = None
+) -> HttpResponse | None:
+    """A one-click destructive action posted without "confirmed" (no JS, a stale page, a crafted
+    form) is not done: the page comes back with its confirmation open (templates/includes/confirm.html)."""
+    if "confirmed" in request.POST:
+        return None
+    query = {"confirm": action} | ({"id": str(item)} if item is not None else {})
+    return go(request, f"{here}?{urlencode(query)}")
 
 
 # --- reads ----------------------------------------------------------------------------------------

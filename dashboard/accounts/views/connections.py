@@ -1,6 +1,6 @@
 """Settings > Connections: one page, a card per upstream service, every action a POST.
 
-The POST picks its handler by the submit button's name (`nexical_save`, `nexustoken_rotate`, …).
+The POST picks its action by the submit button's name (`nexical_save`, `nexustoken_rotate`, …).
 Without JavaScript each action posts the whole page and is redirected back (or re-rendered when it
 has something to show once, like a new API key). With htmx the same view answers with just the
 card that changed, rendered from the `{% partialdef %}` of the page template.
@@ -23,12 +23,28 @@ from dashboard.core.pages import action_name
 
 from ..models import Service
 from . import nexical_card, nexustoken_card
-from .cards import CardState
 from .nexical_card import NexicalCard
 from .nexustoken_card import NexusTokenCard
 
 TEMPLATE = "accounts/connections.html"
-ACTIONS = (*nexical_card.HANDLERS, *nexustoken_card.HANDLERS)
+NEXICAL_BUTTONS = (
+    "nexical_save",
+    "nexical_device_start",
+    "nexical_device_poll",
+    "nexical_device_cancel",
+    "nexical_remove",
+)
+NEXUSTOKEN_BUTTONS = (
+    "nexustoken_save",
+    "nexustoken_register",
+    "nexustoken_recover",
+    "nexustoken_recover_verify",
+    "nexustoken_recover_cancel",
+    "nexustoken_rotate",
+    "nexustoken_webhook_save",
+    "nexustoken_webhook_rotate",
+    "nexustoken_remove",
+)
 # The actions that connect a service with credentials the user already holds. Registering or
 # recovering also connects, but shows a new key once: those stay on the page so it can be copied.
 CONNECTS = {"nexical_save", "nexical_device_poll", "nexustoken_save"}
@@ -44,20 +60,49 @@ def _next_url(request: AuthenticatedRequest) -> str:
     return url if safe else ""
 
 
-def _back(request: AuthenticatedRequest, card: CardState, next_url: str) -> HttpResponse:
+def _back(request: AuthenticatedRequest, notice: str, next_url: str) -> HttpResponse:
     """The connect succeeded: go back to the page that asked for it, with the card's sentence."""
     if request.htmx:  # a plain post already has the sentence queued by cards.finish
-        messages.success(request, card.notice)
+        messages.success(request, notice)
         return HttpResponseClientRedirect(next_url)
     return redirect(next_url)
 
 
-async def _act(
-    request: AuthenticatedRequest, name: str, nexical: NexicalCard, nexustoken: NexusTokenCard
-) -> tuple[Service, CardState, HttpResponse | None]:
-    if name in nexical_card.HANDLERS:
-        return Service.NEXICAL, nexical, await nexical_card.HANDLERS[name](request, nexical)
-    return Service.NEXUSTOKEN, nexustoken, await nexustoken_card.HANDLERS[name](request, nexustoken)
+async def _nexical_action(request: AuthenticatedRequest, name: str, card: NexicalCard) -> HttpResponse | None:
+    """Run the Nexical card's action: a response of its own (a redirect), or None when the card,
+    now holding what the action changed (a form with errors, a sentence), is drawn again."""
+    if name == "nexical_save":
+        return await nexical_card.save_token(request, card)
+    if name == "nexical_device_start":
+        return await nexical_card.device_start(request, card)
+    if name == "nexical_device_poll":
+        return await nexical_card.device_poll(request, card)
+    if name == "nexical_device_cancel":
+        return await nexical_card.device_cancel(request, card)
+    return await nexical_card.remove(request, card)  # nexical_remove
+
+
+async def _nexustoken_action(
+    request: AuthenticatedRequest, name: str, card: NexusTokenCard
+) -> HttpResponse | None:
+    """Run the NexusToken card's action (as `_nexical_action` does)."""
+    if name == "nexustoken_save":
+        return await nexustoken_card.save_key(request, card)
+    if name == "nexustoken_register":
+        return await nexustoken_card.register(request, card)
+    if name == "nexustoken_recover":
+        return await nexustoken_card.recover_start(request, card)
+    if name == "nexustoken_recover_verify":
+        return await nexustoken_card.recover_verify(request, card)
+    if name == "nexustoken_recover_cancel":
+        return await nexustoken_card.recover_cancel(request, card)
+    if name == "nexustoken_rotate":
+        return await nexustoken_card.rotate_key(request, card)
+    if name == "nexustoken_webhook_save":
+        return await nexustoken_card.webhook_save(request, card)
+    if name == "nexustoken_webhook_rotate":
+        return await nexustoken_card.webhook_rotate(request, card)
+    return await nexustoken_card.remove(request, card)  # nexustoken_remove
 
 
 def _refresh_alerts(request: AuthenticatedRequest) -> None:
@@ -76,15 +121,21 @@ def _refresh_alerts(request: AuthenticatedRequest) -> None:
 async def connections(request: AuthenticatedRequest) -> HttpResponse:
     nexical, nexustoken = NexicalCard(), NexusTokenCard()
     if request.method == "POST":
-        name = action_name(request, *ACTIONS)
+        name = action_name(request, *NEXICAL_BUTTONS, *NEXUSTOKEN_BUTTONS)
         if name is None:
             return HttpResponseBadRequest("Unknown action.")
         before = dict(request.connections)
-        service, card, response = await _act(request, name, nexical, nexustoken)
+        card: NexicalCard | NexusTokenCard
+        if name in NEXICAL_BUTTONS:
+            service, card = Service.NEXICAL, nexical
+            response = await _nexical_action(request, name, nexical)
+        else:
+            service, card = Service.NEXUSTOKEN, nexustoken
+            response = await _nexustoken_action(request, name, nexustoken)
         connected = request.connections.get(service)
         next_url = _next_url(request)
         if next_url and name in CONNECTS and connected is not None and connected is not before.get(service):
-            return _back(request, card, next_url)
+            return _back(request, card.notice, next_url)
         if response is not None:
             return response
         if request.htmx:

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from django_htmx.http import HTMX_STOP_POLLING
 
+from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.orchestrator.templatetags.orchestrator import http_url
 from dashboard.services import nexical
@@ -20,7 +21,7 @@ from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending,
 from .. import clients
 from ..forms import NexicalTokenForm
 from ..models import Connection, Service
-from .cards import CardState, Handler, check_stored, finish, forget, store
+from .cards import finish, forget, store
 
 SERVICE = Service.NEXICAL
 CLIENT_ID = "nexus-dashboard"
@@ -45,7 +46,13 @@ def token_form(data: dict | None = None) -> NexicalTokenForm:
 
 
 @dataclass
-class NexicalCard(CardState):
+class NexicalCard:
+    """What the card shows: the stored connection, what Nexical says about it now, how an action went."""
+
+    connection: Connection | None = None
+    error: str = ""  # a sentence about an upstream failure, shown in the card
+    notice: str = ""
+    status: int = 200  # htmx only: HTMX_STOP_POLLING ends the device flow's polling
     me: nexical.User | None = None  # who the stored token belongs to, according to Nexical now
     # A device sign-in waiting for approval; its device_code stays out of the repr (and of logs).
     device: DeviceFlow | None = field(default=None, repr=False)
@@ -58,13 +65,17 @@ async def load(request: AuthenticatedRequest, card: NexicalCard) -> None:
     """The card as stored, plus who the token belongs to according to Nexical right now."""
     card.connection = request.connections.get(SERVICE)
     card.device = await _pending_device_flow(request)
-
-    async def who(connection: Connection) -> None:
-        card.me = await nexical.users_me(await clients.nexical_api(connection))
-
-    await check_stored(
-        request, card, who, unreadable="The stored token can no longer be read. Connect Nexical again."
-    )
+    # A token already known to be rejected is not sent again.
+    if card.connection is None or card.connection.needs_attention:
+        return
+    try:
+        card.me = await nexical.users_me(await clients.nexical_api(card.connection))
+    except clients.UnreadableSecret:
+        card.error = card.error or "The stored token can no longer be read. Connect Nexical again."
+    except UpstreamError as error:
+        # A 401 flags the connection; the sentence of an action that ran first is the one that matters.
+        await pages.record_failure(request, error)
+        card.error = card.error or error.user_message
 
 
 @sensitive_variables()
@@ -125,21 +136,14 @@ async def device_poll(request: AuthenticatedRequest, card: NexicalCard) -> HttpR
 
 async def device_cancel(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
     await request.session.apop(DEVICE_SESSION_KEY, None)
-    return finish(request, SERVICE, card, "Sign-in with Nexical cancelled.")
+    card.notice = "Sign-in with Nexical cancelled."
+    return finish(request, SERVICE, card.notice)
 
 
 async def remove(request: AuthenticatedRequest, card: NexicalCard) -> HttpResponse | None:
     await forget(request, SERVICE)
-    return finish(request, SERVICE, card, "Nexical disconnected. The token was deleted from the dashboard.")
-
-
-HANDLERS: dict[str, Handler[NexicalCard]] = {
-    "nexical_save": save_token,
-    "nexical_device_start": device_start,
-    "nexical_device_poll": device_poll,
-    "nexical_device_cancel": device_cancel,
-    "nexical_remove": remove,
-}
+    card.notice = "Nexical disconnected. The token was deleted from the dashboard."
+    return finish(request, SERVICE, card.notice)
 
 
 async def _pending_device_flow(request: AuthenticatedRequest) -> DeviceFlow | None:
@@ -184,4 +188,5 @@ async def _store_verified(
         account_role=me.role,
     )
     who = me.full_name or me.email or "your account"
-    return finish(request, SERVICE, card, f"Nexical connected as {who}.")
+    card.notice = f"Nexical connected as {who}."
+    return finish(request, SERVICE, card.notice)

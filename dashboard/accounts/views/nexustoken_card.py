@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
+from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken
 from dashboard.services.errors import APIError, AuthError, UpstreamError
@@ -18,7 +19,7 @@ from dashboard.services.errors import APIError, AuthError, UpstreamError
 from .. import clients
 from ..forms import EmailForm, NexusTokenKeyForm, RecoveryCodeForm, WebhookSecretForm
 from ..models import Connection, Service
-from .cards import CardState, Handler, check_stored, finish, forget, show_failure, store
+from .cards import finish, forget, store
 
 SERVICE = Service.NEXUSTOKEN
 # The email of a key recovery waiting for its emailed code.
@@ -48,7 +49,13 @@ def webhook_form(data: dict | None = None) -> WebhookSecretForm:
 
 
 @dataclass
-class NexusTokenCard(CardState):
+class NexusTokenCard:
+    """What the card shows: the stored connection, what NexusToken says about it now, how an action went."""
+
+    connection: Connection | None = None
+    error: str = ""  # a sentence about an upstream failure, shown in the card
+    notice: str = ""
+    status: int = 200
     balance: nexustoken.Balance | None = None  # according to NexusToken right now
     webhook_prefix: str = ""
     recovering_email: str = ""  # a key recovery waiting for the emailed code
@@ -71,13 +78,23 @@ async def load(request: AuthenticatedRequest, card: NexusTokenCard) -> None:
     """The card as stored, plus the account's balance according to NexusToken right now."""
     card.connection = request.connections.get(SERVICE)
     card.recovering_email = await request.session.aget(RECOVERY_SESSION_KEY, "")
+    # A key already known to be rejected is not sent again.
+    if card.connection is None or card.connection.needs_attention:
+        return
+    try:
+        card.webhook_prefix = (await clients.webhook_secret(card.connection))[:SHOWN_PREFIX]
+        card.balance = await nexustoken.credits_balance(await clients.nexustoken_api(card.connection))
+    except clients.UnreadableSecret:
+        card.error = card.error or "The stored API key can no longer be read. Connect NexusToken again."
+    except UpstreamError as error:
+        await _show_failure(request, card, error)
 
-    async def balance(connection: Connection) -> None:
-        card.webhook_prefix = (await clients.webhook_secret(connection))[:SHOWN_PREFIX]
-        card.balance = await nexustoken.credits_balance(await clients.nexustoken_api(connection))
 
-    unreadable = "The stored API key can no longer be read. Connect NexusToken again."
-    await check_stored(request, card, balance, unreadable=unreadable)
+async def _show_failure(request: AuthenticatedRequest, card: NexusTokenCard, error: UpstreamError) -> None:
+    """A call made with the stored key failed: flag it if rejected, say what happened in the card
+    (unless the action that ran first already said something: its sentence is the one that matters)."""
+    await pages.record_failure(request, error)
+    card.error = card.error or error.user_message
 
 
 async def _with_email[T](
@@ -130,7 +147,8 @@ async def save_key(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpR
         account_id=account.account_id or "",
         account_label=account.email or "",
     )
-    return finish(request, SERVICE, card, "NexusToken connected. The API key was checked and stored.")
+    card.notice = "NexusToken connected. The API key was checked and stored."
+    return finish(request, SERVICE, card.notice)
 
 
 @sensitive_variables()
@@ -202,7 +220,8 @@ async def recover_verify(request: AuthenticatedRequest, card: NexusTokenCard) ->
 
 async def recover_cancel(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     await request.session.apop(RECOVERY_SESSION_KEY, None)
-    return finish(request, SERVICE, card, "Key recovery cancelled.")
+    card.notice = "Key recovery cancelled."
+    return finish(request, SERVICE, card.notice)
 
 
 @sensitive_variables()
@@ -219,7 +238,7 @@ async def rotate_key(request: AuthenticatedRequest, card: NexusTokenCard) -> Htt
     try:
         rotated = await nexustoken.key_rotate(await clients.nexustoken_api(connection))
     except UpstreamError as error:
-        await show_failure(request, card, error)
+        await _show_failure(request, card, error)
         return None
     await store(
         request,
@@ -245,7 +264,8 @@ async def webhook_save(request: AuthenticatedRequest, card: NexusTokenCard) -> H
         return None
     connection.webhook_secret = form.cleaned_data["webhook_secret"]
     await connection.asave(update_fields=["webhook_secret_encrypted", "updated_at"])
-    return finish(request, SERVICE, card, "Webhook secret stored.")
+    card.notice = "Webhook secret stored."
+    return finish(request, SERVICE, card.notice)
 
 
 @sensitive_variables()
@@ -257,28 +277,15 @@ async def webhook_rotate(request: AuthenticatedRequest, card: NexusTokenCard) ->
     try:
         rotated = await nexustoken.webhook_secret_rotate(await clients.nexustoken_api(connection))
     except UpstreamError as error:
-        await show_failure(request, card, error)
+        await _show_failure(request, card, error)
         return None
     connection.webhook_secret = rotated.webhook_secret
     await connection.asave(update_fields=["webhook_secret_encrypted", "updated_at"])
-    return finish(request, SERVICE, card, "Webhook secret rotated at NexusToken and stored.")
+    card.notice = "Webhook secret rotated at NexusToken and stored."
+    return finish(request, SERVICE, card.notice)
 
 
 async def remove(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:
     await forget(request, SERVICE)
-    return finish(
-        request, SERVICE, card, "NexusToken disconnected. The API key was deleted from the dashboard."
-    )
-
-
-HANDLERS: dict[str, Handler[NexusTokenCard]] = {
-    "nexustoken_save": save_key,
-    "nexustoken_register": register,
-    "nexustoken_recover": recover_start,
-    "nexustoken_recover_verify": recover_verify,
-    "nexustoken_recover_cancel": recover_cancel,
-    "nexustoken_rotate": rotate_key,
-    "nexustoken_webhook_save": webhook_save,
-    "nexustoken_webhook_rotate": webhook_rotate,
-    "nexustoken_remove": remove,
-}
+    card.notice = "NexusToken disconnected. The API key was deleted from the dashboard."
+    return finish(request, SERVICE, card.notice)

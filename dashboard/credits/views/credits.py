@@ -25,10 +25,6 @@ from ..models import SUSPENSION_DAYS, Purchase, dollars
 BAD_CHECKOUT_LINK = "NexusToken answered with a payment link the dashboard will not open. Try again later."
 
 
-# An action either leaves the page (a redirect to checkout) or says how it went.
-type Result = HttpResponse | pages.Outcome
-
-
 @dataclass
 class CreditForms:
     """Every form of the page: the one that was posted comes back bound, with its errors."""
@@ -63,7 +59,9 @@ def allow_checkout_redirect(response: HttpResponse) -> HttpResponse:
     return response
 
 
-async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
+async def _checkout(
+    request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms
+) -> pages.ActionResult:
     forms.top_up = form = TopUpForm(request.POST)
     if not form.is_valid():
         return pages.INVALID
@@ -84,7 +82,7 @@ async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Cr
     return redirect(session.checkout_url)
 
 
-async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
+async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> pages.Outcome[Any]:
     forms.repay = form = RepayForm(request.POST, prefix="repay")
     if not form.is_valid():
         return pages.INVALID
@@ -98,7 +96,9 @@ async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Credi
     return outcome
 
 
-async def _dev_top_up(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
+async def _dev_top_up(
+    request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms
+) -> pages.Outcome[Any]:
     if not dev_top_up_allowed():
         return pages.Outcome(ok=False, message="Free top-ups are turned off on this dashboard.", status=403)
     forms.dev = form = DevTopUpForm(request.POST, prefix="dev")
@@ -112,7 +112,9 @@ async def _dev_top_up(request: AuthenticatedRequest, api: NexusTokenAPI, forms: 
     return outcome
 
 
-async def _github_link(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
+async def _github_link(
+    request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms
+) -> pages.Outcome[Any]:
     forms.github = form = GithubLinkForm(request.POST, prefix="github")
     if not form.is_valid():
         return pages.INVALID
@@ -123,33 +125,33 @@ async def _github_link(request: AuthenticatedRequest, api: NexusTokenAPI, forms:
     return outcome
 
 
-async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> Result:
+async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome[Any]:
     outcome = await pages.attempt(request, nexustoken.github_refresh(api))
     if outcome.ok:
         messages.success(request, f"GitHub credit score refreshed: {outcome.result.github_credit_score}.")
     return outcome
 
 
-ACTIONS = {
-    "checkout": _checkout,
-    "repay": _repay,
-    "dev_topup": _dev_top_up,
-    "github_link": _github_link,
-    "github_refresh": _github_refresh,
-}
-
-
 @pages.nexustoken_page
 async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
     forms, outcome = CreditForms(), pages.Outcome[Any](ok=True)
-    action = pages.action_name(request, *ACTIONS) if request.method == "POST" else None
-    if action:
-        result = await ACTIONS[action](request, api, forms)
-        if isinstance(result, HttpResponse):
-            return result
-        if result.ok:
+    if request.method == "POST":
+        action = pages.action_name(request, "checkout", "repay", "dev_topup", "github_link", "github_refresh")
+        if action == "checkout":
+            result = await _checkout(request, api, forms)
+            if isinstance(result, HttpResponse):
+                return result  # off to the payment page
+            outcome = result
+        elif action == "repay":
+            outcome = await _repay(request, api, forms)
+        elif action == "dev_topup":
+            outcome = await _dev_top_up(request, api, forms)
+        elif action == "github_link":
+            outcome = await _github_link(request, api, forms)
+        elif action == "github_refresh":
+            outcome = await _github_refresh(request, api)
+        if action and outcome.ok:
             return pages.go(request, reverse("credits"))
-        outcome = result
 
     # Open checkouts are settled in the same round trip: all reads finish before any error is raised.
     balance, info, _ = await pages.load(

@@ -1,5 +1,7 @@
 """Settings pages about the user's own Nexical account: API tokens and profile."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.urls import reverse
@@ -8,11 +10,21 @@ from django.views.decorators.cache import never_cache
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection, Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.pages import INVALID, Outcome, action_name, attempt, go, nexical_page, page
+from dashboard.core.pages import (
+    INVALID,
+    UNKNOWN_ACTION,
+    ActionResult,
+    Outcome,
+    action_name,
+    ask_first,
+    attempt,
+    go,
+    nexical_page,
+    page,
+)
 from dashboard.services import nexical
 from dashboard.services.nexical import ApiToken, NexicalAPI
 
-from ..actions import Handler, Result, Shown, ask_first, dispatch, invalid, refused
 from ..forms import IdForm, ProfileForm, TokenForm, blank_to_none
 
 
@@ -27,39 +39,51 @@ def dashboard_token_ids(tokens: list[ApiToken], connection: Connection) -> set[i
 @never_cache  # a new token is shown in this response only: no cache may keep it
 @nexical_page
 async def api_tokens(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
-    result = await dispatch(request, TOKEN_ACTIONS, api)
-    if isinstance(result, HttpResponse):
-        return result
+    form: TokenForm | None = None  # the posted form, when it comes back with its errors
+    outcome: Outcome[Any] = Outcome(ok=True)
+    if request.method == "POST":
+        action = action_name(request, "generate", "revoke")
+        result: ActionResult
+        if action == "generate":
+            taken = {token.name for token in await nexical.token_list(api)}
+            form = TokenForm(request.POST, taken=taken)
+            result = await _generate(request, api, form)
+            if result.ok:  # the new token is shown above a fresh form
+                form = None
+        elif action == "revoke":
+            result = await _revoke(request, api)
+        else:
+            result = UNKNOWN_ACTION
+        if isinstance(result, HttpResponse):
+            return result
+        outcome = result
+
     tokens = await nexical.token_list(api)
     context = {
         "tokens": tokens,
         "dashboard_token_ids": dashboard_token_ids(tokens, request.connections[Service.NEXICAL]),
-        "form": result.forms.get("token") or TokenForm(),
+        "form": form or TokenForm(),
         # The raw token lives only in this response: it is never stored nor shown again.
-        "created": result.outcome.value,
-        "error": result.outcome.message,
+        "created": outcome.value,
+        "error": outcome.message,
     }
-    return page(request, "orchestrator/tokens.html", context, status=result.outcome.status)
+    return page(request, "orchestrator/tokens.html", context, status=outcome.status)
 
 
-async def _generate(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
-    taken = {token.name for token in await nexical.token_list(api)}
-    form = TokenForm(request.POST, taken=taken)
+async def _generate(request: AuthenticatedRequest, api: NexicalAPI, form: TokenForm) -> Outcome[Any]:
     if not form.is_valid():
-        return invalid(form, "token")
+        return INVALID
     call = nexical.token_create(
         api, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], expires_at=form.expires_at()
     )
-    outcome = await attempt(request, call, form=form, conflict_field="name")
-    if not outcome.ok:
-        return refused(outcome, form, "token")
-    return Shown(outcome)  # not a redirect: the new token is shown in this response only
+    # Not a redirect: the new token is shown in this response only (the outcome's value).
+    return await attempt(request, call, form=form, conflict_field="name")
 
 
-async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
+async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResult:
     form = IdForm(request.POST)
     if not form.is_valid():
-        return Shown(Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400))
+        return Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400)
     token_id = form.cleaned_data["id"]
     if asking := ask_first(request, reverse("api_tokens"), "revoke", token_id):
         return asking
@@ -67,7 +91,7 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
     own = token_id in dashboard_token_ids(await nexical.token_list(api), connection)
     outcome = await attempt(request, nexical.token_revoke(api, token_id=token_id))
     if not outcome.ok:
-        return refused(outcome)
+        return outcome
     if own:
         # The dashboard's own credential is gone: say so once, where it can be replaced.
         await clients.mark_rejected(connection)
@@ -75,9 +99,6 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
         return go(request, f"{reverse('connections')}#nexical", same_page=False)
     messages.success(request, "Token revoked. Anything using it stops working now.")
     return go(request, reverse("api_tokens"))
-
-
-TOKEN_ACTIONS: dict[str, Handler] = {"generate": _generate, "revoke": _revoke}
 
 
 @nexical_page

@@ -3,19 +3,32 @@
 from typing import Any
 
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.pages import attempt, go, load, nexical_page, page
+from dashboard.core.pages import (
+    INVALID,
+    STALE_ROW,
+    UNKNOWN_ACTION,
+    ActionResult,
+    Outcome,
+    action_name,
+    ask_first,
+    attempt,
+    go,
+    load,
+    nexical_page,
+    page,
+)
 from dashboard.services import nexical
-from dashboard.services.nexical import Job, NexicalAPI, Project
+from dashboard.services.nexical import NexicalAPI, Project
 from dashboard.tracking import interest
 from dashboard.tracking.models import Reason
 from dashboard.tracking.views.watch import watched_projects
 
 from .. import access
-from ..actions import Handler, Result, ask_first, dispatch, refused, row_action, submit
 from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm, blank_to_none
 
 # --- a project's page ----------------------------------------------------------------------------
@@ -25,29 +38,44 @@ from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm,
 async def project_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
 ) -> HttpResponse:
-    result = await dispatch(request, PROJECT_ACTIONS, api, team_id, project_id)
-    if isinstance(result, HttpResponse):
-        return result
+    bound: dict[str, Form] = {}  # the form that was posted comes back with its errors
+    outcome: Outcome[Any] = Outcome(ok=True)
+    if request.method == "POST":
+        action = action_name(request, "update_project", "delete_project", "create_branch", "delete_branch")
+        result: ActionResult
+        if action == "update_project":
+            result = await _update_project(request, api, team_id, project_id, bound)
+        elif action == "delete_project":
+            result = await _delete_project(request, api, team_id, project_id, bound)
+        elif action == "create_branch":
+            result = await _create_branch(request, api, team_id, project_id, bound)
+        elif action == "delete_branch":
+            result = await _delete_branch_row(request, api, team_id, project_id)
+        else:
+            result = UNKNOWN_ACTION
+        if isinstance(result, HttpResponse):
+            return result
+        outcome = result
+
     ids = {"team_id": team_id, "project_id": project_id}
     team, project, branches = await load(
         nexical.team_get(api, team_id=team_id),
         nexical.project_get(api, **ids),
         nexical.branch_list(api, **ids),
     )
-    forms = result.forms
     context = {
         "team": team,
         "project": project,
         "branches": branches,
         "access": access.TeamAccess(team=team),
         "watched": await watched_projects(request.user, team_id),
-        "project_form": forms.get("project") or _settings_form(project),
-        "branch_form": forms.get("branch") or BranchForm(),
-        "delete_form": forms.get("delete") or DeleteConfirmForm(expected=project.name),
-        "confirm_delete": "delete" in forms,
-        "error": result.outcome.message,
+        "project_form": bound.get("project") or _settings_form(project),
+        "branch_form": bound.get("branch") or BranchForm(),
+        "delete_form": bound.get("delete") or DeleteConfirmForm(expected=project.name),
+        "confirm_delete": "delete" in bound,
+        "error": outcome.message,
     }
-    return page(request, "orchestrator/project.html", context, status=result.outcome.status)
+    return page(request, "orchestrator/project.html", context, status=outcome.status)
 
 
 def _settings_form(project: Project) -> ProjectForm:
@@ -60,71 +88,69 @@ def _project_url(team_id: int, project_id: int) -> str:
 
 
 async def _update_project(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> Result:
-    return await submit(
-        request,
-        ProjectForm(request.POST),
-        "project",
-        # An emptied URL is sent as null, which clears it upstream (the form always has every field).
-        lambda data: nexical.project_update(
-            api, team_id=team_id, project_id=project_id, **blank_to_none(data)
-        ),
-        lambda _: ("Project saved.", _project_url(team_id, project_id)),
-        conflict_field="name",
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, bound: dict[str, Form]
+) -> ActionResult:
+    bound["project"] = form = ProjectForm(request.POST)
+    if not form.is_valid():
+        return INVALID
+    # An emptied URL is sent as null, which clears it upstream (the form always has every field).
+    call = nexical.project_update(
+        api, team_id=team_id, project_id=project_id, **blank_to_none(form.cleaned_data)
     )
+    outcome = await attempt(request, call, form=form, conflict_field="name")
+    if not outcome.ok:
+        return outcome
+    messages.success(request, "Project saved.")
+    return go(request, _project_url(team_id, project_id))
 
 
 async def _delete_project(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> Result:
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, bound: dict[str, Form]
+) -> ActionResult:
     (project,) = await load(nexical.project_get(api, team_id=team_id, project_id=project_id))
-    return await submit(
-        request,
-        DeleteConfirmForm(request.POST, expected=project.name),
-        "delete",
-        lambda _: nexical.project_delete(api, team_id=team_id, project_id=project_id),
-        lambda _: (f"Project “{project.name}” deleted.", reverse("team_detail", args=[team_id])),
-        same_page=False,
-    )
+    bound["delete"] = form = DeleteConfirmForm(request.POST, expected=project.name)
+    if not form.is_valid():
+        return INVALID
+    call = nexical.project_delete(api, team_id=team_id, project_id=project_id)
+    outcome = await attempt(request, call, form=form)
+    if not outcome.ok:
+        return outcome
+    messages.success(request, f"Project “{project.name}” deleted.")
+    return go(request, reverse("team_detail", args=[team_id]), same_page=False)
 
 
 async def _create_branch(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> Result:
-    return await submit(
-        request,
-        BranchForm(request.POST),
-        "branch",
-        lambda data: nexical.branch_create(
-            api, team_id=team_id, project_id=project_id, **blank_to_none(data)
-        ),
-        lambda branch: (f"Branch “{branch.name}” created.", _project_url(team_id, project_id)),
-        conflict_field="name",
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, bound: dict[str, Form]
+) -> ActionResult:
+    bound["branch"] = form = BranchForm(request.POST)
+    if not form.is_valid():
+        return INVALID
+    call = nexical.branch_create(
+        api, team_id=team_id, project_id=project_id, **blank_to_none(form.cleaned_data)
     )
+    outcome = await attempt(request, call, form=form, conflict_field="name")
+    if not outcome.ok:
+        return outcome
+    messages.success(request, f"Branch “{outcome.result.name}” created.")
+    return go(request, _project_url(team_id, project_id))
 
 
 async def _delete_branch_row(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
-) -> Result:
-    return await row_action(
-        request,
-        IdForm(request.POST),
-        _project_url(team_id, project_id),
-        "delete_branch",
-        "Branch deleted.",
-        lambda branch_id: nexical.branch_delete(
-            api, team_id=team_id, project_id=project_id, branch_id=branch_id
-        ),
-    )
-
-
-PROJECT_ACTIONS: dict[str, Handler] = {
-    "update_project": _update_project,
-    "delete_project": _delete_project,
-    "create_branch": _create_branch,
-    "delete_branch": _delete_branch_row,
-}
+) -> ActionResult:
+    form = IdForm(request.POST)
+    if not form.is_valid():
+        return STALE_ROW
+    branch_id = form.cleaned_data["id"]
+    here = _project_url(team_id, project_id)
+    if asking := ask_first(request, here, "delete_branch", branch_id):
+        return asking
+    call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)
+    outcome = await attempt(request, call)
+    if not outcome.ok:
+        return outcome
+    messages.success(request, "Branch deleted.")
+    return go(request, here)
 
 
 # --- a branch's page -----------------------------------------------------------------------------
@@ -134,9 +160,21 @@ PROJECT_ACTIONS: dict[str, Handler] = {
 async def branch_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
 ) -> HttpResponse:
-    result = await dispatch(request, BRANCH_ACTIONS, api, team_id, project_id, branch_id)
-    if isinstance(result, HttpResponse):
-        return result
+    job_form, outcome = JobForm(), Outcome[Any](ok=True)
+    if request.method == "POST":
+        action = action_name(request, "create_job", "delete_branch")
+        result: ActionResult
+        if action == "create_job":
+            job_form = JobForm(request.POST)
+            result = await _create_job(request, api, team_id, project_id, branch_id, job_form)
+        elif action == "delete_branch":
+            result = await _delete_branch(request, api, team_id, project_id, branch_id)
+        else:
+            result = UNKNOWN_ACTION
+        if isinstance(result, HttpResponse):
+            return result
+        outcome = result
+
     team, project, branch, jobs = await load(
         nexical.team_get(api, team_id=team_id),
         nexical.project_get(api, team_id=team_id, project_id=project_id),
@@ -149,51 +187,45 @@ async def branch_detail(
         "branch": branch,
         "jobs": sorted(jobs, key=lambda job: job.id, reverse=True),
         "access": access.TeamAccess(team=team),
-        "job_form": result.forms.get("job") or JobForm(),
-        "error": result.outcome.message,
+        "job_form": job_form,
+        "error": outcome.message,
     }
-    return page(request, "orchestrator/branch.html", context, status=result.outcome.status)
+    return page(request, "orchestrator/branch.html", context, status=outcome.status)
 
 
 async def _create_job(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
-) -> Result:
-    where = interest.JobPath(team_id, project_id, branch_id)
-
-    async def create_and_track(data: dict[str, Any]) -> Job:
-        job = await nexical.job_create(
-            api, team_id=team_id, project_id=project_id, branch_id=branch_id, **data
-        )
-        # Tracked from now on, for its author (the poller tells them how it ends).
-        await interest.atrack_job(request.user, job, where, Reason.TRIGGERED)
-        return job
-
-    return await submit(
-        request,
-        JobForm(request.POST),
-        "job",
-        create_and_track,
-        lambda job: (
-            f"Job #{job.id} ({job.type}) queued.",
-            reverse("job_detail", args=[team_id, project_id, branch_id, job.id]),
-        ),
-        conflict_field="type",
-        same_page=False,
+    request: AuthenticatedRequest,
+    api: NexicalAPI,
+    team_id: int,
+    project_id: int,
+    branch_id: int,
+    form: JobForm,
+) -> ActionResult:
+    if not form.is_valid():
+        return INVALID
+    call = nexical.job_create(
+        api, team_id=team_id, project_id=project_id, branch_id=branch_id, **form.cleaned_data
     )
+    outcome = await attempt(request, call, form=form, conflict_field="type")
+    if not outcome.ok:
+        return outcome
+    job = outcome.result
+    # Tracked from now on, for its author (the poller tells them how it ends).
+    where = interest.JobPath(team_id, project_id, branch_id)
+    await interest.atrack_job(request.user, job, where, Reason.TRIGGERED)
+    messages.success(request, f"Job #{job.id} ({job.type}) queued.")
+    return go(request, reverse("job_detail", args=[team_id, project_id, branch_id, job.id]), same_page=False)
 
 
 async def _delete_branch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
-) -> Result:
+) -> ActionResult:
     here = reverse("branch_detail", args=[team_id, project_id, branch_id])
     if asking := ask_first(request, here, "delete"):
         return asking
     call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)
     outcome = await attempt(request, call)
     if not outcome.ok:
-        return refused(outcome)
+        return outcome
     messages.success(request, "Branch deleted.")
     return go(request, _project_url(team_id, project_id), same_page=False)
-
-
-BRANCH_ACTIONS: dict[str, Handler] = {"create_job": _create_job, "delete_branch": _delete_branch}

@@ -1,5 +1,8 @@
 """System administration: users, worker enrollment tokens and workers (system accounts only)."""
 
+from typing import Any
+
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -7,11 +10,24 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.pages import attempt, load, nexical_page, optional_panel, page
+from dashboard.core.pages import (
+    INVALID,
+    STALE_ROW,
+    UNKNOWN_ACTION,
+    ActionResult,
+    Outcome,
+    action_name,
+    ask_first,
+    attempt,
+    go,
+    load,
+    nexical_page,
+    optional_panel,
+    page,
+)
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
-from ..actions import Handler, Result, Shown, dispatch, invalid, refused, row_action, submit
 from ..forms import EnrollmentTokenForm, IdForm, SystemUserForm
 
 # --- access helpers ------------------------------------------------------------------------------
@@ -32,66 +48,79 @@ def _require_system(request: AuthenticatedRequest) -> None:
 @nexical_page
 async def system_admin(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     _require_system(request)
-    result = await dispatch(request, SYSTEM_ACTIONS, api)
-    if isinstance(result, HttpResponse):
-        return result
+    user_form, enrollment_form = SystemUserForm(), EnrollmentTokenForm()
+    outcome: Outcome[Any] = Outcome(ok=True)
+    if request.method == "POST":
+        action = action_name(request, "create_user", "create_enrollment", "revoke_enrollment")
+        result: ActionResult
+        if action == "create_user":
+            user_form = SystemUserForm(request.POST)
+            result = await _create_user(request, api, user_form)
+        elif action == "create_enrollment":
+            enrollment_form = EnrollmentTokenForm(request.POST)
+            result = await _create_enrollment(request, api, enrollment_form)
+            if result.ok:  # the new token is shown above a fresh form
+                enrollment_form = EnrollmentTokenForm()
+        elif action == "revoke_enrollment":
+            result = await _revoke_enrollment(request, api)
+        else:
+            result = UNKNOWN_ACTION
+        if isinstance(result, HttpResponse):
+            return result
+        outcome = result
+
     (enrollment_tokens, tokens_missing), (workers, workers_missing) = await load(
         optional_panel(nexical.enrollment_token_list(api)),
         optional_panel(nexical.worker_list(api)),
     )
     context = {
-        "user_form": result.forms.get("user") or SystemUserForm(),
-        "enrollment_form": result.forms.get("enrollment") or EnrollmentTokenForm(),
+        "user_form": user_form,
+        "enrollment_form": enrollment_form,
         # Shown in this response only; the orchestrator never returns the raw value again.
-        "created_token": result.outcome.value,
+        "created_token": outcome.value,
         "enrollment_tokens": enrollment_tokens or [],
         "tokens_missing": tokens_missing,
         "workers": workers or [],
         "workers_missing": workers_missing,
-        "error": result.outcome.message,
+        "error": outcome.message,
     }
-    return page(request, "orchestrator/system.html", context, status=result.outcome.status)
+    return page(request, "orchestrator/system.html", context, status=outcome.status)
 
 
-async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
-    return await submit(
-        request,
-        SystemUserForm(request.POST),
-        "user",
-        lambda data: nexical.system_user_create(api, **data),
-        lambda user: (f"User {user.email or user.id} created.", reverse("system_admin")),
-        conflict_field="email",
-    )
-
-
-async def _create_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
-    form = EnrollmentTokenForm(request.POST)
+async def _create_user(request: AuthenticatedRequest, api: NexicalAPI, form: SystemUserForm) -> ActionResult:
     if not form.is_valid():
-        return invalid(form, "enrollment")
+        return INVALID
+    call = nexical.system_user_create(api, **form.cleaned_data)
+    outcome = await attempt(request, call, form=form, conflict_field="email")
+    if not outcome.ok:
+        return outcome
+    user = outcome.result
+    messages.success(request, f"User {user.email or user.id} created.")
+    return go(request, reverse("system_admin"))
+
+
+async def _create_enrollment(
+    request: AuthenticatedRequest, api: NexicalAPI, form: EnrollmentTokenForm
+) -> Outcome[Any]:
+    if not form.is_valid():
+        return INVALID
     call = nexical.enrollment_token_create(
         api, team_id=form.cleaned_data["team_id"], name=form.cleaned_data["name"] or None
     )
-    outcome = await attempt(request, call, form=form)
+    # Not a redirect: the new token is in this response only (the outcome's value).
+    return await attempt(request, call, form=form)
+
+
+async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResult:
+    form = IdForm(request.POST)
+    if not form.is_valid():
+        return STALE_ROW
+    token_id = form.cleaned_data["id"]
+    here = reverse("system_admin")
+    if asking := ask_first(request, here, "revoke_enrollment", token_id):
+        return asking
+    outcome = await attempt(request, nexical.enrollment_token_revoke(api, token_id=token_id))
     if not outcome.ok:
-        return refused(outcome, form, "enrollment")
-    # Not a redirect: the new token is in this response only (the outcome's value), with a fresh form.
-    return Shown(outcome)
-
-
-async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
-    success = "Enrollment token revoked. Workers already enrolled keep running."
-    return await row_action(
-        request,
-        IdForm(request.POST),
-        reverse("system_admin"),
-        "revoke_enrollment",
-        success,
-        lambda token_id: nexical.enrollment_token_revoke(api, token_id=token_id),
-    )
-
-
-SYSTEM_ACTIONS: dict[str, Handler] = {
-    "create_user": _create_user,
-    "create_enrollment": _create_enrollment,
-    "revoke_enrollment": _revoke_enrollment,
-}
+        return outcome
+    messages.success(request, "Enrollment token revoked. Workers already enrolled keep running.")
+    return go(request, here)

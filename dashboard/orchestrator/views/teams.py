@@ -1,13 +1,22 @@
 """Teams: the list, and a team's page with its members, invitations and projects."""
 
+from typing import Any
+
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
+    INVALID,
+    STALE_ROW,
+    UNKNOWN_ACTION,
+    ActionResult,
     Outcome,
+    action_name,
+    ask_first,
     attempt,
     go,
     load,
@@ -20,7 +29,6 @@ from dashboard.services.nexical import Invitation, NexicalAPI
 from dashboard.tracking.views.watch import watched_projects
 
 from .. import access
-from ..actions import STALE, Handler, Result, Shown, ask_first, dispatch, refused, row_action, submit
 from ..forms import (
     ROLE_CHOICES,
     DeleteConfirmForm,
@@ -48,30 +56,34 @@ def _here(team_id: int) -> str:
 
 @nexical_page
 async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
-    result = await dispatch(request, {"create": _create_team}, api)
-    if isinstance(result, HttpResponse):
-        return result
+    form, outcome = TeamForm(), Outcome[Any](ok=True)
+    if request.method == "POST":
+        if action_name(request, "create"):
+            form = TeamForm(request.POST)
+            outcome = await _create_team(request, api, form)
+            if outcome.ok:
+                return go(request, reverse("team_detail", args=[outcome.result.id]), same_page=False)
+        else:
+            outcome = UNKNOWN_ACTION
     teams = await nexical.team_list(api)
     context = {
         "teams": teams,
-        "form": result.forms.get("team") or TeamForm(),
+        "form": form,
         # An invitation opened before Nexical was connected waits in the session: point back to it.
         "invitation_waiting": await request.session.ahas_key(INVITE_SESSION_KEY),
-        "error": result.outcome.message,
+        "error": outcome.message,
     }
-    return page(request, "orchestrator/teams.html", context, status=result.outcome.status)
+    return page(request, "orchestrator/teams.html", context, status=outcome.status)
 
 
-async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> Result:
-    return await submit(
-        request,
-        TeamForm(request.POST),
-        "team",
-        lambda data: nexical.team_create(api, name=data["name"], slug=data["slug"]),
-        lambda team: (f"Team “{team.name}” created.", reverse("team_detail", args=[team.id])),
-        conflict_field="slug",
-        same_page=False,
-    )
+async def _create_team(request: AuthenticatedRequest, api: NexicalAPI, form: TeamForm) -> Outcome[Any]:
+    if not form.is_valid():
+        return INVALID
+    call = nexical.team_create(api, name=form.cleaned_data["name"], slug=form.cleaned_data["slug"])
+    outcome = await attempt(request, call, form=form, conflict_field="slug")
+    if outcome.ok:
+        messages.success(request, f"Team “{outcome.result.name}” created.")
+    return outcome
 
 
 # --- a team's page -------------------------------------------------------------------------------
@@ -79,15 +91,43 @@ async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> Result
 
 @nexical_page
 async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse:
-    result = await dispatch(request, TEAM_ACTIONS, api, team_id)
-    if isinstance(result, HttpResponse):
-        return result
-    return await _team_page(request, api, team_id, result)
+    bound: dict[str, Form] = {}  # the form that was posted comes back with its errors
+    outcome: Outcome[Any] = Outcome(ok=True)
+    if request.method == "POST":
+        action = action_name(
+            request,
+            "rename",
+            "delete",
+            "invite",
+            "create_project",
+            "leave",
+            "revoke_invite",
+            "change_role",
+            "remove_member",
+        )
+        result: ActionResult
+        if action == "rename":
+            result = await _rename(request, api, team_id, bound)
+        elif action == "delete":
+            result = await _delete(request, api, team_id, bound)
+        elif action == "invite":
+            result = await _invite(request, api, team_id, bound)
+        elif action == "create_project":
+            result = await _create_project(request, api, team_id, bound)
+        elif action == "leave":
+            result = await _leave(request, api, team_id)
+        elif action == "revoke_invite":
+            result = await _revoke_invite(request, api, team_id)
+        elif action == "change_role":
+            result = await _change_role(request, api, team_id)
+        elif action == "remove_member":
+            result = await _remove_member(request, api, team_id)
+        else:
+            result = UNKNOWN_ACTION
+        if isinstance(result, HttpResponse):
+            return result
+        outcome = result
 
-
-async def _team_page(
-    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, shown: Shown
-) -> HttpResponse:
     team, (members, members_missing), (invites, invites_missing), projects = await load(
         nexical.team_get(api, team_id=team_id),
         optional_panel(nexical.team_member_list(api, team_id=team_id)),
@@ -95,7 +135,6 @@ async def _team_page(
         nexical.project_list(api, team_id=team_id),
     )
     team_access = access.TeamAccess(team=team, me=_my_upstream_id(request))
-    forms = shown.forms
     context = {
         "team": team,
         "access": team_access,
@@ -106,44 +145,49 @@ async def _team_page(
         "invites_missing": invites_missing,
         "projects": projects,
         "watched": await watched_projects(request.user, team_id),
-        "rename_form": forms.get("rename") or TeamForm(initial={"name": team.name, "slug": team.slug}),
-        "invite_form": forms.get("invite") or InviteForm(),
-        "project_form": forms.get("project") or ProjectForm(),
-        "delete_form": forms.get("delete") or DeleteConfirmForm(expected=team.slug),
-        "confirm_delete": "delete" in forms,
-        "error": shown.outcome.message,
+        "rename_form": bound.get("rename") or TeamForm(initial={"name": team.name, "slug": team.slug}),
+        "invite_form": bound.get("invite") or InviteForm(),
+        "project_form": bound.get("project") or ProjectForm(),
+        "delete_form": bound.get("delete") or DeleteConfirmForm(expected=team.slug),
+        "confirm_delete": "delete" in bound,
+        "error": outcome.message,
     }
-    return page(request, "orchestrator/team.html", context, status=shown.outcome.status)
+    return page(request, "orchestrator/team.html", context, status=outcome.status)
 
 
-# --- its actions, one handler each ----------------------------------------------------------------
+# --- its actions: each says how it went, and goes on when it is done -----------------------------
 
 
-async def _rename(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
-    return await submit(
-        request,
-        TeamForm(request.POST),
-        "rename",
-        lambda data: nexical.team_update(api, team_id=team_id, **data),
-        lambda _: ("Team renamed.", _here(team_id)),
-        conflict_field="slug",
-        same_page=False,  # a whole new page: the name also sits in the title and the breadcrumbs
-    )
+async def _rename(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, bound: dict[str, Form]
+) -> ActionResult:
+    bound["rename"] = form = TeamForm(request.POST)
+    if not form.is_valid():
+        return INVALID
+    call = nexical.team_update(api, team_id=team_id, **form.cleaned_data)
+    outcome = await attempt(request, call, form=form, conflict_field="slug")
+    if not outcome.ok:
+        return outcome
+    messages.success(request, "Team renamed.")
+    # A whole new page: the name also sits in the title and the breadcrumbs.
+    return go(request, _here(team_id), same_page=False)
 
 
-async def _delete(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
+async def _delete(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, bound: dict[str, Form]
+) -> ActionResult:
     # Through load(): an outsider's 403 is a 404 here too, as on every other page of the team.
     (team,) = await load(nexical.team_get(api, team_id=team_id))
     if not access.is_owner(team):
-        return refused(Outcome(ok=False, message="Only the team's owner can delete it.", status=403))
-    return await submit(
-        request,
-        DeleteConfirmForm(request.POST, expected=team.slug),
-        "delete",
-        lambda _: nexical.team_delete(api, team_id=team_id),
-        lambda _: (f"Team “{team.name}” deleted.", reverse("team_list")),
-        same_page=False,
-    )
+        return Outcome(ok=False, message="Only the team's owner can delete it.", status=403)
+    bound["delete"] = form = DeleteConfirmForm(request.POST, expected=team.slug)
+    if not form.is_valid():
+        return INVALID
+    outcome = await attempt(request, nexical.team_delete(api, team_id=team_id), form=form)
+    if not outcome.ok:
+        return outcome
+    messages.success(request, f"Team “{team.name}” deleted.")
+    return go(request, reverse("team_list"), same_page=False)
 
 
 def _invited(invitation: Invitation) -> str:
@@ -152,83 +196,81 @@ def _invited(invitation: Invitation) -> str:
     return f"Invitation sent to {invitation.email} as {invitation.role}."
 
 
-async def _invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
-    return await submit(
-        request,
-        InviteForm(request.POST),
-        "invite",
-        lambda data: nexical.team_invite(api, team_id=team_id, **data),
-        lambda invitation: (_invited(invitation), _here(team_id)),
-        conflict_field="email",
-    )
+async def _invite(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, bound: dict[str, Form]
+) -> ActionResult:
+    bound["invite"] = form = InviteForm(request.POST)
+    if not form.is_valid():
+        return INVALID
+    call = nexical.team_invite(api, team_id=team_id, **form.cleaned_data)
+    outcome = await attempt(request, call, form=form, conflict_field="email")
+    if not outcome.ok:
+        return outcome
+    messages.success(request, _invited(outcome.result))
+    return go(request, _here(team_id))
 
 
-async def _create_project(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
-    return await submit(
-        request,
-        ProjectForm(request.POST),
-        "project",
-        lambda data: nexical.project_create(api, team_id=team_id, **blank_to_none(data)),
-        lambda project: (
-            f"Project “{project.name}” created.",
-            reverse("project_detail", args=[team_id, project.id]),
-        ),
-        conflict_field="name",
-        same_page=False,
-    )
+async def _create_project(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, bound: dict[str, Form]
+) -> ActionResult:
+    bound["project"] = form = ProjectForm(request.POST)
+    if not form.is_valid():
+        return INVALID
+    call = nexical.project_create(api, team_id=team_id, **blank_to_none(form.cleaned_data))
+    outcome = await attempt(request, call, form=form, conflict_field="name")
+    if not outcome.ok:
+        return outcome
+    project = outcome.result
+    messages.success(request, f"Project “{project.name}” created.")
+    return go(request, reverse("project_detail", args=[team_id, project.id]), same_page=False)
 
 
-async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
+async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> ActionResult:
     if asking := ask_first(request, _here(team_id), "leave"):
         return asking
     me = _my_upstream_id(request)
     outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=me))
     if not outcome.ok:
-        return refused(outcome)
+        return outcome
     messages.success(request, "You left the team.")
     return go(request, reverse("team_list"), same_page=False)
 
 
-async def _revoke_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
-    return await row_action(
-        request,
-        IdForm(request.POST),
-        _here(team_id),
-        "revoke_invite",
-        "Invitation revoked.",
-        lambda invite_id: nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite_id),
-    )
-
-
-async def _remove_member(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
-    return await row_action(
-        request,
-        MemberForm(request.POST),
-        _here(team_id),
-        "remove_member",
-        "Member removed.",
-        lambda user_id: nexical.team_member_remove(api, team_id=team_id, user_id=user_id),
-    )
-
-
-async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:
-    form = MemberRoleForm(request.POST)
+async def _revoke_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> ActionResult:
+    form = IdForm(request.POST)
     if not form.is_valid():
-        return STALE
-    outcome = await attempt(request, nexical.team_member_update(api, team_id=team_id, **form.cleaned_data))
+        return STALE_ROW
+    invite_id = form.cleaned_data["id"]
+    if asking := ask_first(request, _here(team_id), "revoke_invite", invite_id):
+        return asking
+    call = nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite_id)
+    outcome = await attempt(request, call)
     if not outcome.ok:
-        return refused(outcome)
-    messages.success(request, "Role changed.")
+        return outcome
+    messages.success(request, "Invitation revoked.")
     return go(request, _here(team_id))
 
 
-TEAM_ACTIONS: dict[str, Handler] = {
-    "rename": _rename,
-    "delete": _delete,
-    "invite": _invite,
-    "create_project": _create_project,
-    "leave": _leave,
-    "revoke_invite": _revoke_invite,
-    "change_role": _change_role,
-    "remove_member": _remove_member,
-}
+async def _remove_member(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> ActionResult:
+    form = MemberForm(request.POST)
+    if not form.is_valid():
+        return STALE_ROW
+    user_id = form.cleaned_data["user_id"]
+    if asking := ask_first(request, _here(team_id), "remove_member", user_id):
+        return asking
+    outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=user_id))
+    if not outcome.ok:
+        return outcome
+    messages.success(request, "Member removed.")
+    return go(request, _here(team_id))
+
+
+async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> ActionResult:
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        return STALE_ROW
+    outcome = await attempt(request, nexical.team_member_update(api, team_id=team_id, **form.cleaned_data))
+    if not outcome.ok:
+        return outcome
+    messages.success(request, "Role changed.")
+    return go(request, _here(team_id))
