@@ -82,7 +82,7 @@ TOKEN_ACTIONS: dict[str, Handler] = {"generate": _generate, "revoke": _revoke}
 
 @nexical_page
 async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
-    outcome: Outcome = Outcome(ok=True)
+    outcome: Outcome[nexical.User] = Outcome(ok=True)
     form = None
     if request.method == "POST" and action_name(request, "save"):
         form = ProfileForm(request.POST)
