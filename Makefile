@@ -97,6 +97,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --config-file sandbox/mypy.toml
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

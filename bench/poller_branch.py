@@ -11,6 +11,7 @@ seed's pattern fetches no logs at all).
 """
 
 import argparse
+import functools
 import threading
 import time
 
@@ -70,9 +71,7 @@ def main() -> None:
         for index, job in enumerate(running):
             # Each job writes a line every 2 s, the writers spread across the interval.
             time.sleep(2 / JOBS)
-            writers.append(
-                every(2, lambda job=job, index=index: scene.log(job, f"job {index}: working"), stop)
-            )
+            writers.append(every(2, functools.partial(scene.log, job, f"job {index}: working"), stop))
         report("20 running jobs, each writing a line every 2 s", measure(scene, running, args.seconds))
         stop.set()
         for writer in writers:  # before the sandbox stops under them

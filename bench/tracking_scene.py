@@ -164,9 +164,10 @@ def dashboard_user(token: str, name: str):
 def track(scene: Scene, user, job: dict, reason: str) -> None:
     from dashboard.services import nexical
     from dashboard.tracking.interest import JobPath, track_job
+    from dashboard.tracking.models import Reason
 
     path = JobPath(scene.team_id, scene.project_id, scene.branch_id)
-    track_job(user, nexical.Job.model_validate(job), path, reason)
+    track_job(user, nexical.Job.model_validate(job), path, Reason(reason))
 
 
 def every(seconds: float, action: Callable[[], None], stop: threading.Event) -> threading.Thread:

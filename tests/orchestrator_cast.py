@@ -11,6 +11,7 @@ import httpx
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Service
 from tests.helpers import dashboard_user, new_nexical_user, unique
+from tests.sandbox_process import Sandbox
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Cast:
     member: Person
     outsider: Person
     team: dict
-    sandbox: object
+    sandbox: Sandbox
 
     def api(self, person: Person) -> Upstream:
         return Upstream(self.sandbox, person)

@@ -13,8 +13,8 @@ an async view; pages that call upstream then take the stored token from `request
 instead of asking the database again.
 """
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeIs
 from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction
@@ -33,12 +33,18 @@ from dashboard.accounts.models import Connection
 from .http import DashboardRequest
 
 # Django calls it with the request and gets a response, or a coroutine of one on the async stack.
-GetResponse = Callable[[DashboardRequest], Any]
+AsyncGetResponse = Callable[[DashboardRequest], Awaitable[HttpResponseBase]]
+GetResponse = Callable[[DashboardRequest], HttpResponseBase] | AsyncGetResponse
+
+
+def is_async(get_response: GetResponse) -> TypeIs[AsyncGetResponse]:
+    """`iscoroutinefunction`, telling the type checker that the other branch gets the sync one."""
+    return iscoroutinefunction(get_response)
 
 
 @sync_and_async_middleware
 def resolve_user(get_response: GetResponse) -> GetResponse:
-    if iscoroutinefunction(get_response):
+    if is_async(get_response):
 
         async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
             request.user = user = await request.auser()
@@ -76,7 +82,7 @@ def sign_in_responses(get_response: GetResponse) -> GetResponse:
       page; htmx would follow it and draw the whole sign-in page inside the page. HX-Redirect makes
       the browser load it instead, returning to the page the user was on (not the fragment's URL).
     """
-    if iscoroutinefunction(get_response):
+    if is_async(get_response):
 
         async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
             return _sign_in_policy(request, await get_response(request))

@@ -11,7 +11,7 @@ upstream does becomes something the user can read: a page, an inline message, a 
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, cast
@@ -237,7 +237,9 @@ async def optional_panel[T](call: Awaitable[T]) -> tuple[T | None, str]:
 # --- responses ------------------------------------------------------------------------------------
 
 
-def page(request: AuthenticatedRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+def page(
+    request: AuthenticatedRequest, template: str, context: Mapping[str, object], status: int = 200
+) -> HttpResponse:
     """The whole page, or only its body for htmx (which swaps 2xx answers only, hence the 200)."""
     if request.htmx:
         return render(request, f"{template}#body", context)
@@ -252,7 +254,9 @@ def go(request: AuthenticatedRequest, url: str, *, same_page: bool = True) -> Ht
     return redirect(url)
 
 
-def whole_body(request: AuthenticatedRequest, template: str, context: dict, status: int) -> HttpResponse:
+def whole_body(
+    request: AuthenticatedRequest, template: str, context: Mapping[str, object], status: int
+) -> HttpResponse:
     """A failure page, or for htmx its body in place of the page's body.
 
     htmx 2 swaps nothing on a 4xx/5xx, so the user would see no change at all: htmx gets a 200, and

@@ -5,14 +5,13 @@ synchronous queries. Fragments (htmx), event streams and JSON polls skip the que
 draw the top bar.
 """
 
-from asgiref.sync import iscoroutinefunction
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
 from dashboard.core.http import DashboardRequest
-from dashboard.core.middleware import GetResponse
+from dashboard.core.middleware import GetResponse, is_async
 
 from .models import Notification
 
@@ -37,7 +36,7 @@ def _unread(user: User) -> QuerySet[Notification]:
 
 @sync_and_async_middleware
 def unread_count(get_response: GetResponse) -> GetResponse:
-    if iscoroutinefunction(get_response):
+    if is_async(get_response):
 
         async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
             user = _top_bar_user(request)

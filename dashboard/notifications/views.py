@@ -1,5 +1,7 @@
 """The notification list (mark read, mark all read, open) and the preferences page."""
 
+from typing import TypedDict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -37,7 +39,13 @@ def _after(request: AuthenticatedRequest) -> HttpResponse:
     return redirect("notifications")
 
 
-def _list_context(request: AuthenticatedRequest) -> dict:
+class ListContext(TypedDict):
+    notifications: list[Notification]
+    unread: int
+    total: int
+
+
+def _list_context(request: AuthenticatedRequest) -> ListContext:
     mine = Notification.objects.filter(user=request.user)
     return {
         "notifications": list(mine[:LISTED]),

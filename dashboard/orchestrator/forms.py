@@ -1,7 +1,7 @@
 """Forms of the orchestrator pages: everything is validated here before a request goes upstream."""
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -61,7 +61,7 @@ class WebURLField(forms.URLField):
     # The field's own "invalid" message would replace the validator's, which names the schemes.
     default_error_messages = {"invalid": web_url_validator.message}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("assume_scheme", "https")
         kwargs.setdefault("help_text", "https:// is added when you leave it out.")
         super().__init__(**kwargs)
@@ -72,12 +72,13 @@ class _Form(forms.Form):
 
     id_prefix = "form"
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, data: Mapping[str, object] | None = None, *, initial: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(data, initial=initial, auto_id=f"{self.id_prefix}_%s")
 
 
-def blank_to_none(data: dict) -> dict:
+def blank_to_none(data: Mapping[str, Any]) -> dict[str, Any]:
     """Optional fields left empty become None: left out of a create, cleared (null) by an update."""
     return {key: (value if value != "" else None) for key, value in data.items()}
 
@@ -111,12 +112,12 @@ class DeleteConfirmForm(_Form):
 
     confirm = forms.CharField(max_length=100, strip=True, label="Type it to confirm")
 
-    def __init__(self, *args, expected: str, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Mapping[str, object] | None = None, *, expected: str) -> None:
+        super().__init__(data)
         self.expected = expected
 
     def clean_confirm(self) -> str:
-        value = self.cleaned_data["confirm"]
+        value: str = self.cleaned_data["confirm"]
         if value != self.expected:
             raise forms.ValidationError(f"Type “{self.expected}” exactly to confirm.")
         return value
@@ -128,7 +129,8 @@ class InviteForm(_Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES, initial="member")
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].lower()
+        email: str = self.cleaned_data["email"]
+        return email.lower()
 
 
 class MemberRoleForm(_Form):
@@ -188,7 +190,7 @@ class JobForm(_Form):
         help_text='A JSON object, e.g. {"ref": "main"}. Leave empty for none.',
     )
 
-    def clean_inputs(self) -> dict | None:
+    def clean_inputs(self) -> dict[str, object] | None:
         raw = self.cleaned_data["inputs"].strip()
         if not raw:
             return None
@@ -216,19 +218,19 @@ class TokenForm(_Form):
         required=False, label="Expires on", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, taken: Collection[str] = (), **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Mapping[str, object] | None = None, *, taken: Collection[str] = ()) -> None:
+        super().__init__(data)
         self.taken = {name.casefold() for name in taken}
 
     def clean_name(self) -> str:
         # Two tokens of one name could not be told apart in the list, nor when revoking one.
-        name = self.cleaned_data["name"]
+        name: str = self.cleaned_data["name"]
         if name.casefold() in self.taken:
             raise forms.ValidationError(f"You already have a token named “{name}”. Pick another name.")
         return name
 
     def clean_expires_on(self) -> date | None:
-        value = self.cleaned_data["expires_on"]
+        value: date | None = self.cleaned_data["expires_on"]
         if value and value <= timezone.now().date():
             raise forms.ValidationError("The expiry date must be in the future.")
         return value

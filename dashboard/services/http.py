@@ -100,7 +100,7 @@ def _timeout() -> httpx.Timeout:
 
 
 def _backoff(attempt: int) -> float:
-    return BACKOFF_BASE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+    return BACKOFF_BASE * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
 
 def _seconds(value: float) -> float | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.http import Http404
 
+from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import load
 from dashboard.services import nexical
 from dashboard.services.errors import APIError
@@ -66,7 +67,9 @@ async def _names(api: NexicalAPI, ids: dict[str, int]) -> interest.Names:
     return interest.Names(team=team.name, project=project.name, branch=branch.name)
 
 
-async def viewable_job(request, api: NexicalAPI, ids: dict[str, int]) -> tuple[TrackedJob, Sight]:
+async def viewable_job(
+    request: AuthenticatedRequest, api: NexicalAPI, ids: dict[str, int]
+) -> tuple[TrackedJob, Sight]:
     """The tracked job and what the viewer's token showed of it; Http404 for who may not see it.
 
     Showing a job registers it for tracking (reason "viewed"), so the poller follows it from now on.
@@ -110,12 +113,12 @@ async def refused_teams(user_pk: int, team_ids: set[int]) -> set[int]:
     return {team_id for team_id, key in keys.items() if answers.get(key) is False}
 
 
-async def viewable_teams(request, api: NexicalAPI, team_ids: set[int]) -> set[int]:
+async def viewable_teams(request: AuthenticatedRequest, api: NexicalAPI, team_ids: set[int]) -> set[int]:
     """The teams among these that the viewer's token still sees (each answer cached like a job's)."""
 
     async def sees(team_id: int) -> bool:
         key = _team_key(request.user.pk, team_id)
-        known = await cache.aget(key)
+        known: bool | None = await cache.aget(key)
         if known is not None:
             return known
         try:

@@ -4,10 +4,11 @@ Views register interest; only the poller fetches upstream data. Registering reco
 job (whose token the poller may use, who is notified) and makes the job due at once.
 """
 
-from datetime import timedelta
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, TypedDict
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,7 +37,7 @@ class Names(NamedTuple):
 
 
 def track_job(
-    user, job: nexical.Job, ids: JobPath, reason: Reason = Reason.VIEWED, names: Names | None = None
+    user: User, job: nexical.Job, ids: JobPath, reason: Reason = Reason.VIEWED, names: Names | None = None
 ) -> TrackedJob:
     """Follow `job` on behalf of `user` (who has just seen it upstream with their own token)."""
     tracked = _tracked_job(job, ids, names)
@@ -44,7 +45,7 @@ def track_job(
     if not created and REASON_RANK[Reason(reason)] < REASON_RANK[Reason(interest.reason)]:
         JobInterest.objects.filter(pk=interest.pk).update(reason=reason)
     now = timezone.now()
-    changes: dict = {}
+    changes: dict[str, object] = {}
     if tracked.untrackable_reason:
         # A new (or renewed) interest brings a token that may work: try again at once.
         changes.update(untrackable_reason="", next_poll_at=now, error_count=0)
@@ -85,8 +86,19 @@ def _names(names: Names | None) -> dict[str, str]:
     }
 
 
-def job_fields(job: nexical.Job) -> dict:
+class JobFields(TypedDict):
     """The TrackedJob fields an upstream Job determines."""
+
+    status: nexical.JobStatus
+    job_type: str
+    inputs: dict[str, Any] | None
+    outputs: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+def job_fields(job: nexical.Job) -> JobFields:
     return {
         "status": job.status,
         "job_type": job.type[:100],
@@ -123,11 +135,11 @@ def touch_viewed(job: TrackedJob | int) -> None:
         TrackedJob.objects.filter(pk=pk, status__in=unfinished, next_poll_at__gt=now).update(next_poll_at=now)
 
 
-def watch_project(user, team_id: int, project_id: int, names: Names | None = None) -> ProjectWatch:
+def watch_project(user: User, team_id: int, project_id: int, names: Names | None = None) -> ProjectWatch:
     """Follow every job of the project, including those started outside the dashboard."""
     watch, _ = ProjectWatch.objects.get_or_create(user=user, team_id=team_id, project_id=project_id)
     scan, created = ProjectScan.objects.get_or_create(team_id=team_id, project_id=project_id)
-    changes: dict = {} if created else {"next_scan_at": timezone.now(), "error_count": 0}
+    changes: dict[str, object] = {} if created else {"next_scan_at": timezone.now(), "error_count": 0}
     if names and (names.team or names.project):
         changes.update(team_name=names.team[:200], project_name=names.project[:200])
     if changes:
@@ -135,7 +147,7 @@ def watch_project(user, team_id: int, project_id: int, names: Names | None = Non
     return watch
 
 
-def unwatch_project(user, team_id: int, project_id: int) -> None:
+def unwatch_project(user: User, team_id: int, project_id: int) -> None:
     """Stop following the project; the user keeps the jobs they triggered or viewed."""
     with transaction.atomic():
         ProjectWatch.objects.filter(user=user, team_id=team_id, project_id=project_id).delete()
@@ -146,7 +158,7 @@ def unwatch_project(user, team_id: int, project_id: int) -> None:
             ProjectScan.objects.filter(team_id=team_id, project_id=project_id).delete()
 
 
-def is_watching(user, team_id: int, project_id: int) -> bool:
+def is_watching(user: User, team_id: int, project_id: int) -> bool:
     return ProjectWatch.objects.filter(user=user, team_id=team_id, project_id=project_id).exists()
 
 

@@ -33,6 +33,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection, connections
@@ -97,16 +98,21 @@ class Feed:
         return Update(job=self.job, lines=lines, events=self.events, more=len(found) > limit)
 
 
+# What a page shows beside the log, as `_changed_states` reads it: status, logs_complete, error_count,
+# last_error_at, gone, untrackable_reason.
+type JobState = tuple[str, bool, int, datetime | None, bool, str]
+
+
 class Watcher:
     """Per-job change signals for the streams of one event loop."""
 
     def __init__(self) -> None:
         self._viewers: Counter[int] = Counter()
         self._changed: dict[int, asyncio.Event] = {}
-        self._states: dict[int, tuple] = {}
+        self._states: dict[int, JobState] = {}
         self._feeds: dict[int, Feed] = {}
         self._reading = asyncio.Lock()  # one feed read at a time, so none reads over another
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         # Replaced by each start of the task (join); this first one is never waited on. An Event binds
         # to a loop only when first awaited, so creating it outside the loop is harmless.
         self._started = asyncio.Event()

@@ -56,6 +56,13 @@ class BranchIds(ProjectIds):
     branch_id: int
 
 
+class ScanOutcome(TypedDict, total=False):
+    """How a scan went, as keyword arguments of `record.finish_scan` (nothing: it went well)."""
+
+    error: str
+    retry_in: float
+
+
 def default_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -202,7 +209,7 @@ class Poller:
     async def _scan(self, scan: ProjectScan, pass_id: str) -> int:
         """Find jobs of a watched project started elsewhere (one branch list, one job list per branch)."""
         where: ProjectIds = {"team_id": scan.team_id, "project_id": scan.project_id}
-        outcome: dict = {}
+        outcome: ScanOutcome = {}
         try:
             connections = await sync_to_async(record.scan_candidates)(scan.team_id, scan.project_id)
             branches = await self.tokens.call(connections, partial(nexical.branch_list, **where))

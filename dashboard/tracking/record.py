@@ -152,15 +152,16 @@ def finish_job(pk: int, owner: str, pass_id: str, seen: Observation, started: da
         job = _leased(pk, owner)
         if job is None:
             return False
-        fields: dict = {"lease_owner": "", "lease_until": None, "updated_at": now}
-        before = job.status
+        fields: dict[str, object] = {"lease_owner": "", "lease_until": None, "updated_at": now}
+        before = after = job.status
         upstream = seen.upstream
         if upstream is not None:
             fields["status_checked_at"] = started
             # A stale answer (an older replica, a cache) must not move a job backwards.
             if STATUS_RANK[Status(upstream.status)] >= STATUS_RANK[Status(before)]:
-                fields.update(job_fields(upstream))
-        after = fields.get("status", before)
+                refreshed = job_fields(upstream)
+                fields.update(refreshed)
+                after = refreshed["status"]
         fields.update(_schedule(job, seen, after, started))
         if seen.logs_complete:
             fields["logs_complete"] = True
@@ -176,7 +177,7 @@ def finish_job(pk: int, owner: str, pass_id: str, seen: Observation, started: da
     return True
 
 
-def _schedule(job: TrackedJob, seen: Observation, status: str, now: datetime) -> dict:
+def _schedule(job: TrackedJob, seen: Observation, status: str, now: datetime) -> dict[str, object]:
     if seen.error:
         count = job.error_count + 1
         return {
@@ -186,7 +187,9 @@ def _schedule(job: TrackedJob, seen: Observation, status: str, now: datetime) ->
             "last_error_at": job.last_error_at if job.error_count else now,
             "next_poll_at": now + cadence.backoff(count),
         }
-    fields: dict = {"error_count": 0, "last_error": "", "last_error_at": None} if job.error_count else {}
+    fields: dict[str, object] = (
+        {"error_count": 0, "last_error": "", "last_error_at": None} if job.error_count else {}
+    )
     if seen.retry_in is not None:
         fields["next_poll_at"] = now + timedelta(seconds=seen.retry_in)
     elif seen.due or seen.upstream is not None:
@@ -311,7 +314,7 @@ def finish_scan(pk: int, owner: str, *, error: str = "", retry_in: float | None 
     scan = ProjectScan.objects.filter(pk=pk, lease_owner=owner).first()
     if scan is None:
         return False
-    fields: dict = {"lease_owner": "", "lease_until": None}
+    fields: dict[str, object] = {"lease_owner": "", "lease_until": None}
     if error:
         count = scan.error_count + 1
         fields.update(

@@ -55,7 +55,11 @@ class FaultMiddleware:
             return self.get_response(request)
         if knobs.take("force_429"):
             retry_after = knobs.get("retry_after")
-            body = {"error": "rate_limited", "code": "rate_limited", "message": "Too many requests."}
+            body: dict[str, object] = {
+                "error": "rate_limited",
+                "code": "rate_limited",
+                "message": "Too many requests.",
+            }
             if api == "nexustoken":
                 body = {"detail": "Rate limit exceeded"}
             else:

@@ -30,7 +30,7 @@ def team_for(caller: Caller, team_id: int, min_role: str = TeamRole.MEMBER) -> t
     if role is None and not caller.is_system:
         raise not_found("Team")
     # System users administer every team as if they owned it.
-    rank = ROLE_RANK[TeamRole.OWNER] if caller.is_system else ROLE_RANK[role]
+    rank = ROLE_RANK[TeamRole.OWNER] if caller.is_system or role is None else ROLE_RANK[role]
     if rank < ROLE_RANK[min_role]:
         raise forbidden(f"This needs the {min_role} role in the team.")
     return team, role

@@ -35,7 +35,8 @@ USERS = [
     ("grace@example.com", "grace-password", "nx_demo_grace_00000000000002", "Grace Hopper"),
     ("linus@example.com", "linus-password", "nx_demo_linus_00000000000003", "Linus Torvalds"),
 ]
-TEAMS = {
+ProjectSpec = tuple[str, str | None, str | None, str, str]  # name, repository, site URL, mode, branch
+TEAMS: dict[str, tuple[str, dict[str, TeamRole], list[ProjectSpec]]] = {
     "acme-rockets": (
         "Acme Rockets",
         {
@@ -157,7 +158,7 @@ def seed() -> dict:
     }
 
 
-def _project(team: Team, spec: tuple, worker: Worker, rng: random.Random) -> None:
+def _project(team: Team, spec: ProjectSpec, worker: Worker, rng: random.Random) -> None:
     name, repo_url, production_url, mode, other_branch = spec
     project = Project.objects.create(
         team=team, name=name, repo_url=repo_url, production_url=production_url, mode=mode

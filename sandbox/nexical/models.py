@@ -21,7 +21,7 @@ class TeamRole(models.TextChoices):
 
 
 # Higher ranks may do everything lower ranks may.
-ROLE_RANK = {TeamRole.MEMBER: 1, TeamRole.ADMIN: 2, TeamRole.OWNER: 3}
+ROLE_RANK: dict[str, int] = {TeamRole.MEMBER: 1, TeamRole.ADMIN: 2, TeamRole.OWNER: 3}
 
 
 class User(models.Model):

@@ -217,7 +217,9 @@ def is_due(task: Task, now: datetime) -> bool:
     if task.status == PENDING_POOL:
         return task.pooled_at is not None and now >= task.pooled_at + timedelta(hours=task.pending_pool_hours)
     if task.status == AWARDED:
-        return now >= task.awarded_at + timedelta(seconds=task.max_execution_seconds)
+        return task.awarded_at is not None and now >= task.awarded_at + timedelta(
+            seconds=task.max_execution_seconds
+        )
     return False
 
 
@@ -320,6 +322,7 @@ def fee_for(bid: int, budget: int) -> int:
 
 def _settle(task: Task, result: dict) -> None:
     price = task.awarded_price
+    assert price is not None, "only an awarded task is settled"
     fee = fee_for(price, task.max_budget_credits)
     accounts = ledger.lock_accounts(task.creator_id, task.awarded_to_id)
     creator, worker = accounts[task.creator_id], accounts[task.awarded_to_id]

@@ -92,7 +92,9 @@ def checkout(request: HttpRequest, session_id: str):
         if error:
             context.update(error=error, form={"card_number": form["card_number"], "expiry": form["expiry"]})
             return render(request, "nexustoken/checkout.html", context, status=402)
-        session = _pay(session_id)
+        paid = _pay(session_id)
+        assert paid is not None, "the session read above still exists"
+        session = paid
     if request.method == "POST" and session.status == CheckoutSession.PAID:
         if session.success_url:
             return HttpResponseRedirect(_with_session_id(session.success_url, session.id))
@@ -117,17 +119,17 @@ def checkout_cancel(request: HttpRequest, session_id: str):
 
 
 def device(request: HttpRequest):
-    context = {"user_code": request.GET.get("user_code", ""), "error": None, "done": None}
+    context: dict[str, object] = {"user_code": request.GET.get("user_code", ""), "error": None, "done": None}
     if request.method != "POST":
         return render(request, "nexustoken/device.html", context)
-    context["user_code"] = request.POST.get("user_code", "")
+    user_code = context["user_code"] = request.POST.get("user_code", "")
     try:
         raw = request.POST.get("api_key", "").strip()
         key = ApiKey.objects.select_related("account").filter(key_hash=hash_key(raw)).first() if raw else None
         if key is None:
             raise auth_failure(request, 401, "That API key is not valid.")
         approve = request.POST.get("decision") == "approve"
-        grant = decide_device_code(key.account, context["user_code"], approve)
+        grant = decide_device_code(key.account, user_code, approve)
     except ApiError as exc:
         context["error"] = exc.detail
         return render(request, "nexustoken/device.html", context, status=exc.status)

@@ -6,14 +6,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-TASK_TYPES = (
+TaskType = Literal[
     "json_extraction",
     "text_classification",
     "text_generation",
     "data_transformation",
     "code_execution",
     "physical_proof",
-)
+]
 
 
 def _email(value: str) -> str:
@@ -52,7 +52,7 @@ class VerifyRecover(Body):
 class CreateTask(Body):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
-    task_type: Literal[TASK_TYPES] = "json_extraction"
+    task_type: TaskType = "json_extraction"
     input_data: str = Field(min_length=1, max_length=10_000)
     validation_schema: dict[str, Any] = Field(
         default_factory=dict, validation_alias=AliasChoices("validation_schema", "schema")

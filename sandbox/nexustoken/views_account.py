@@ -2,9 +2,11 @@
 
 import secrets
 from datetime import timedelta
+from typing import overload
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import ledger, schemas, skill
@@ -155,7 +157,11 @@ def my_capabilities(request, account):
     return [capability_json(c) for c in Capability.objects.filter(account=account).order_by("created_at")]
 
 
-def _int_param(request, name: str, default: int | None, low: int, high: int) -> int | None:
+@overload
+def _int_param(request: HttpRequest, name: str, default: int, low: int, high: int) -> int: ...
+@overload
+def _int_param(request: HttpRequest, name: str, default: None, low: int, high: int) -> int | None: ...
+def _int_param(request: HttpRequest, name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.GET.get(name)
     if raw is None or raw == "":
         return default

@@ -166,7 +166,9 @@ def device_token(request, account):
         else:
             grant.state = DeviceCode.CONSUMED
             grant.save(update_fields=["state"])
-            api_key = issue_key(grant.account, f"device: {grant.client_name}")
+            account = grant.account
+            assert account is not None, "an approved code names the account that approved it"
+            api_key = issue_key(account, f"device: {grant.client_name}")
     # Raised after the block: the poll time above must be kept, not rolled back.
     if pending:
         raise (
@@ -176,7 +178,7 @@ def device_token(request, account):
         )
     return {
         "api_key": api_key,
-        "webhook_secret": grant.account.webhook_secret,
+        "webhook_secret": account.webhook_secret,
         "account_id": str(grant.account_id),
     }
 

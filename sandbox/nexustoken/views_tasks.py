@@ -37,7 +37,7 @@ def _task_or_404(task_id: str) -> Task:
 
 
 def _check_task_body(data: schemas.CreateTask) -> None:
-    problems = []
+    problems: list[tuple[list[str | int], str]] = []
     problem = checks.schema_problem(data.validation_schema)
     if problem:
         problems.append((["body", "validation_schema"], problem))

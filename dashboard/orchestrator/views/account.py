@@ -103,7 +103,7 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResul
 
 @nexical_page
 async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
-    outcome: Outcome = Outcome(ok=True)
+    outcome: Outcome[nexical.User] = Outcome(ok=True)
     form = None
     if request.method == "POST" and action_name(request, "save"):
         form = ProfileForm(request.POST)

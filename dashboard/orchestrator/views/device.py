@@ -42,7 +42,7 @@ async def device_verify(request: AuthenticatedRequest, api: NexicalAPI) -> HttpR
             if outcome.ok:
                 step = "confirm"
         else:
-            call: Awaitable[Any]
+            call: Awaitable[str | None]  # approving names the client; denying returns nothing
             if action == "approve":
                 call = nexical.device_approve(api, user_code=user_code)
             else:
@@ -68,7 +68,7 @@ async def device_verify(request: AuthenticatedRequest, api: NexicalAPI) -> HttpR
 
 async def _look_up(
     request: AuthenticatedRequest, api: NexicalAPI, user_code: str, form: DeviceCodeForm
-) -> tuple[Outcome, DeviceLookup | None]:
+) -> tuple[Outcome[None], DeviceLookup | None]:
     """Which client asks: (ok, its lookup), (ok, None) when the orchestrator cannot say, or a refusal."""
     try:
         lookup = await nexical.device_lookup(api, user_code=user_code)
@@ -87,7 +87,9 @@ async def _look_up(
     return Outcome(ok=True), lookup
 
 
-async def _decide(request: AuthenticatedRequest, call: Awaitable[Any], form: DeviceCodeForm) -> Outcome:
+async def _decide(
+    request: AuthenticatedRequest, call: Awaitable[str | None], form: DeviceCodeForm
+) -> Outcome[str | None]:
     """Approve or deny; a code the orchestrator will not decide on is a mistake in the code field."""
     try:
         return Outcome(ok=True, value=await call)

@@ -49,7 +49,7 @@ async def invite_accept(request: AuthenticatedRequest) -> PageResponse:
 @nexical_page
 async def _invite_page(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     form = InviteTokenForm()
-    outcome: Outcome = Outcome(ok=True)
+    outcome: Outcome[Team] = Outcome(ok=True)
     if request.method == "POST" and action_name(request, "accept"):
         form = InviteTokenForm(request.POST)
         outcome = await _accept(request, api, form) if form.is_valid() else INVALID
@@ -67,7 +67,7 @@ async def _invite_page(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRe
     return page(request, TEMPLATE, context, status=outcome.status)
 
 
-async def _accept(request: AuthenticatedRequest, api: NexicalAPI, form: InviteTokenForm) -> Outcome:
+async def _accept(request: AuthenticatedRequest, api: NexicalAPI, form: InviteTokenForm) -> Outcome[Team]:
     token = form.cleaned_data["token"] or await request.session.aget(SESSION_KEY)
     if not token:
         form.add_error("token", "Paste the token from your invitation email, or open the email's link.")

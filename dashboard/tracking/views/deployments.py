@@ -4,6 +4,9 @@ Read from the poller's cache like the job page; rows of a team the viewer's toke
 are left out (that answer is cached per team, see access.viewable_teams).
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
@@ -53,7 +56,13 @@ async def running_and_recent(
     return active, finished
 
 
-async def _rows(request: AuthenticatedRequest, filters: dict) -> tuple[list, list, list]:
+# A followed project, with the names shown in the filters: (team id, team name, project id, project name).
+type Place = tuple[int, str, int, str]
+
+
+async def _rows(
+    request: AuthenticatedRequest, filters: Mapping[str, Any]
+) -> tuple[list[TrackedJob], list[TrackedJob], list[Place]]:
     """(running or pending jobs, recent finished jobs, every followed (team, project) for the filters)."""
     jobs = await followed_jobs(request.user)
     places = {

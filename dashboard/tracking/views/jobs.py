@@ -14,7 +14,8 @@ Events (Server-Sent Events, and the same objects in the polling fallback's JSON)
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import TypedDict
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -28,7 +29,7 @@ from dashboard.services.nexical import NexicalAPI
 
 from .. import live, logs
 from ..access import Sight, viewable_job
-from ..models import TrackedJob
+from ..models import JobEvent, LogLine, TrackedJob
 from ..timeline import timeline
 
 BATCH = 500  # lines per event: a burst is sent in a few messages, not one huge one
@@ -63,11 +64,28 @@ def _page_url(job: TrackedJob) -> str:
     return reverse("job_detail", args=_job_args(job))
 
 
-def rows_html(lines: list) -> str:
+class StatusPayload(TypedDict):
+    """A stream's `status` event: the parts of the page a status change redraws, by element id."""
+
+    status: str
+    finished: bool
+    html: Mapping[str, str]
+
+
+class LinePayload(TypedDict):
+    """A stream's `line` event: new log lines, rendered."""
+
+    first: int
+    last: int
+    count: int
+    html: str
+
+
+def rows_html(lines: list[LogLine]) -> str:
     return render_to_string(ROWS_TEMPLATE, {"lines": lines}) if lines else ""
 
 
-def status_payload(job: TrackedJob, sight: Sight, events: list) -> dict:
+def status_payload(job: TrackedJob, sight: Sight, events: list[JobEvent]) -> StatusPayload:
     context = {
         "job": job,
         "sight": sight,
@@ -79,11 +97,11 @@ def status_payload(job: TrackedJob, sight: Sight, events: list) -> dict:
     return {"status": job.status, "finished": job.is_finished, "html": html}
 
 
-def line_payload(lines: list) -> dict:
+def line_payload(lines: list[LogLine]) -> LinePayload:
     return {"first": lines[0].number, "last": lines[-1].pk, "count": len(lines), "html": rows_html(lines)}
 
 
-def _sse(event: str, data: dict, event_id: int | None = None) -> str:
+def _sse(event: str, data: Mapping[str, object], event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
@@ -159,7 +177,7 @@ async def job_stream(
 @nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
 async def job_updates(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
     """The polling fallback: the events a stream would have sent since `?after=`, as JSON."""
     after = _cursor(request)
@@ -180,7 +198,7 @@ async def job_updates(
 @nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_GET
 async def job_log_lines(
-    request: HttpRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
     """A range of lines by cursor (`?after=` and optional `?before=`): the hidden middle of a long log."""
     after = _cursor(request)
@@ -206,7 +224,7 @@ async def job_log_raw(
     return response
 
 
-async def live_job_context(job: TrackedJob, sight: Sight) -> dict:
+async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
     """What the job page shows of a tracked job: its facts, history and the start of its log."""
     log, events = await logs.aread_page(job.pk)
     names = ("stream", "updates", "log_lines", "log_raw")

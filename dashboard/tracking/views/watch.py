@@ -1,6 +1,7 @@
 """Watching a project: its jobs are tracked (and notify) even when started by the CLI or CI."""
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +16,7 @@ from .. import interest
 from ..models import ProjectWatch
 
 
-async def watched_projects(user, team_id: int) -> set[int]:
+async def watched_projects(user: User, team_id: int) -> set[int]:
     """The projects of this team the user watches: for the buttons of the team and project pages."""
     watches = ProjectWatch.objects.filter(user=user, team_id=team_id).values_list("project_id", flat=True)
     return {project_id async for project_id in watches}

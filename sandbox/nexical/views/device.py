@@ -219,7 +219,8 @@ def lookup(request: HttpRequest, caller: Caller) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def device_page(request: HttpRequest) -> HttpResponse:
     """Sign in, look a code up, approve or deny it: the POST's action is the submit button's name."""
-    user = User.objects.filter(pk=request.session.get(SESSION_KEY)).first()
+    signed_in = request.session.get(SESSION_KEY)
+    user = User.objects.filter(pk=signed_in).first() if signed_in else None
     context: dict = {"user": user, "error": None, "done": None, "flow": None}
     code = request.POST.get("user_code") or request.GET.get("user_code") or ""
     context["code"] = code
@@ -245,12 +246,12 @@ def device_page(request: HttpRequest) -> HttpResponse:
                 context["done"] = f"You {verb} the sign-in of {flow.client_id}."
                 context["code"] = ""
     if user and context["code"] and not context["done"]:
-        flow = _live_flow(context["code"])
-        if flow is None:
+        live = _live_flow(context["code"])
+        if live is None:
             context["error"] = context["error"] or "This code is unknown or has expired."
-        elif flow.status != DeviceCode.Status.PENDING:
+        elif live.status != DeviceCode.Status.PENDING:
             context["error"] = context["error"] or "This code was already used."
         else:
-            context["flow"] = flow
-            context["code"] = display_user_code(flow.user_code)
+            context["flow"] = live
+            context["code"] = display_user_code(live.user_code)
     return render(request, "nexical/device.html", context)

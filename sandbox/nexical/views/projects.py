@@ -47,7 +47,11 @@ def get_project(request: HttpRequest, caller: Caller, tid: int, pid: int) -> Jso
     if caller.user is None:
         project = Project.objects.filter(pk=pid, team_id=tid).first()
         holder = Job.objects.filter(branch__project=project)
-        holder = holder.filter(worker=caller.worker) if caller.worker else holder.filter(pk=caller.job.pk)
+        if caller.worker:
+            holder = holder.filter(worker=caller.worker)
+        else:
+            assert caller.job is not None, "a caller with neither a user nor a worker is a job's agent"
+            holder = holder.filter(pk=caller.job.pk)
         if project is None or not holder.exists():
             raise not_found("Project")
     else:

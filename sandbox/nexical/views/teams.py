@@ -113,9 +113,9 @@ def remove_member(request: HttpRequest, caller: Caller, tid: int, uid: str) -> J
     target = _membership(team, uid)
     if target.role == TeamRole.OWNER:
         raise forbidden("The team's owner can never be removed.")
-    leaving = target.user_id == caller.user.pk
+    leaving = target.user_id == require_user(caller).pk
     if not leaving:
-        rank = ROLE_RANK[TeamRole.OWNER] if caller.is_system else ROLE_RANK[role]
+        rank = ROLE_RANK[TeamRole.OWNER] if caller.is_system or role is None else ROLE_RANK[role]
         if rank < ROLE_RANK[TeamRole.ADMIN]:
             raise forbidden("Only admins may remove members.")
         if target.role == TeamRole.ADMIN and rank < ROLE_RANK[TeamRole.OWNER]:

@@ -32,7 +32,7 @@ def enroll(request: HttpRequest, caller: None) -> JsonResponse:
         worker = None
         if name:
             # Enrolling again under the same workerId resumes the same worker.
-            worker = Worker.objects.filter(name=name, team_id=enrollment.team_id).first()
+            worker = Worker.objects.filter(name=name, team=enrollment.team_id).first()
         if worker is None:
             worker = Worker.objects.create(name=name or f"worker-{now:%H%M%S}", team_id=enrollment.team_id)
         worker.last_seen_at = now
