@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "dashboard.core",
     "dashboard.accounts",
+    "dashboard.connections",
     "dashboard.orchestrator",
     "dashboard.notifications",
     "dashboard.tasks",

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("dashboard.core.urls")),
-    path("", include("dashboard.accounts.urls")),
+    path("", include("dashboard.connections.urls")),
     path("", include("dashboard.orchestrator.urls")),
     path("", include("dashboard.tasks.urls")),
     path("", include("dashboard.credits.urls")),

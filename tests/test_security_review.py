@@ -15,10 +15,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.accounts.connections import save_connection
-from dashboard.accounts.forms import NexicalTokenForm, NexusTokenKeyForm, WebhookSecretForm
 from dashboard.accounts.models import Connection, Service
-from dashboard.accounts.views import nexical_card
-from dashboard.accounts.views.connections import ACTIONS
+from dashboard.connections.forms import NexicalTokenForm, NexusTokenKeyForm, WebhookSecretForm
+from dashboard.connections.views import nexical_card
+from dashboard.connections.views.connections import ACTIONS
 from dashboard.core.debug import AlwaysSafeExceptionReporterFilter
 from dashboard.core.pages import action_name
 from dashboard.orchestrator.forms import SystemUserForm

@@ -8,10 +8,11 @@ for http(s) URLs, and the note that says where a line was cut.
 
 import html
 import re
-from urllib.parse import urlsplit
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from dashboard.core.links import web_url
 
 # Terminal escape sequences, matched whole so none of their bytes leak into the page as text:
 #   CSI  ESC [ (or C1 0x9b), parameter bytes 0x30-0x3f (digits, ";", ":" and private markers like
@@ -61,20 +62,6 @@ _FLAG_ORDER = list(_FLAGS.values())
 
 RGB = tuple[int, int, int]
 Colour = str | RGB  # one of NAMED, or an exact colour
-
-
-def web_url(value: str | None) -> str:
-    """The URL when it is a plain http(s) address, else "" (javascript:, data:, odd characters)."""
-    value = value or ""
-    # Browsers drop whitespace and control characters inside a URL, so " java\tscript:" would
-    # still run: a URL containing any is not a link.
-    if not value or re.search(r"[\x00-\x20\x7f-\x9f]", value):
-        return ""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return ""
-    return value if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def _indexed(index: int) -> Colour | None:

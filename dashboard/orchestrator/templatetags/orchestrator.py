@@ -6,11 +6,9 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.orchestrator import logtext
-from dashboard.orchestrator.logtext import web_url as _web_url
 
 register = template.Library()
 
@@ -42,21 +40,6 @@ def log_row(line) -> SafeString:
         f'<span class="log-level">{level.upper()}</span>'
         f'<span class="log-message">{message}</span></li>'
     )
-
-
-@register.filter
-def http_url(value: str | None) -> str:
-    """For `{% if x|http_url %}`: upstream URLs are only used as links or images when http(s)."""
-    return _web_url(value)
-
-
-@register.filter
-def link(value: str | None) -> SafeString:
-    """An upstream URL as a link when it is http(s), else as plain (escaped) text; "—" when empty."""
-    url = _web_url(value)
-    if url:
-        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, url)
-    return format_html("{}", value or "—")
 
 
 def _human(delta: timedelta) -> str:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
+from dashboard.accounts import clients
+from dashboard.accounts.models import Connection, Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken
 from dashboard.services.errors import APIError, AuthError, UpstreamError
 
-from .. import clients
 from ..forms import EmailForm, NexusTokenKeyForm, RecoveryCodeForm, WebhookSecretForm
-from ..models import Connection, Service
 from .cards import CardState, Handler, check_stored, finish, forget, show_failure, store
 
 SERVICE = Service.NEXUSTOKEN

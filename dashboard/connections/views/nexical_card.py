@@ -12,14 +12,14 @@ from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from django_htmx.http import HTMX_STOP_POLLING
 
+from dashboard.accounts import clients
+from dashboard.accounts.models import Connection, Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.orchestrator.templatetags.orchestrator import http_url
+from dashboard.core.links import web_url
 from dashboard.services import nexical
 from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending, UpstreamError
 
-from .. import clients
 from ..forms import NexicalTokenForm
-from ..models import Connection, Service
 from .cards import CardState, Handler, check_stored, finish, forget, store
 
 SERVICE = Service.NEXICAL
@@ -84,12 +84,12 @@ async def device_start(request: AuthenticatedRequest, card: NexicalCard) -> Http
         return None
     # Both addresses come from upstream and one becomes a link: only plain http(s) URLs are kept,
     # so a javascript: or data: "verification URI" can never run in the dashboard's origin.
-    verification_uri = http_url(code.verification_uri)
+    verification_uri = web_url(code.verification_uri)
     flow: DeviceFlow = {
         "device_code": code.device_code,
         "user_code": code.user_code,
         "verification_uri": verification_uri,
-        "verification_uri_complete": http_url(code.verification_uri_complete) or verification_uri,
+        "verification_uri_complete": web_url(code.verification_uri_complete) or verification_uri,
         "interval": max(1, code.interval),
         "expires_at": time.time() + code.expires_in,
     }

@@ -18,16 +18,16 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import action_name
 
-from ..models import Service
 from . import nexical_card, nexustoken_card
 from .cards import CardState
 from .nexical_card import NexicalCard
 from .nexustoken_card import NexusTokenCard
 
-TEMPLATE = "accounts/connections.html"
+TEMPLATE = "connections/connections.html"
 ACTIONS = (*nexical_card.HANDLERS, *nexustoken_card.HANDLERS)
 # The actions that connect a service with credentials the user already holds. Registering or
 # recovering also connects, but shows a new key once: those stay on the page so it can be copied.

@@ -15,13 +15,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from dashboard.accounts import clients
+from dashboard.accounts.connections import Credentials, save_connection
+from dashboard.accounts.models import Connection, Service
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.services.errors import UpstreamError
-
-from .. import clients
-from ..connections import Credentials, save_connection
-from ..models import Connection, Service
 
 
 @dataclass
