@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "dashboard.tasks",
     "dashboard.credits",
     "dashboard.tracking",
+    "dashboard.home",
 ]
 
 MIDDLEWARE = [

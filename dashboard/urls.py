@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("dashboard.core.urls")),
+    path("", include("dashboard.home.urls")),
     path("", include("dashboard.connections.urls")),
     path("", include("dashboard.orchestrator.urls")),
     path("", include("dashboard.tasks.urls")),

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from dashboard.home.management.commands import runpoller
 from dashboard.tasks.models import Source, Status, Task, TaskEvent
-from dashboard.tracking.management.commands import runpoller
 from dashboard.tracking.models import PollerHeartbeat
 from dashboard.tracking.poller import Poller
 from tests.tasks_cast import Person, settle

@@ -1,6 +1,6 @@
 """manage.py runpoller: follow every tracked job until stopped (SIGTERM/SIGINT end it after the pass).
 
-Each pass also polls the NexusToken tasks that are due (dashboard.tasks.poller: the fallback for a
+Each pass also polls the NexusToken tasks that are due (the NexusToken task poller: the fallback for a
 webhook that never came). The two steps are independent: one failing never stops the other.
 """
 
