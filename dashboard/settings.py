@@ -72,8 +72,7 @@ INSTALLED_APPS = [
     "dashboard.connections",
     "dashboard.orchestrator",
     "dashboard.notifications",
-    "dashboard.tasks",
-    "dashboard.credits",
+    "dashboard.nexustoken",
     "dashboard.tracking",
     "dashboard.home",
 ]

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Connection, Service
-from dashboard.tasks.models import Task
+from dashboard.nexustoken.models import Task
 from tests.helpers import dashboard_user, new_nexustoken_account
 
 SCHEMA = {

@@ -7,8 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.credits.models import Budget
-from dashboard.tasks.models import Source, Status, Task, TaskEvent, TaskTemplate
+from dashboard.nexustoken.models import Budget, Source, Status, Task, TaskEvent, TaskTemplate
 from tests.tasks_cast import EXAMPLE, SCHEMA, Person, settle, task_fields
 
 pytestmark = pytest.mark.django_db

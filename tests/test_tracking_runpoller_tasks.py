@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard.home.management.commands import runpoller
-from dashboard.tasks.models import Source, Status, Task, TaskEvent
+from dashboard.nexustoken.models import Source, Status, Task, TaskEvent
 from dashboard.tracking.models import PollerHeartbeat
 from dashboard.tracking.poller import Poller
 from tests.tasks_cast import Person, settle

@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.nexustoken.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from dashboard.notifications.models import Notification
-from dashboard.tasks.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from tests.tasks_cast import Person, delivery, settle, signed
 
 pytestmark = pytest.mark.django_db

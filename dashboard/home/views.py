@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.credits.home import nexustoken_summary
+from dashboard.nexustoken.summary import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
 from dashboard.tracking.access import refused_teams

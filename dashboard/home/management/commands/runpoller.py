@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from dashboard.nexustoken.poller import poll_due_tasks
 from dashboard.services import http
-from dashboard.tasks.poller import poll_due_tasks
 from dashboard.tracking import cadence, leases, record
 from dashboard.tracking.poller import Poller, default_name
 

@@ -17,10 +17,9 @@ from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken
 from dashboard.services.errors import UpstreamError
 from dashboard.services.nexustoken import Balance, CreditInfo, Reputation
-from dashboard.tasks.models import OPEN_STATUSES, Status, Task
 
 from . import budgets
-from .models import SUSPENSION_DAYS
+from .models import OPEN_STATUSES, SUSPENSION_DAYS, Status, Task
 
 MIN_TASK_BUDGET = 5  # seed: "Minimum task budget: 5 NC"
 OPEN_TASKS_SHOWN = 5

@@ -21,9 +21,9 @@ from dashboard.services.errors import APIError, UpstreamError
 
 from ..models import Source, Task
 from ..recording import arecord
-from .access import task_for_user
+from .task_access import task_for_user
 
-TEMPLATE = "tasks/task.html"
+TEMPLATE = "nexustoken/task.html"
 STOP_POLLING = 286
 
 STATUS_SENTENCES = {

@@ -17,9 +17,8 @@ from django.utils import timezone
 
 from dashboard.notifications.models import Kind
 from dashboard.notifications.notify import notify
-from dashboard.tasks.models import OPEN_STATUSES, Status, Task
 
-from .models import Budget
+from .models import OPEN_STATUSES, Budget, Status, Task
 
 
 @dataclass(frozen=True)

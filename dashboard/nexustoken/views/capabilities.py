@@ -1,4 +1,4 @@
-"""Reputation and capabilities: the supply side of the account (what it does for others)."""
+"""Capabilities: what this account offers other NexusToken users, and the market of everyone's."""
 
 from typing import Any
 from uuid import UUID
@@ -12,15 +12,9 @@ from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken
 from dashboard.services.nexustoken import NexusTokenAPI
 
-from ..forms import AvailabilityForm, BrowseForm, CapabilityForm
+from ..forms.credits import AvailabilityForm, BrowseForm, CapabilityForm
 
 NOT_YOURS = "That capability is not one of yours, or it no longer exists. Reload the page."
-
-
-@pages.nexustoken_page
-async def reputation(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
-    rep, info = await pages.load(nexustoken.reputation(api), nexustoken.credits_info(api))
-    return pages.page(request, "credits/reputation.html", {"rep": rep, "info": info})
 
 
 async def _register(request: AuthenticatedRequest, api: NexusTokenAPI, form: CapabilityForm) -> pages.Outcome:
@@ -68,7 +62,7 @@ async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
         nexustoken.capability_list(api), nexustoken.capability_browse(api, **filters)
     )
     context = {"form": form, "mine": mine, "market": market, "browse": browse, "error": outcome.message}
-    return pages.page(request, "credits/capabilities.html", context, status=outcome.status)
+    return pages.page(request, "nexustoken/capabilities.html", context, status=outcome.status)
 
 
 @pages.nexustoken_page
@@ -77,4 +71,4 @@ async def capability_stats(
 ) -> HttpResponse:
     # Public upstream, like browse: anyone choosing a provider may read its record.
     (stats,) = await pages.load(nexustoken.capability_stats(api, capability_id=str(capability_id)))
-    return pages.page(request, "credits/capability.html", {"stats": stats})
+    return pages.page(request, "nexustoken/capability.html", {"stats": stats})

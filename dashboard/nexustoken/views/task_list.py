@@ -14,12 +14,12 @@ from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError
 
-from ..forms import AddTaskForm, ListFilters
+from ..forms.tasks import AddTaskForm, ListFilters
 from ..models import Origin, Task
 from ..recording import acreate_record
 
 PER_PAGE = 20
-TEMPLATE = "tasks/tasks.html"
+TEMPLATE = "nexustoken/tasks.html"
 
 
 @sync_to_async

@@ -10,7 +10,7 @@ from referencing.exceptions import Unresolvable
 
 from dashboard.core.json_input import parse_json
 
-from .models import Quality, Status, TaskType
+from ..models import Quality, Status, TaskType
 
 RULE_TYPES = ("required_fields", "min_length", "max_length", "regex", "enum", "field_type")
 # The seed: 5 NC minimum; the contract: 1000 NC maximum, 300 s (1800 s for physical_proof).

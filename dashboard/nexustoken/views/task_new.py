@@ -14,18 +14,17 @@ from django.urls import reverse
 from dashboard.accounts.models import Service
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.credits.budgets import acheck_spend, anote_spend
-from dashboard.credits.models import Budget
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
-from ..forms import MIN_BUDGET, SETTING_NAMES, TaskForm, TemplateForm, worst_case_fee
-from ..models import Origin, TaskTemplate
+from ..budgets import acheck_spend, anote_spend
+from ..forms.tasks import MIN_BUDGET, SETTING_NAMES, TaskForm, TemplateForm, worst_case_fee
+from ..models import Budget, Origin, TaskTemplate
 from ..recording import acreate_record
 from ..webhooks import acallback_url
-from .access import task_for_user, template_for_user
+from .task_access import task_for_user, template_for_user
 
-TEMPLATE = "tasks/new.html"
+TEMPLATE = "nexustoken/task_new.html"
 # Upstream's long field names (in its 422 details) -> this form's short ones.
 FORM_FIELD = {
     "input_data": "input_data",

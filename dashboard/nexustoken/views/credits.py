@@ -19,7 +19,7 @@ from dashboard.services import nexustoken
 from dashboard.services.nexustoken import NexusTokenAPI
 
 from .. import purchases
-from ..forms import TOP_UP_PRESETS, DevTopUpForm, GithubLinkForm, RepayForm, TopUpForm
+from ..forms.credits import TOP_UP_PRESETS, DevTopUpForm, GithubLinkForm, RepayForm, TopUpForm
 from ..models import SUSPENSION_DAYS, Purchase, dollars
 
 BAD_CHECKOUT_LINK = "NexusToken answered with a payment link the dashboard will not open. Try again later."
@@ -168,7 +168,7 @@ async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
         "dev_top_up": dev_top_up_allowed(),
         "error": outcome.message,
     }
-    response = pages.page(request, "credits/credits.html", context, status=outcome.status)
+    response = pages.page(request, "nexustoken/credits.html", context, status=outcome.status)
     return allow_checkout_redirect(response)
 
 
@@ -180,10 +180,10 @@ async def checkout_return(request: AuthenticatedRequest, api: NexusTokenAPI) -> 
     if purchase is None:
         # Still a 404 (another user's checkout looks like a made-up one), but a page that says what
         # to do: people land here from the payment page, often signed in as someone else.
-        return pages.page(request, "credits/checkout_return.html", {"unknown": True}, status=404)
+        return pages.page(request, "nexustoken/checkout_return.html", {"unknown": True}, status=404)
     session, balance = await pages.load(
         nexustoken.credits_checkout_get(api, session_id=session_id), nexustoken.credits_balance(api)
     )
     recorded = await purchases.record_checkout(purchase, session, balance)
     context = {"purchase": recorded.purchase, "newly": recorded.newly, "balance": balance}
-    return pages.page(request, "credits/checkout_return.html", context)
+    return pages.page(request, "nexustoken/checkout_return.html", context)

@@ -14,11 +14,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.credits.budgets import note_spend
 from dashboard.notifications.models import Kind
 from dashboard.notifications.notify import notify
 from dashboard.services import nexustoken as nt
 
+from .budgets import note_spend
 from .models import FINISHED_STATUSES, Origin, Source, Status, Task, TaskEvent
 
 # Upstream event types that explain a failed attempt, and the code the page explains.

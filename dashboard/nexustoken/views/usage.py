@@ -13,7 +13,7 @@ from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 
 from .. import budgets, charts
-from ..forms import BudgetForm
+from ..forms.credits import BudgetForm
 from ..models import Budget
 
 
@@ -54,4 +54,4 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
         "status_chart": charts.status_chart(request.user),
         "price_chart": charts.price_chart(request.user),
     }
-    return pages.page(request, "credits/usage.html", context, status=status)
+    return pages.page(request, "nexustoken/usage.html", context, status=status)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from dashboard.tasks.models import Status, Task, TaskType
+from .models import Status, Task, TaskType
 
 # The SVG's own coordinate system; CSS scales it to the width of the card.
 WIDTH, HEIGHT = 720, 240
