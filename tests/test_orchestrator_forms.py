@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from dashboard.core.templatetags.core import http_url, link
 from dashboard.orchestrator.forms import JobForm, ProfileForm, ProjectForm, TeamForm, derive_slug
-from dashboard.orchestrator.templatetags.orchestrator import ansi
+from dashboard.tracking.templatetags.tracking import ansi
 from tests.orchestrator_cast import make_cast
 
 # --- form rules ------------------------------------------------------------------------------------

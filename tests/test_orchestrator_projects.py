@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from dashboard.orchestrator.templatetags.orchestrator import ansi
+from dashboard.tracking.templatetags.tracking import ansi
 from tests.helpers import unique
 from tests.live_helpers import poll_once
 from tests.orchestrator_cast import as_user, team_worker

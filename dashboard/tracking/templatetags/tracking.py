@@ -1,14 +1,12 @@
-"""Template filters of the orchestrator pages: log lines (see logtext) and job durations."""
+"""Template filters of the log viewer: log lines as safe HTML (see logtext)."""
 
 import html
-import json
-from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from dashboard.orchestrator import logtext
+from dashboard.tracking import logtext
 
 register = template.Library()
 
@@ -40,30 +38,3 @@ def log_row(line) -> SafeString:
         f'<span class="log-level">{level.upper()}</span>'
         f'<span class="log-message">{message}</span></li>'
     )
-
-
-def _human(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-@register.filter
-def duration(job) -> str:
-    """How long a job ran (or has been running), or waited when it has not started."""
-    started: datetime | None = job.started_at
-    if started is None:
-        return f"queued {_human(timezone.now() - job.created_at)}" if job.status == "pending" else "—"
-    end = job.completed_at or timezone.now()
-    return _human(end - started)
-
-
-@register.filter
-def pretty_json(value) -> str:
-    """Inputs and outputs as indented JSON (autoescaped by the template like any other text)."""
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
