@@ -61,7 +61,7 @@ def test_it_tracks_the_jobs_when_the_task_step_fails(cast, monkeypatch, caplog):
     tracked = place.track(cast.owner, place.new_job())
     Worker(cast).acquire()
 
-    async def broken_tasks(*, owner: str) -> int:
+    async def broken_tasks(*, owner: str, limits: object) -> int:
         raise RuntimeError("NexusToken step broke")
 
     monkeypatch.setattr(runpoller, "poll_due_tasks", broken_tasks)

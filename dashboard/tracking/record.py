@@ -22,8 +22,8 @@ from dashboard.services import nexical
 
 from . import cadence
 from .channel import announce
+from .claims import followed_jobs
 from .interest import job_fields, record_first_event
-from .leases import followed_jobs
 from .models import (
     FINISHED,
     MAX_MESSAGE_BYTES,

@@ -15,9 +15,11 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from dashboard.core.ratelimits import TokenLimits
 from dashboard.nexustoken.poller import poll_due_tasks
+from dashboard.nexustoken.poller import release_all as release_tasks
 from dashboard.services import http
-from dashboard.tracking import cadence, leases, record
+from dashboard.tracking import cadence, claims, record
 from dashboard.tracking.poller import Poller, default_name
 
 logger = logging.getLogger("dashboard.tracking")
@@ -62,22 +64,23 @@ async def _main(poller: Poller, *, once: bool, out) -> None:
             else:
                 if summary.lost_leases:
                     logger.warning("Poller lost %d leases in pass %d", summary.lost_leases, poller.passes)
-            await _poll_tasks(poller.name)
+            await _poll_tasks(poller.name, poller.tokens.limits)
             if once:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
-        await sync_to_async(leases.release_all)(poller.name)
+        await sync_to_async(claims.release_all)(poller.name)
+        await sync_to_async(release_tasks)(poller.name)
         await sync_to_async(connections.close_all)()  # the thread that ran the passes holds them
         await http.aclose()
     out.write(f"Poller {poller.name} stopped after {poller.passes} passes.")
 
 
-async def _poll_tasks(owner: str) -> None:
+async def _poll_tasks(owner: str, limits: TokenLimits) -> None:
     """The due NexusToken tasks; a failure is logged and the next pass tries again."""
     try:
-        await poll_due_tasks(owner=owner)
+        await poll_due_tasks(owner=owner, limits=limits)
     except Exception:
         logger.exception("Polling due NexusToken tasks failed")
 
