@@ -46,7 +46,7 @@ def test_it_shows_the_status_history_with_durations(client, cast):
     record_status(tracked, "failed", logs_complete=True, outputs={"error": "exit 1"})
     history = client.get(scene.url()).content.decode()
     history = history[history.index('id="job-timeline"') :]
-    assert re.search(r"waited \d+ s", history) and re.search(r"ran \d+ s", history)
+    assert re.search(r"waited \d+s", history) and re.search(r"ran \d+s", history)
     assert 'data-status="failed"' in history and "running for" not in history
 
 

@@ -1,13 +1,14 @@
 """Template filters every page may use: upstream URLs as safe links, job durations, JSON."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dashboard.core import humanize
 from dashboard.core.links import web_url
 
 register = template.Library()
@@ -28,25 +29,16 @@ def link(value: str | None) -> SafeString:
     return format_html("{}", value or "—")
 
 
-def _human(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
 @register.filter
 def duration(job) -> str:
     """How long a job ran (or has been running), or waited when it has not started."""
     started: datetime | None = job.started_at
     if started is None:
-        return f"queued {_human(timezone.now() - job.created_at)}" if job.status == "pending" else "—"
+        return (
+            f"queued {humanize.duration(timezone.now() - job.created_at)}" if job.status == "pending" else "—"
+        )
     end = job.completed_at or timezone.now()
-    return _human(end - started)
+    return humanize.duration(end - started)
 
 
 @register.filter

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django_htmx.http import HTMX_STOP_POLLING
 
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
@@ -24,7 +25,6 @@ from ..recording import arecord
 from .task_access import task_for_user
 
 TEMPLATE = "nexustoken/task.html"
-STOP_POLLING = 286
 
 STATUS_SENTENCES = {
     "BIDDING": "Workers are bidding on it.",
@@ -78,7 +78,7 @@ async def _live(request: AuthenticatedRequest, task: Task) -> HttpResponse:
         return HttpResponse(status=204)
     response = render(request, f"{TEMPLATE}#live", await _context(task))
     if task.is_finished:
-        response.status_code = STOP_POLLING
+        response.status_code = HTMX_STOP_POLLING
     return response
 
 
