@@ -131,7 +131,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # error page whatever DEBUG says (Django's own filter only does so with DEBUG off).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.core.debug.AlwaysSafeExceptionReporterFilter"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "login"
 # Open sign-up is off unless an operator turns it on.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)

@@ -39,14 +39,15 @@ PUBLIC = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
-    "signup",
-    "healthz",
+    "connections:signup",
+    "home:healthz",
     "admin:login",
     "admin:logout",
-    "task_webhook",  # NexusToken's deliveries: authenticated by their signature (tests/test_webhooks.py)
+    # NexusToken's deliveries: authenticated by their signature (tests/test_webhooks.py)
+    "nexustoken:task_webhook",
 }
 # The one view a server, not a browser, posts to: no session, so no CSRF token; the signature instead.
-CSRF_EXEMPT = {"task_webhook"}
+CSRF_EXEMPT = {"nexustoken:task_webhook"}
 
 # A value per URL keyword the URLconf uses; a new keyword fails the collection loudly below.
 SAMPLE_KWARGS = {
@@ -98,7 +99,14 @@ PRIVATE = [(name, url) for name, url in URLS if name not in PUBLIC]
 
 def test_the_url_collection_sees_every_area():
     names = {name for name, _ in PRIVATE}
-    assert {"home", "connections", "team_list", "job_detail", "system_admin", "device_verify"} <= names
+    assert {
+        "home:home",
+        "connections:connections",
+        "orchestrator:team_list",
+        "orchestrator:job_detail",
+        "orchestrator:system_admin",
+        "orchestrator:device_verify",
+    } <= names
     assert {"password_change", "admin:index"} <= names
 
 
@@ -238,7 +246,9 @@ def test_htmx_client_redirects_point_inside_the_dashboard(client, sandbox):
     user, _ = connected_user(sandbox)
     client.force_login(user)
     response = client.post(
-        reverse("team_list"), {"name": unique("Team"), "create": "1"}, headers={"HX-Request": "true"}
+        reverse("orchestrator:team_list"),
+        {"name": unique("Team"), "create": "1"},
+        headers={"HX-Request": "true"},
     )
     target = response.headers["HX-Redirect"]
     assert target.startswith("/teams/")
@@ -312,7 +322,7 @@ def test_a_negative_id_from_upstream_is_an_error_page_not_a_500(client, sandbox)
             return_value=httpx.Response(200, json={"teams": [team]})
         )
         respx.route().pass_through()
-        response = client.get(reverse("team_list"))
+        response = client.get(reverse("orchestrator:team_list"))
     assert response.status_code == 502
     assert "answered something unexpected" in response.content.decode()
 
@@ -436,7 +446,7 @@ def test_the_new_users_password_is_hidden_from_error_reports(client, monkeypatch
         client.raise_request_exception = False
         client.force_login(user)
         response = client.post(
-            reverse("system_admin"),
+            reverse("orchestrator:system_admin"),
             {"full_name": "New", "email": "new@example.com", "password": password, "create_user": "1"},
         )
     finally:

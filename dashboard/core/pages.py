@@ -246,8 +246,8 @@ def whole_body(request: AuthenticatedRequest, template: str, context: dict, stat
 
 # Where "back" leads from a failure of each service's pages.
 BACK = {
-    Service.NEXICAL: ("team_list", "Back to your teams"),
-    Service.NEXUSTOKEN: ("home", "Back to the dashboard"),
+    Service.NEXICAL: ("orchestrator:team_list", "Back to your teams"),
+    Service.NEXUSTOKEN: ("home:home", "Back to the dashboard"),
 }
 
 

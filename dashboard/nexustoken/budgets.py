@@ -136,4 +136,4 @@ def _announce(user, level: int, spend: MonthSpend) -> None:
         f"This month's NexusToken spend is {spend.total} NC of your {spend.limit} NC limit: "
         f"{spend.settled} NC on settled tasks and {spend.committed} NC frozen by open tasks."
     )
-    notify(user, kind=Kind.BUDGET_THRESHOLD, title=title, body=body, url=reverse("credits_usage"))
+    notify(user, kind=Kind.BUDGET_THRESHOLD, title=title, body=body, url=reverse("nexustoken:credits_usage"))

@@ -83,7 +83,7 @@ def _announce_finished(task: Task) -> None:
                 if settled
                 else "No valid result arrived; the budget was refunded."
             ),
-            url=reverse("task_detail", args=[task.task_id]),
+            url=reverse("nexustoken:task_detail", args=[task.task_id]),
         )
     note_spend(task.user)
 

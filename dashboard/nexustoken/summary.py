@@ -59,13 +59,17 @@ def _local(user) -> Summary:
 
 
 def _attention(summary: Summary) -> list[Attention]:
-    credits, usage, tasks = reverse("credits"), reverse("credits_usage"), reverse("task_list")
+    credits, usage, tasks = (
+        reverse("nexustoken:credits"),
+        reverse("nexustoken:credits_usage"),
+        reverse("nexustoken:task_list"),
+    )
     items = []
     if summary.reputation and summary.reputation.is_frozen:
         items.append(
             Attention(
                 "Your account is frozen: its reputation is below -10.",
-                reverse("reputation"),
+                reverse("nexustoken:reputation"),
                 "See reputation",
             )
         )

@@ -3,6 +3,8 @@ from django.urls import path
 from . import webhooks
 from .views import capabilities, credits, reputation, task_detail, task_list, task_new, usage
 
+app_name = "nexustoken"
+
 urlpatterns = [
     path("tasks/", task_list.task_list, name="task_list"),
     path("tasks/new/", task_new.task_new, name="task_new"),

@@ -48,7 +48,7 @@ def callback_url(connection: Connection) -> str | None:
     since unverifiable deliveries would be refused anyway (the poller then does the work)."""
     if not connection.webhook_secret:
         return None
-    path = reverse("task_webhook", args=[endpoint_for(connection).token])
+    path = reverse("nexustoken:task_webhook", args=[endpoint_for(connection).token])
     return settings.PUBLIC_URL.rstrip("/") + path
 
 

@@ -228,7 +228,7 @@ def notify_change(job: TrackedJob, status: str) -> None:
 
 def job_url(job: TrackedJob) -> str:
     return reverse(
-        "job_detail",
+        "orchestrator:job_detail",
         kwargs={
             "team_id": job.team_id,
             "project_id": job.project_id,

@@ -44,7 +44,7 @@ def finish(
         card.notice = message
         return None
     messages.success(request, message)
-    return redirect(f"{reverse('connections')}#{service.value}")
+    return redirect(f"{reverse('connections:connections')}#{service.value}")
 
 
 async def check_stored(

@@ -14,11 +14,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     if not settings.SIGNUP_OPEN:
         raise Http404("Sign-up is closed.")
     if request.user.is_authenticated:
-        return redirect("home")
+        return redirect("home:home")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Connect your Nexical and NexusToken accounts to get started.")
-        return redirect("connections")
+        return redirect("connections:connections")
     return render(request, "registration/signup.html", {"form": form})

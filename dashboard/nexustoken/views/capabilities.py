@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken
 from dashboard.services.nexustoken import NexusTokenAPI
 
@@ -44,6 +45,7 @@ async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Ou
     return outcome
 
 
+@menu_section("credits")
 @pages.nexustoken_page
 async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
     form, outcome = CapabilityForm(), pages.Outcome[Any](ok=True)
@@ -54,7 +56,7 @@ async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
     elif action == "availability":
         outcome = await _toggle(request, api)
     if action and outcome.ok:
-        return pages.go(request, reverse("capabilities"))
+        return pages.go(request, reverse("nexustoken:capabilities"))
 
     browse = BrowseForm(request.GET or None)
     filters = browse.filters() if browse.is_valid() else {}
@@ -65,6 +67,7 @@ async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
     return pages.page(request, "nexustoken/capabilities.html", context, status=outcome.status)
 
 
+@menu_section("credits")
 @pages.nexustoken_page
 async def capability_stats(
     request: AuthenticatedRequest, api: NexusTokenAPI, capability_id: UUID

@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken
 from dashboard.services.nexustoken import NexusTokenAPI
 
@@ -68,7 +69,7 @@ async def _checkout(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Cr
     if not form.is_valid():
         return pages.INVALID
     amount = form.cleaned_data["amount_credits"]
-    back = request.build_absolute_uri(reverse("credits_checkout"))
+    back = request.build_absolute_uri(reverse("nexustoken:credits_checkout"))
     call = nexustoken.credits_checkout_create(
         api, amount_credits=amount, success_url=back, cancel_url=f"{back}?cancelled=1"
     )
@@ -139,6 +140,7 @@ ACTIONS = {
 }
 
 
+@menu_section("credits")
 @pages.nexustoken_page
 async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
     forms, outcome = CreditForms(), pages.Outcome[Any](ok=True)
@@ -148,7 +150,7 @@ async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
         if isinstance(result, HttpResponse):
             return result
         if result.ok:
-            return pages.go(request, reverse("credits"))
+            return pages.go(request, reverse("nexustoken:credits"))
         outcome = result
 
     # Open checkouts are settled in the same round trip: all reads finish before any error is raised.
@@ -172,6 +174,7 @@ async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
     return allow_checkout_redirect(response)
 
 
+@menu_section("credits")
 @pages.nexustoken_page
 async def checkout_return(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
     """Where checkout sends the browser back: the upstream, not the redirect, says what happened."""

@@ -17,6 +17,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError
 
@@ -97,9 +98,10 @@ async def _write(
         status = 409 if isinstance(error, APIError) and error.status == 409 else pages.error_status(error)
         return pages.page(request, TEMPLATE, await _context(task, message=message), status=status)
     await arecord(task.pk, upstream, Source.PAGE)
-    return pages.go(request, reverse("task_detail", args=[task.task_id]))
+    return pages.go(request, reverse("nexustoken:task_detail", args=[task.task_id]))
 
 
+@menu_section("tasks")
 @pages.nexustoken_page
 async def task_detail(request: AuthenticatedRequest, api: nt.NexusTokenAPI, task_id: str) -> HttpResponse:
     task = await task_for_user(request, task_id)
@@ -117,6 +119,7 @@ async def task_detail(request: AuthenticatedRequest, api: nt.NexusTokenAPI, task
     return pages.page(request, TEMPLATE, await _context(task, confirm_cancel=confirm))
 
 
+@menu_section("tasks")
 @login_required
 async def task_result(request: AuthenticatedRequest, task_id: str) -> HttpResponse:
     """The result as a JSON file (the local record: downloadable even if NexusToken is down)."""

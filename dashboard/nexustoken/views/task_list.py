@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError
 
@@ -52,7 +53,7 @@ async def _add(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResp
         return await _render(request, form, 400)
     task_id = form.cleaned_data["task_id"]
     if await Task.objects.filter(user=request.user, task_id=task_id).aexists():
-        return pages.go(request, reverse("task_detail", args=[task_id]), same_page=False)
+        return pages.go(request, reverse("nexustoken:task_detail", args=[task_id]), same_page=False)
     try:
         upstream = await nt.task_get(api, task_id=task_id)
     except UpstreamError as error:
@@ -67,9 +68,10 @@ async def _add(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResp
         return await _render(request, form, 404)
     with suppress(IntegrityError):  # added twice at once: the other request recorded it
         await acreate_record(request.user, upstream, origin=Origin.ADDED)
-    return pages.go(request, reverse("task_detail", args=[upstream.id]), same_page=False)
+    return pages.go(request, reverse("nexustoken:task_detail", args=[upstream.id]), same_page=False)
 
 
+@menu_section("tasks")
 @pages.nexustoken_page
 async def task_list(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
     if request.method == "POST" and pages.action_name(request, "add"):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from dashboard.accounts.models import Service
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
@@ -196,7 +197,7 @@ async def _post(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpRes
         auto_retry=settings["auto_retry"],
     )
     await anote_spend(request.user)
-    return pages.go(request, reverse("task_detail", args=[upstream.id]), same_page=False)
+    return pages.go(request, reverse("nexustoken:task_detail", args=[upstream.id]), same_page=False)
 
 
 async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
@@ -221,6 +222,7 @@ async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -
     return await _render(request, api, form, saved=values["name"])
 
 
+@menu_section("tasks")
 @pages.nexustoken_page
 async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
     if request.method != "POST":
@@ -236,7 +238,7 @@ async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> Http
     if action == "delete_template":
         template = await template_for_user(request, request.POST.get("template_id", ""))
         await template.adelete()
-        return pages.go(request, reverse("task_new"))
+        return pages.go(request, reverse("nexustoken:task_new"))
     form = TaskForm(request.POST)
     valid = form.is_valid()
     return await _render(request, api, form, status=200 if valid else 400, checked=valid)

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 
 from .. import budgets, charts
 from ..forms.credits import BudgetForm
@@ -28,6 +29,7 @@ def _save_budget(request: AuthenticatedRequest, form: BudgetForm) -> None:
         messages.success(request, "Monthly limit removed: tasks are no longer checked against a budget.")
 
 
+@menu_section("credits")
 @login_required
 def usage(request: AuthenticatedRequest) -> HttpResponse:
     status = 200
@@ -35,7 +37,7 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
         form = BudgetForm(request.POST)
         if form.is_valid():
             _save_budget(request, form)
-            return pages.go(request, reverse("credits_usage"))
+            return pages.go(request, reverse("nexustoken:credits_usage"))
         status = 400
     else:
         # Reading the page creates nothing: a user without a row sees the defaults.

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import attempt, go, load, nexical_page, page
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import Job, NexicalAPI, Project
 from dashboard.tracking import interest
@@ -21,6 +22,7 @@ from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm,
 # --- a project's page ----------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def project_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
@@ -56,7 +58,7 @@ def _settings_form(project: Project) -> ProjectForm:
 
 
 def _project_url(team_id: int, project_id: int) -> str:
-    return reverse("project_detail", args=[team_id, project_id])
+    return reverse("orchestrator:project_detail", args=[team_id, project_id])
 
 
 async def _update_project(
@@ -84,7 +86,7 @@ async def _delete_project(
         DeleteConfirmForm(request.POST, expected=project.name),
         "delete",
         lambda _: nexical.project_delete(api, team_id=team_id, project_id=project_id),
-        lambda _: (f"Project “{project.name}” deleted.", reverse("team_detail", args=[team_id])),
+        lambda _: (f"Project “{project.name}” deleted.", reverse("orchestrator:team_detail", args=[team_id])),
         same_page=False,
     )
 
@@ -130,6 +132,7 @@ PROJECT_ACTIONS: dict[str, Handler] = {
 # --- a branch's page -----------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def branch_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
@@ -175,7 +178,7 @@ async def _create_job(
         create_and_track,
         lambda job: (
             f"Job #{job.id} ({job.type}) queued.",
-            reverse("job_detail", args=[team_id, project_id, branch_id, job.id]),
+            reverse("orchestrator:job_detail", args=[team_id, project_id, branch_id, job.id]),
         ),
         conflict_field="type",
         same_page=False,
@@ -185,7 +188,7 @@ async def _create_job(
 async def _delete_branch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
 ) -> Result:
-    here = reverse("branch_detail", args=[team_id, project_id, branch_id])
+    here = reverse("orchestrator:branch_detail", args=[team_id, project_id, branch_id])
     if asking := ask_first(request, here, "delete"):
         return asking
     call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)

@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import attempt, load, nexical_page, optional_panel, page
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
@@ -27,6 +28,7 @@ def _require_system(request: AuthenticatedRequest) -> None:
 
 
 # "Create a user" posts the new user's password: keep it out of DEBUG's error page and error reports.
+@menu_section("system")
 @sensitive_post_parameters("password")
 @never_cache  # a new enrollment token is shown in this response only: no cache may keep it
 @nexical_page
@@ -59,7 +61,7 @@ async def _create_user(request: AuthenticatedRequest, api: NexicalAPI) -> Result
         SystemUserForm(request.POST),
         "user",
         lambda data: nexical.system_user_create(api, **data),
-        lambda user: (f"User {user.email or user.id} created.", reverse("system_admin")),
+        lambda user: (f"User {user.email or user.id} created.", reverse("orchestrator:system_admin")),
         conflict_field="email",
     )
 
@@ -83,7 +85,7 @@ async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> 
     return await row_action(
         request,
         IdForm(request.POST),
-        reverse("system_admin"),
+        reverse("orchestrator:system_admin"),
         "revoke_enrollment",
         success,
         lambda token_id: nexical.enrollment_token_revoke(api, token_id=token_id),

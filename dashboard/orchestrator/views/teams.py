@@ -15,6 +15,7 @@ from dashboard.core.pages import (
     optional_panel,
     page,
 )
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import Invitation, NexicalAPI
 from dashboard.tracking.views.watch import watched_projects
@@ -40,12 +41,13 @@ def _my_upstream_id(request: AuthenticatedRequest) -> str:
 
 
 def _here(team_id: int) -> str:
-    return reverse("team_detail", args=[team_id])
+    return reverse("orchestrator:team_detail", args=[team_id])
 
 
 # --- teams list ----------------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     result = await dispatch(request, {"create": _create_team}, api)
@@ -68,7 +70,7 @@ async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> Result
         TeamForm(request.POST),
         "team",
         lambda data: nexical.team_create(api, name=data["name"], slug=data["slug"]),
-        lambda team: (f"Team “{team.name}” created.", reverse("team_detail", args=[team.id])),
+        lambda team: (f"Team “{team.name}” created.", reverse("orchestrator:team_detail", args=[team.id])),
         conflict_field="slug",
         same_page=False,
     )
@@ -77,6 +79,7 @@ async def _create_team(request: AuthenticatedRequest, api: NexicalAPI) -> Result
 # --- a team's page -------------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse:
     result = await dispatch(request, TEAM_ACTIONS, api, team_id)
@@ -141,7 +144,7 @@ async def _delete(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) 
         DeleteConfirmForm(request.POST, expected=team.slug),
         "delete",
         lambda _: nexical.team_delete(api, team_id=team_id),
-        lambda _: (f"Team “{team.name}” deleted.", reverse("team_list")),
+        lambda _: (f"Team “{team.name}” deleted.", reverse("orchestrator:team_list")),
         same_page=False,
     )
 
@@ -171,7 +174,7 @@ async def _create_project(request: AuthenticatedRequest, api: NexicalAPI, team_i
         lambda data: nexical.project_create(api, team_id=team_id, **blank_to_none(data)),
         lambda project: (
             f"Project “{project.name}” created.",
-            reverse("project_detail", args=[team_id, project.id]),
+            reverse("orchestrator:project_detail", args=[team_id, project.id]),
         ),
         conflict_field="name",
         same_page=False,
@@ -186,7 +189,7 @@ async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -
     if not outcome.ok:
         return refused(outcome)
     messages.success(request, "You left the team.")
-    return go(request, reverse("team_list"), same_page=False)
+    return go(request, reverse("orchestrator:team_list"), same_page=False)
 
 
 async def _revoke_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> Result:

@@ -12,6 +12,7 @@ from django.shortcuts import render
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page, page
+from dashboard.core.sections import menu_section
 from dashboard.services.nexical import NexicalAPI
 
 from ..access import viewable_teams
@@ -70,6 +71,7 @@ async def _rows(request: AuthenticatedRequest, filters: dict) -> tuple[list, lis
     return active, recent, sorted(places, key=lambda place: (place[1], place[3]))
 
 
+@menu_section("deployments")
 @nexical_page
 async def deployments(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     form = FilterForm(request.GET)
