@@ -59,7 +59,7 @@ def run_job(scene: Scene, users: list, seconds: float) -> tuple[int, int, int]:
 
     job = scene.new_job()
     ids = [scene.team_id, scene.project_id, scene.branch_id, job["id"]]
-    url, updates_url = reverse("job_detail", args=ids), reverse("job_updates", args=ids)
+    url, updates_url = reverse("orchestrator:job_detail", args=ids), reverse("tracking:job_updates", args=ids)
     scene.sandbox.reset_request_counts()
 
     async def everyone() -> int:

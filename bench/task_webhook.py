@@ -83,10 +83,10 @@ def owner_and_session(sandbox):
 
 
 def post_task(user, connection, api_key: str, sandbox):
+    from dashboard.nexustoken.models import Origin
+    from dashboard.nexustoken.recording import create_record
+    from dashboard.nexustoken.webhooks import callback_url
     from dashboard.services.nexustoken import Task as UpstreamTask
-    from dashboard.tasks.models import Origin
-    from dashboard.tasks.recording import create_record
-    from dashboard.tasks.webhooks import callback_url
 
     body = {
         "input_data": "Acme Corp.",
@@ -124,7 +124,7 @@ def settle_and_watch(
 
 def arrival(task_id: str) -> float:
     """When the dashboard received the task's webhook (its own record, same machine clock)."""
-    from dashboard.tasks.models import WebhookDelivery
+    from dashboard.nexustoken.models import WebhookDelivery
 
     return WebhookDelivery.objects.get(task_id=task_id).received_at.timestamp()
 

@@ -69,11 +69,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "dashboard.core",
     "dashboard.accounts",
+    "dashboard.connections",
     "dashboard.orchestrator",
     "dashboard.notifications",
-    "dashboard.tasks",
-    "dashboard.credits",
+    "dashboard.nexustoken",
     "dashboard.tracking",
+    "dashboard.home",
 ]
 
 MIDDLEWARE = [
@@ -130,7 +131,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # error page whatever DEBUG says (Django's own filter only does so with DEBUG off).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.core.debug.AlwaysSafeExceptionReporterFilter"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "login"
 # Open sign-up is off unless an operator turns it on.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
@@ -193,12 +194,13 @@ UPSTREAM_GET_RETRIES = env.int("UPSTREAM_GET_RETRIES", default=2)
 # The longest Retry-After we wait out inside one request before giving the 429 to the user.
 UPSTREAM_MAX_RETRY_AFTER = env.float("UPSTREAM_MAX_RETRY_AFTER", default=2.0)
 
-# The poller (manage.py runpoller): a claimed job stays leased this many seconds; a poller that dies
-# holds its jobs no longer than that. Longer than a slow pass, so a live poller never loses its own.
-TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=60.0)
-# Due jobs one poller claims per pass (their branches' other jobs come along); the rest wait for the
-# next pass, or for another poller.
-TRACKING_CLAIM_BATCH = env.int("TRACKING_CLAIM_BATCH", default=200)
+# The poller (manage.py runpoller): a claimed job or task stays leased this many seconds; a poller
+# that dies holds its work no longer than that. Longer than a slow pass, and renewed during one, so a
+# live poller never loses its own.
+POLLER_LEASE_SECONDS = env.float("POLLER_LEASE_SECONDS", default=60.0)
+# Due jobs (and due tasks) one poller claims per pass (their branches' other jobs come along); the
+# rest wait for the next pass, or for another poller.
+POLLER_CLAIM_BATCH = env.int("POLLER_CLAIM_BATCH", default=200)
 
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {

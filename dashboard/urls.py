@@ -1,12 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("dashboard.core.urls")),
-    path("", include("dashboard.accounts.urls")),
+    path("", include("dashboard.home.urls")),
+    path("", include("dashboard.connections.urls")),
+    # django.contrib.auth's pages keep their own names (login, logout, password_*), unnamespaced.
+    # Our "login" comes first: a signed-in visitor goes on to the dashboard (or ?next=).
+    path("accounts/login/", LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("dashboard.orchestrator.urls")),
-    path("", include("dashboard.tasks.urls")),
-    path("", include("dashboard.credits.urls")),
+    path("", include("dashboard.nexustoken.urls")),
     path("", include("dashboard.tracking.urls")),
     path("", include("dashboard.notifications.urls")),
     path("admin/", admin.site.urls),

@@ -22,7 +22,7 @@ class Scene:
     job: dict  # the upstream job as created
     api_path: str
 
-    def url(self, name: str = "job_detail") -> str:
+    def url(self, name: str = "orchestrator:job_detail") -> str:
         return reverse(name, args=self.ids)
 
     def tracked(self) -> TrackedJob:

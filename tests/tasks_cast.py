@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Connection, Service
-from dashboard.tasks.models import Task
+from dashboard.nexustoken.models import Task
 from tests.helpers import dashboard_user, new_nexustoken_account
 
 SCHEMA = {
@@ -70,7 +70,7 @@ class Person:
         return client
 
     def post_task(self, client, **overrides) -> Task:
-        response = self.login(client).post(reverse("task_new"), task_fields(**overrides))
+        response = self.login(client).post(reverse("nexustoken:task_new"), task_fields(**overrides))
         assert response.status_code == 302, response.content.decode()[:3000]
         return Task.objects.get(user=self.user, task_id=response.url.rstrip("/").rsplit("/", 1)[-1])
 

@@ -8,10 +8,9 @@ from asgiref.sync import async_to_sync
 from django.core import mail
 from django.utils import timezone
 
-from dashboard.credits import budgets
-from dashboard.credits.models import Budget
+from dashboard.nexustoken import budgets
+from dashboard.nexustoken.models import Budget, Status, Task
 from dashboard.notifications.models import Notification
-from dashboard.tasks.models import Status, Task
 from tests.helpers import dashboard_user
 from tests.tasks_cast import Person, task_fields
 

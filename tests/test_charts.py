@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard.credits import charts
-from dashboard.credits.models import Budget
-from dashboard.tasks.models import Status, Task
+from dashboard.nexustoken import charts
+from dashboard.nexustoken.models import Budget, Status, Task
 from tests.helpers import dashboard_user
 
 pytestmark = pytest.mark.django_db

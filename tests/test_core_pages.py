@@ -12,6 +12,7 @@ from django.utils import timezone
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Connection, Service
 from dashboard.core import views
+from dashboard.home import views as home_views
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 from dashboard.tracking.models import PollerHeartbeat
@@ -135,7 +136,7 @@ def test_healthz_fails_when_the_database_is_down(client, monkeypatch, settings):
     def broken() -> None:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(views, "_ping_database", broken)
+    monkeypatch.setattr(home_views, "_ping_database", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "failed"

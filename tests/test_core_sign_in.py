@@ -12,7 +12,7 @@ HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/teams/?page=2
 
 
 def test_it_sends_an_htmx_request_without_a_session_to_the_sign_in_page_as_a_full_page(client):
-    response = client.post(reverse("connections"), {"nexical_remove": ""}, headers=HTMX)
+    response = client.post(reverse("connections:connections"), {"nexical_remove": ""}, headers=HTMX)
     # Not the sign-in page drawn inside the page: htmx is told to load it in the window.
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/accounts/login/?next=/teams/%3Fpage%3D2"
@@ -20,7 +20,7 @@ def test_it_sends_an_htmx_request_without_a_session_to_the_sign_in_page_as_a_ful
 
 
 def test_it_keeps_the_plain_sign_in_redirect_without_htmx(client):
-    response = client.get(reverse("team_list"))
+    response = client.get(reverse("orchestrator:team_list"))
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/teams/"
     assert "HX-Redirect" not in response
@@ -28,14 +28,23 @@ def test_it_keeps_the_plain_sign_in_redirect_without_htmx(client):
 
 def test_it_leaves_other_htmx_redirects_alone(client):
     client.force_login(dashboard_user())
-    response = client.post(reverse("connections"), {"nexical_device_cancel": ""})
+    response = client.post(reverse("connections:connections"), {"nexical_device_cancel": ""})
     assert response.status_code == 302
-    htmx = client.post(reverse("connections"), {"nexical_device_cancel": ""}, headers=HTMX)
+    htmx = client.post(reverse("connections:connections"), {"nexical_device_cancel": ""}, headers=HTMX)
     assert htmx.status_code == 200
     assert "HX-Redirect" not in htmx
 
 
-@pytest.mark.parametrize("name", ["home", "team_list", "profile", "api_tokens", "connections"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "home:home",
+        "orchestrator:team_list",
+        "orchestrator:profile",
+        "orchestrator:api_tokens",
+        "connections:connections",
+    ],
+)
 def test_it_keeps_signed_in_pages_out_of_every_cache(client, sandbox, name):
     user, _ = connected_user(sandbox)
     client.force_login(user)
@@ -47,13 +56,13 @@ def test_it_keeps_signed_in_pages_out_of_every_cache(client, sandbox, name):
 
 def test_it_leaves_the_caching_of_anonymous_responses_to_the_view(client, settings):
     settings.UPSTREAM_GET_RETRIES = 0
-    response = client.get(reverse("healthz"))
+    response = client.get(reverse("home:healthz"))
     assert "Cache-Control" not in response
 
 
 def test_it_sends_a_signed_in_visitor_of_the_sign_in_page_on(client):
     client.force_login(dashboard_user())
-    assert client.get(reverse("login"))["Location"] == reverse("home")
+    assert client.get(reverse("login"))["Location"] == reverse("home:home")
     onward = client.get(reverse("login") + "?next=/settings/connections/")
     assert onward.status_code == 302
     assert onward["Location"] == "/settings/connections/"
@@ -63,5 +72,5 @@ def test_it_still_signs_in_from_the_sign_in_page(client):
     user = dashboard_user()
     response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
-    assert client.get(reverse("home")).status_code == 200
+    assert response["Location"] == reverse("home:home")
+    assert client.get(reverse("home:home")).status_code == 200

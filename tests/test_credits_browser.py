@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard.credits.models import Budget, Purchase
-from dashboard.tasks.models import Status, Task
+from dashboard.nexustoken.models import Budget, Purchase, Status, Task
 from tests.credits_cast import DECLINED_CARD, SIGNUP_CREDITS, SUCCESS_CARD, balance, connected_person
 from tests.helpers import PASSWORD
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from dashboard.credits.models import Purchase
+from dashboard.nexustoken.models import Purchase
 from tests.credits_cast import (
     DECLINED_CARD,
     SIGNUP_CREDITS,

@@ -7,8 +7,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection
-from dashboard.credits.models import Budget
-from dashboard.tasks.models import Status, Task
+from dashboard.nexustoken.models import Budget, Status, Task
 from tests.credits_cast import SIGNUP_CREDITS, connected_person, grant, set_account
 from tests.helpers import dashboard_user
 

@@ -26,7 +26,7 @@ async def seen(client: AsyncClient, scene):
 
 
 async def open_stream(client: AsyncClient, scene, **headers):
-    response = await client.get(scene.url("job_stream"), headers=headers)
+    response = await client.get(scene.url("tracking:job_stream"), headers=headers)
     assert response.status_code == 200
     return response, EventReader(response.streaming_content)
 
@@ -77,7 +77,7 @@ async def test_it_resumes_after_the_last_event_id(cast):
     assert "line 3" not in line.data["html"] and "line 5" in line.data["html"]
 
     # ?after= does the same for a client that cannot send the header.
-    response = await client.get(scene.url("job_stream") + f"?after={lines[3].pk}")
+    response = await client.get(scene.url("tracking:job_stream") + f"?after={lines[3].pk}")
     stream = EventReader(response.streaming_content)
     events = [await stream.next(), await stream.next()]
     line = next(event for event in events if event.event == "line")
@@ -91,7 +91,7 @@ async def test_a_reconnect_resumes_from_its_last_event_id_not_from_its_first_url
     client = await viewer(cast.member)
     tracked = await seen(client, scene)
     lines = await sync_to_async(record_lines)(tracked, [f"line {n}" for n in range(1, 6)])
-    url = scene.url("job_stream") + f"?after={lines[0].pk}"
+    url = scene.url("tracking:job_stream") + f"?after={lines[0].pk}"
     response = await client.get(url, headers={"Last-Event-ID": str(lines[3].pk)})
     stream = EventReader(response.streaming_content)
     events = [await stream.next(), await stream.next()]

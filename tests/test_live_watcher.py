@@ -43,7 +43,7 @@ async def quiet_queries(cast, scene, streams: int, counter: QueryCounter) -> int
     """Open `streams` streams, wait for each one's first event, then count queries for WINDOW s."""
     client = AsyncClient()
     await client.aforce_login(cast.member.user)
-    responses = [await client.get(scene.url("job_stream")) for _ in range(streams)]
+    responses = [await client.get(scene.url("tracking:job_stream")) for _ in range(streams)]
     readers = [EventReader(response.streaming_content) for response in responses]
     firsts = await asyncio.gather(*(reader.next() for reader in readers))
     assert {event.event for event in firsts} == {"line"}  # the line already recorded comes first
@@ -82,9 +82,10 @@ async def test_a_new_line_wakes_every_stream_of_its_job_and_no_other(cast):
     for scene in scenes:
         assert (await client.get(scene.url())).status_code == 200
     watched = [
-        EventReader((await client.get(scenes[0].url("job_stream"))).streaming_content) for _ in range(5)
+        EventReader((await client.get(scenes[0].url("tracking:job_stream"))).streaming_content)
+        for _ in range(5)
     ]
-    other = EventReader((await client.get(scenes[1].url("job_stream"))).streaming_content)
+    other = EventReader((await client.get(scenes[1].url("tracking:job_stream"))).streaming_content)
     for reader in [*watched, other]:
         assert (await reader.next()).event == "status"
     await sync_to_async(record_lines)(await sync_to_async(scenes[0].tracked)(), ["for the first job"])
@@ -135,7 +136,7 @@ async def writing_queries(cast, scene, streams: int, counter: QueryCounter) -> i
     await client.aforce_login(cast.member.user)
     tracked = await sync_to_async(scene.tracked)()
     before = await sync_to_async(tracked.log_lines.count)()
-    responses = [await client.get(scene.url("job_stream")) for _ in range(streams)]
+    responses = [await client.get(scene.url("tracking:job_stream")) for _ in range(streams)]
     opened = Streams([EventReader(response.streaming_content) for response in responses])
     await opened.until(before)  # the lines already recorded come first
 
@@ -191,7 +192,7 @@ async def test_it_gives_a_stream_behind_the_buffer_every_line_after_its_cursor(c
     assert (await client.get(scene.url())).status_code == 200
     tracked = await sync_to_async(scene.tracked)()
     old = await sync_to_async(record_lines)(tracked, [f"written {n}" for n in range(3)])
-    first = Streams([EventReader((await client.get(scene.url("job_stream"))).streaming_content)])
+    first = Streams([EventReader((await client.get(scene.url("tracking:job_stream"))).streaming_content)])
     await first.until(3)
 
     # A burst larger than the buffer: the watcher keeps the newest five, the stream catches up alone.
@@ -202,7 +203,7 @@ async def test_it_gives_a_stream_behind_the_buffer_every_line_after_its_cursor(c
     assert watcher.update(tracked.pk, burst[4].pk, 100) is not None
 
     async def joining(after: int) -> Streams:
-        response = await client.get(scene.url("job_stream"), headers={"Last-Event-ID": str(after)})
+        response = await client.get(scene.url("tracking:job_stream"), headers={"Last-Event-ID": str(after)})
         return Streams([EventReader(response.streaming_content)])
 
     behind, inside = await joining(old[1].pk), await joining(burst[4].pk)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from dashboard.orchestrator.logtext import DISPLAY_LIMIT, plain, render
+from dashboard.tracking.logtext import DISPLAY_LIMIT, plain, render
 
 
 def html(text: str, **kwargs) -> str:

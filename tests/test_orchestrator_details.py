@@ -17,7 +17,7 @@ def job_scene(cast):
     job = cast.job(project, branch)
     ids = [cast.team["id"], project["id"], branch["id"], job["id"]]
     api_path = f"/teams/{ids[0]}/projects/{ids[1]}/branches/{ids[2]}/jobs/{ids[3]}"
-    return job, reverse("job_detail", args=ids), api_path
+    return job, reverse("orchestrator:job_detail", args=ids), api_path
 
 
 # --- a finished job ---------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def test_a_pending_job_has_no_worker_yet(client, cast):
 def test_an_emptied_avatar_is_cleared_upstream(client, sandbox):
     someone = person(sandbox)
     client.force_login(someone.user)
-    url = reverse("profile")
+    url = reverse("orchestrator:profile")
     client.post(url, {"full_name": "Ada", "avatar_url": "https://example.com/a.png", "save": "1"})
     response = client.post(url, {"full_name": "Ada", "avatar_url": "", "save": "1"})
     assert response.status_code == 302
@@ -82,7 +82,7 @@ def test_an_emptied_avatar_is_cleared_upstream(client, sandbox):
 def test_emptied_project_urls_are_cleared_upstream(client, cast):
     project = cast.project(productionUrl="https://site.example.com")
     client.force_login(cast.admin.user)
-    url = reverse("project_detail", args=[cast.team["id"], project["id"]])
+    url = reverse("orchestrator:project_detail", args=[cast.team["id"], project["id"]])
     response = client.post(
         url,
         {
@@ -105,7 +105,7 @@ def test_emptied_project_urls_are_cleared_upstream(client, cast):
 def test_the_tokens_and_system_pages_are_never_cached(client, sandbox):
     admin = person(sandbox, role="system")
     client.force_login(admin.user)
-    for name in ("api_tokens", "system_admin"):
+    for name in ("orchestrator:api_tokens", "orchestrator:system_admin"):
         cache_control = client.get(reverse(name))["Cache-Control"]
         assert "no-store" in cache_control, name
 
@@ -124,7 +124,7 @@ def test_the_system_page_says_when_a_list_is_forbidden_rather_than_missing(clien
             404, json={"error": "not_found", "code": "not_found", "message": "Not Found"}
         )
         respx.route().pass_through()
-        page = client.get(reverse("system_admin")).content.decode()
+        page = client.get(reverse("orchestrator:system_admin")).content.decode()
     assert "refused to list workers" in page
     assert "does not list workers" not in page
     assert "This orchestrator does not list enrollment tokens." in page
@@ -136,7 +136,7 @@ def test_the_system_page_says_when_a_list_is_forbidden_rather_than_missing(clien
 def test_revoking_an_enrollment_token_asks_for_confirmation(client, sandbox):
     admin = person(sandbox, role="system")
     client.force_login(admin.user)
-    url = reverse("system_admin")
+    url = reverse("orchestrator:system_admin")
     client.post(url, {"name": "to-revoke", "team_id": "", "create_enrollment": "1"})
     listing = httpx.get(
         f"{sandbox.nexical_url}/admin/enrollment-tokens",
@@ -162,7 +162,7 @@ def test_revoking_an_enrollment_token_asks_for_confirmation(client, sandbox):
 def test_it_opens_a_dialog_that_confirms_an_invite_revoke(client, cast):
     invite = cast.api(cast.owner).post(f"/teams/{cast.team['id']}/invites", {"email": "pending@example.com"})
     client.force_login(cast.admin.user)
-    page = client.get(reverse("team_detail", args=[cast.team["id"]])).content.decode()
+    page = client.get(reverse("orchestrator:team_detail", args=[cast.team["id"]])).content.decode()
     dialog_id = f"revoke_invite-{invite['invitation']['id']}-dialog"
     assert f'data-dialog-open="{dialog_id}"' in page
     dialog = page.split(f'<dialog id="{dialog_id}"')[1].split("</dialog>")[0]
@@ -176,7 +176,8 @@ def test_it_opens_a_dialog_that_confirms_an_invite_revoke(client, cast):
 def test_an_outsider_deleting_the_team_gets_a_404(client, cast):
     client.force_login(cast.outsider.user)
     response = client.post(
-        reverse("team_detail", args=[cast.team["id"]]), {"confirm": cast.team["slug"], "delete": "1"}
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
+        {"confirm": cast.team["slug"], "delete": "1"},
     )
     assert response.status_code == 404
 
@@ -185,7 +186,7 @@ def test_an_outsider_deleting_a_project_gets_a_404(client, cast):
     project = cast.project()
     client.force_login(cast.outsider.user)
     response = client.post(
-        reverse("project_detail", args=[cast.team["id"], project["id"]]),
+        reverse("orchestrator:project_detail", args=[cast.team["id"], project["id"]]),
         {"confirm": project["name"], "delete_project": "1"},
     )
     assert response.status_code == 404

@@ -29,7 +29,7 @@ def start(sandbox, client_id: str = "acme-deployer", scope: str | None = "deploy
 
 def review(client, who, code: str):
     client.force_login(who.user)
-    return client.post(reverse("device_verify"), {"user_code": code, "review": "1"})
+    return client.post(reverse("orchestrator:device_verify"), {"user_code": code, "review": "1"})
 
 
 def test_the_confirm_step_names_the_client_and_its_scope(client, someone, sandbox):
@@ -64,7 +64,7 @@ def test_an_unknown_code_is_refused_at_the_review_step(client, someone):
 def test_a_code_already_decided_is_refused_at_the_review_step(client, someone, other, sandbox):
     flow = start(sandbox)
     client.force_login(other.user)
-    client.post(reverse("device_verify"), {"user_code": flow["user_code"], "deny": "1"})
+    client.post(reverse("orchestrator:device_verify"), {"user_code": flow["user_code"], "deny": "1"})
     response = review(client, someone, flow["user_code"])
     assert response.status_code == 400
     assert "already approved or denied" in response.content.decode()
@@ -84,7 +84,9 @@ def test_an_orchestrator_without_lookup_still_allows_a_decision(client, someone,
     page = response.content.decode()
     assert "The orchestrator does not say which client asks." in page
     assert 'name="approve"' in page
-    approved = client.post(reverse("device_verify"), {"user_code": flow["user_code"], "approve": "1"})
+    approved = client.post(
+        reverse("orchestrator:device_verify"), {"user_code": flow["user_code"], "approve": "1"}
+    )
     assert "acme-deployer" in approved.content.decode()
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def team_url(cast) -> str:
-    return reverse("team_detail", args=[cast.team["id"]])
+    return reverse("orchestrator:team_detail", args=[cast.team["id"]])
 
 
 def member_emails(cast) -> set[str]:
@@ -89,7 +89,7 @@ def test_it_offers_no_leave_to_the_owner_nor_an_outsider(client, cast):
 def test_it_asks_before_deleting_a_branch_from_the_project_page(client, cast):
     project = cast.project()
     branch = cast.branch(project, "doomed")
-    url = reverse("project_detail", args=[cast.team["id"], project["id"]])
+    url = reverse("orchestrator:project_detail", args=[cast.team["id"], project["id"]])
     asked = as_user(client, cast.admin).post(url, {"id": branch["id"], "delete_branch": "1"})
     assert asked.url == f"{url}?confirm=delete_branch&id={branch['id']}"
     page = client.get(asked.url).content.decode()
@@ -101,16 +101,18 @@ def test_it_asks_before_deleting_a_branch_from_the_project_page(client, cast):
 def test_it_asks_before_revoking_an_api_token_and_names_it(client, sandbox):
     someone = person(sandbox)
     as_user(client, someone)
-    client.post(reverse("api_tokens"), {"name": "build-bot", "scopes": ["read"], "generate": "1"})
+    client.post(
+        reverse("orchestrator:api_tokens"), {"name": "build-bot", "scopes": ["read"], "generate": "1"}
+    )
     tokens = httpx.get(
         f"{sandbox.nexical_url}/auth/tokens", headers={"Authorization": f"Bearer {someone.upstream['token']}"}
     ).json()["tokens"]
     token = next(t for t in tokens if t["name"] == "build-bot")
-    asked = client.post(reverse("api_tokens"), {"id": token["id"], "revoke": "1"})
+    asked = client.post(reverse("orchestrator:api_tokens"), {"id": token["id"], "revoke": "1"})
     assert asked.status_code == 302
     shown = dialog(client.get(asked.url).content.decode(), f"revoke-{token['id']}-dialog")
     assert "Revoke build-bot?" in shown
-    assert 'data-token="build-bot"' in client.get(reverse("api_tokens")).content.decode()
+    assert 'data-token="build-bot"' in client.get(reverse("orchestrator:api_tokens")).content.decode()
 
 
 # --- the dashboard's own token ----------------------------------------------------------------------
@@ -118,7 +120,7 @@ def test_it_asks_before_revoking_an_api_token_and_names_it(client, sandbox):
 
 def test_it_marks_the_token_the_dashboard_uses_and_warns_before_revoking_it(client, sandbox):
     someone = person(sandbox)
-    page = as_user(client, someone).get(reverse("api_tokens")).content.decode()
+    page = as_user(client, someone).get(reverse("orchestrator:api_tokens")).content.decode()
     own = httpx.get(
         f"{sandbox.nexical_url}/auth/tokens", headers={"Authorization": f"Bearer {someone.upstream['token']}"}
     ).json()["tokens"]
@@ -128,17 +130,21 @@ def test_it_marks_the_token_the_dashboard_uses_and_warns_before_revoking_it(clie
     assert "the token this dashboard uses" in shown
     assert "Revoke and disconnect" in shown
 
-    response = client.post(reverse("api_tokens"), {"id": own[0]["id"], "revoke": "1", "confirmed": "1"})
+    response = client.post(
+        reverse("orchestrator:api_tokens"), {"id": own[0]["id"], "revoke": "1", "confirmed": "1"}
+    )
     assert response.status_code == 302
-    assert response.url == reverse("connections") + "#nexical"
+    assert response.url == reverse("connections:connections") + "#nexical"
     assert Connection.objects.get(user=someone.user).needs_attention
 
 
 def test_it_marks_no_other_token_as_the_dashboards(client, sandbox):
     someone = person(sandbox)
     as_user(client, someone)
-    client.post(reverse("api_tokens"), {"name": "laptop", "scopes": ["read", "write"], "generate": "1"})
-    page = client.get(reverse("api_tokens")).content.decode()
+    client.post(
+        reverse("orchestrator:api_tokens"), {"name": "laptop", "scopes": ["read", "write"], "generate": "1"}
+    )
+    page = client.get(reverse("orchestrator:api_tokens")).content.decode()
     assert page.count("used by this dashboard") == 1
     row = page.split('data-token="laptop"')[1].split("</tr>")[0]
     assert "used by this dashboard" not in row
@@ -146,8 +152,10 @@ def test_it_marks_no_other_token_as_the_dashboards(client, sandbox):
 
 def test_it_refuses_a_second_token_of_the_same_name(client, sandbox):
     as_user(client, person(sandbox))
-    client.post(reverse("api_tokens"), {"name": "ci", "scopes": ["read"], "generate": "1"})
-    again = client.post(reverse("api_tokens"), {"name": "CI", "scopes": ["read"], "generate": "1"})
+    client.post(reverse("orchestrator:api_tokens"), {"name": "ci", "scopes": ["read"], "generate": "1"})
+    again = client.post(
+        reverse("orchestrator:api_tokens"), {"name": "CI", "scopes": ["read"], "generate": "1"}
+    )
     assert again.status_code == 400
     assert "You already have a token named “CI”. Pick another name." in again.content.decode()
     assert TokenForm({"name": "ci", "scopes": ["read"]}, taken=["deploy"]).is_valid()
@@ -176,7 +184,7 @@ def test_it_turns_unsendable_job_inputs_into_a_field_error(inputs, sentence):
 def test_it_shows_a_hostile_job_input_error_on_the_branch_page(client, cast):
     project = cast.project()
     branch = cast.branch(project)
-    url = reverse("branch_detail", args=[cast.team["id"], project["id"], branch["id"]])
+    url = reverse("orchestrator:branch_detail", args=[cast.team["id"], project["id"], branch["id"]])
     response = as_user(client, cast.member).post(
         url, {"type": "deploy", "inputs": '{"a": NaN}', "create_job": "1"}
     )
@@ -189,7 +197,7 @@ def test_it_does_not_turn_a_huge_log_cursor_into_a_400(client, cast, after):
     project = cast.project()
     branch = cast.branch(project)
     job = cast.job(project, branch)
-    url = reverse("job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
+    url = reverse("orchestrator:job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
     response = as_user(client, cast.member).get(url, {"after": after})
     assert response.status_code == 200
     fragment = client.get(url, {"after": after}, headers={"HX-Request": "true"})
@@ -201,7 +209,7 @@ def test_it_does_not_turn_a_huge_log_cursor_into_a_400(client, cast, after):
 
 def test_it_lets_the_browser_send_a_bare_host(client, cast):
     project = cast.project()
-    branch_url = reverse("project_detail", args=[cast.team["id"], project["id"]])
+    branch_url = reverse("orchestrator:project_detail", args=[cast.team["id"], project["id"]])
     page = as_user(client, cast.admin).get(branch_url).content.decode()
     assert 'type="url"' not in page
     assert re.search(r'<input type="text" name="preview_url"[^>]*inputmode="url"', page)
@@ -222,7 +230,7 @@ def test_it_wraps_every_table_for_narrow_screens(client, cast):
 
 
 def test_it_calls_the_device_page_one_name_and_shows_the_code_format(client, sandbox):
-    page = as_user(client, person(sandbox)).get(reverse("device_verify")).content.decode()
+    page = as_user(client, person(sandbox)).get(reverse("orchestrator:device_verify")).content.decode()
     assert "<title>Approve a device" in page
     assert "<h1>Approve a device</h1>" in page
     assert 'aria-current="page" href="/device/">Approve a device</a>' in page

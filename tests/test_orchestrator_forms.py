@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from dashboard.core.templatetags.core import http_url, link
 from dashboard.orchestrator.forms import JobForm, ProfileForm, ProjectForm, TeamForm, derive_slug
-from dashboard.orchestrator.templatetags.orchestrator import ansi, http_url, link
+from dashboard.tracking.templatetags.tracking import ansi
 from tests.orchestrator_cast import make_cast
 
 # --- form rules ------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def test_upstream_accepts_the_ssh_repository_url_the_form_now_allows(client, san
     cast = make_cast(sandbox)
     client.force_login(cast.admin.user)
     response = client.post(
-        reverse("team_detail", args=[cast.team["id"]]),
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
         {
             "name": "ssh-app",
             "repo_url": "git@github.com:org/repo.git",
@@ -171,9 +172,9 @@ def test_a_javascript_url_from_upstream_is_shown_as_text(client, sandbox):
     ]
     client.force_login(cast.member.user)
     pages = [
-        reverse("project_detail", args=[cast.team["id"], project["id"]]),
-        reverse("team_detail", args=[cast.team["id"]]),
-        reverse("branch_detail", args=[cast.team["id"], project["id"], branch["id"]]),
+        reverse("orchestrator:project_detail", args=[cast.team["id"], project["id"]]),
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
+        reverse("orchestrator:branch_detail", args=[cast.team["id"], project["id"], branch["id"]]),
     ]
     for url in pages:
         page = client.get(url).content.decode()

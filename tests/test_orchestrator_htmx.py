@@ -43,7 +43,9 @@ def test_an_upstream_outage_on_an_htmx_action_replaces_the_page_body(client, cas
     client.force_login(cast.owner.user)
     sandbox.set_knobs(scope="nexical", error_rate=1.0)
     response = client.post(
-        reverse("team_detail", args=[cast.team["id"]]), {"name": "X", "rename": "1"}, headers=HTMX
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
+        {"name": "X", "rename": "1"},
+        headers=HTMX,
     )
     assert_swapped_into_the_page_body(response, "Nexical is having problems (HTTP 500). Try again shortly.")
 
@@ -51,14 +53,14 @@ def test_an_upstream_outage_on_an_htmx_action_replaces_the_page_body(client, cas
 def test_the_same_failure_without_htmx_keeps_its_error_status(client, cast, sandbox, quick_upstream):
     client.force_login(cast.owner.user)
     sandbox.set_knobs(scope="nexical", error_rate=1.0)
-    response = client.get(reverse("team_detail", args=[cast.team["id"]]))
+    response = client.get(reverse("orchestrator:team_detail", args=[cast.team["id"]]))
     assert response.status_code == 502
     assert "HX-Retarget" not in response
 
 
 def test_a_404_from_load_on_an_htmx_request_is_shown_in_the_page_body(client, cast):
     client.force_login(cast.outsider.user)
-    response = client.get(reverse("team_detail", args=[cast.team["id"]]), headers=HTMX)
+    response = client.get(reverse("orchestrator:team_detail", args=[cast.team["id"]]), headers=HTMX)
     assert_swapped_into_the_page_body(
         response, "That page does not exist, or your Nexical account cannot see it."
     )
@@ -68,7 +70,7 @@ def test_refresh_logs_that_fails_replaces_the_page_body_not_the_log_list(client,
     project = cast.project()
     branch = cast.branch(project)
     job = cast.job(project, branch)
-    url = reverse("job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
+    url = reverse("orchestrator:job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
     client.force_login(cast.outsider.user)
     # "Refresh logs" targets #log-lines with beforeend; the error must not be appended to the log.
     response = client.get(f"{url}?after=0", headers=HTMX)
@@ -79,7 +81,7 @@ def test_an_htmx_page_without_a_connection_asks_to_connect_in_the_page_body(clie
     from tests.helpers import dashboard_user
 
     client.force_login(dashboard_user())
-    response = client.post(reverse("team_list"), {"name": "x", "create": "1"}, headers=HTMX)
+    response = client.post(reverse("orchestrator:team_list"), {"name": "x", "create": "1"}, headers=HTMX)
     assert_swapped_into_the_page_body(response, "Connect your Nexical account")
 
 
@@ -97,7 +99,7 @@ def test_an_undecryptable_token_asks_to_connect_again_and_flags_the_connection(c
     connection = _unreadable(someone)
     assert not connection.needs_attention
     client.force_login(someone.user)
-    response = client.get(reverse("team_list"))
+    response = client.get(reverse("orchestrator:team_list"))
     assert response.status_code == 403
     page = response.content.decode()
     assert "can no longer be read" in page
@@ -110,7 +112,7 @@ def test_an_undecryptable_token_on_an_htmx_request_is_swapped_in(client, sandbox
     someone = person(sandbox)
     _unreadable(someone)
     client.force_login(someone.user)
-    response = client.get(reverse("api_tokens"), headers=HTMX)
+    response = client.get(reverse("orchestrator:api_tokens"), headers=HTMX)
     assert_swapped_into_the_page_body(response, "Connect Nexical again")
 
 
@@ -155,7 +157,7 @@ def test_every_button_says_what_it_does():
 
 def test_a_rendered_form_carries_the_guard(client, cast):
     client.force_login(cast.owner.user)
-    page = client.get(reverse("team_list")).content.decode()
+    page = client.get(reverse("orchestrator:team_list")).content.decode()
     assert 'hx-disabled-elt="find button[type=submit]"' in page
     assert '<button type="submit" class="btn btn-primary" name="create"' in page
 
@@ -185,7 +187,7 @@ def test_in_a_browser_a_failed_refresh_shows_the_sentence(page, live_server, san
     page.context.add_cookies(
         [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
-    url = reverse("job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
+    url = reverse("orchestrator:job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
     page.goto(f"{live_server.url}{url}")
     page.locator("#refresh-logs").wait_for()
     # The member loses access while the page is open: once the access answer the dashboard keeps

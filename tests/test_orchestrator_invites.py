@@ -43,7 +43,7 @@ def test_it_links_the_invitation_email_to_this_page(cast):
     links = [word for word in sent["mail"]["body"].split() if "://" in word]
     assert len(links) == 1
     link = urlsplit(links[0])
-    assert link.path == reverse("invite_accept") == ACCEPT
+    assert link.path == reverse("orchestrator:invite_accept") == ACCEPT
     assert parse_qs(link.query) == {"token": [sent["token"]]}
 
 
@@ -65,7 +65,7 @@ def test_it_keeps_the_invitation_and_asks_to_connect_first_without_a_connection(
     assert moved.url == ACCEPT  # the token leaves the address bar and the history
     page = client.get(ACCEPT).content.decode()
     assert 'id="invite-connect-first"' in page
-    assert f'href="{reverse("connections")}?next=/invites/accept/#nexical"' in page
+    assert f'href="{reverse("connections:connections")}?next=/invites/accept/#nexical"' in page
     assert "Your invitation is kept" in page
     assert sent["token"] not in page
 
@@ -76,17 +76,17 @@ def test_it_keeps_the_invitation_and_asks_to_connect_first_without_a_connection(
     session["nexical_invite_token"] = sent["token"]  # what the visit above left in the session
     session.save()
     # Once connected, the teams page (where Nexical's pages start) points back to the invitation.
-    assert 'id="invitation-waiting"' in client.get(reverse("team_list")).content.decode()
+    assert 'id="invitation-waiting"' in client.get(reverse("orchestrator:team_list")).content.decode()
     page = client.get(ACCEPT).content.decode()
     assert 'id="invite-ready"' in page
     assert sent["token"] not in page
     response = client.post(ACCEPT, {"accept": "1"})
     assert response.status_code == 302
-    assert response.url == reverse("team_detail", args=[cast.team["id"]])
+    assert response.url == reverse("orchestrator:team_detail", args=[cast.team["id"]])
     assert email in _member_emails(cast)
     assert "nexical_invite_token" not in client.session
     assert f"You joined {cast.team['name']}." in client.get(response.url).content.decode()
-    assert 'id="invitation-waiting"' not in client.get(reverse("team_list")).content.decode()
+    assert 'id="invitation-waiting"' not in client.get(reverse("orchestrator:team_list")).content.decode()
 
 
 def test_it_accepts_from_the_link_in_one_click_when_connected(client, cast):

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from dashboard.orchestrator.templatetags.orchestrator import ansi
+from dashboard.tracking.templatetags.tracking import ansi
 from tests.helpers import unique
 from tests.live_helpers import poll_once
 from tests.orchestrator_cast import as_user, team_worker
@@ -14,11 +14,11 @@ pytestmark = pytest.mark.django_db
 
 
 def project_url(cast, project) -> str:
-    return reverse("project_detail", args=[cast.team["id"], project["id"]])
+    return reverse("orchestrator:project_detail", args=[cast.team["id"], project["id"]])
 
 
 def branch_url(cast, project, branch) -> str:
-    return reverse("branch_detail", args=[cast.team["id"], project["id"], branch["id"]])
+    return reverse("orchestrator:branch_detail", args=[cast.team["id"], project["id"], branch["id"]])
 
 
 def job_ids(cast, project, branch, job) -> list[int]:
@@ -26,7 +26,7 @@ def job_ids(cast, project, branch, job) -> list[int]:
 
 
 def job_url(cast, project, branch, job) -> str:
-    return reverse("job_detail", args=job_ids(cast, project, branch, job))
+    return reverse("orchestrator:job_detail", args=job_ids(cast, project, branch, job))
 
 
 def upstream_total(sandbox) -> int:
@@ -49,7 +49,7 @@ def test_it_shows_a_project_to_members_and_hides_it_from_outsiders(client, cast)
 def test_an_admin_creates_a_project_from_the_team_page(client, cast):
     name = unique("web")
     response = as_user(client, cast.admin).post(
-        reverse("team_detail", args=[cast.team["id"]]),
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
         {
             "name": name,
             "repo_url": "https://git.example.com/web.git",
@@ -68,7 +68,7 @@ def test_an_admin_creates_a_project_from_the_team_page(client, cast):
 def test_it_validates_a_project_before_calling_upstream(client, cast, sandbox):
     sandbox.reset_request_counts()
     response = as_user(client, cast.admin).post(
-        reverse("team_detail", args=[cast.team["id"]]),
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
         {"name": "", "repo_url": "not a url", "mode": "everywhere", "create_project": "1"},
     )
     assert response.status_code == 400
@@ -80,7 +80,7 @@ def test_it_validates_a_project_before_calling_upstream(client, cast, sandbox):
 
 def test_a_member_may_not_create_a_project(client, cast):
     response = as_user(client, cast.member).post(
-        reverse("team_detail", args=[cast.team["id"]]),
+        reverse("orchestrator:team_detail", args=[cast.team["id"]]),
         {"name": "Nope", "mode": "managed", "create_project": "1"},
     )
     assert response.status_code == 403
@@ -114,7 +114,7 @@ def test_deleting_a_project_asks_for_its_name(client, cast):
     assert "exactly to confirm" in response.content.decode()
     response = client.post(project_url(cast, project), {"confirm": project["name"], "delete_project": "1"})
     assert response.status_code == 302
-    assert response.url == reverse("team_detail", args=[cast.team["id"]])
+    assert response.url == reverse("orchestrator:team_detail", args=[cast.team["id"]])
     assert client.get(project_url(cast, project)).status_code == 404
 
 
@@ -246,7 +246,9 @@ def test_the_job_page_shows_logs_with_safe_colours_and_polls_new_lines(client, c
     worker.post(logs_path, json={"message": "shipped"}).raise_for_status()
     worker.post(f"{logs_path.removesuffix('/logs')}/complete", json={"outputs": {"url": "https://x"}})
     poll_once(passes=2)
-    updates = client.get(reverse("job_updates", args=job_ids(cast, project, branch, job)), {"after": last_id})
+    updates = client.get(
+        reverse("tracking:job_updates", args=job_ids(cast, project, branch, job)), {"after": last_id}
+    )
     events = {event["event"]: event["data"] for event in updates.json()["events"]}
     assert "shipped" in events["line"]["html"]
     assert "build ok" not in events["line"]["html"]

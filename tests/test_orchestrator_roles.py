@@ -31,10 +31,10 @@ def urls(scene) -> dict[str, str]:
     cast, project, branch, job = scene
     tid = cast.team["id"]
     return {
-        "team": reverse("team_detail", args=[tid]),
-        "project": reverse("project_detail", args=[tid, project["id"]]),
-        "branch": reverse("branch_detail", args=[tid, project["id"], branch["id"]]),
-        "job": reverse("job_detail", args=[tid, project["id"], branch["id"], job["id"]]),
+        "team": reverse("orchestrator:team_detail", args=[tid]),
+        "project": reverse("orchestrator:project_detail", args=[tid, project["id"]]),
+        "branch": reverse("orchestrator:branch_detail", args=[tid, project["id"], branch["id"]]),
+        "job": reverse("orchestrator:job_detail", args=[tid, project["id"], branch["id"], job["id"]]),
     }
 
 
@@ -43,10 +43,10 @@ def urls(scene) -> dict[str, str]:
 
 def test_the_teams_list_shows_the_team_to_an_admin_and_not_to_an_outsider(client, scene, cast):
     row = f'href="{urls(scene)["team"]}"'
-    admin_page = get(client, cast.admin, reverse("team_list")).content.decode()
+    admin_page = get(client, cast.admin, reverse("orchestrator:team_list")).content.decode()
     assert row in admin_page
     assert "badge-admin" in admin_page
-    assert row not in get(client, cast.outsider, reverse("team_list")).content.decode()
+    assert row not in get(client, cast.outsider, reverse("orchestrator:team_list")).content.decode()
 
 
 # --- team page -------------------------------------------------------------------------------------
@@ -125,16 +125,18 @@ def test_an_outsider_gets_404_on_every_page_of_the_team(client, scene, cast):
 def test_tokens_and_profile_are_each_users_own(client, sandbox):
     ada, bob = person(sandbox), person(sandbox)
     client.force_login(ada.user)
-    client.post(reverse("api_tokens"), {"name": "ada-laptop", "scopes": ["read"], "generate": "1"})
-    client.post(reverse("profile"), {"full_name": "Ada Only", "avatar_url": "", "save": "1"})
+    client.post(
+        reverse("orchestrator:api_tokens"), {"name": "ada-laptop", "scopes": ["read"], "generate": "1"}
+    )
+    client.post(reverse("orchestrator:profile"), {"full_name": "Ada Only", "avatar_url": "", "save": "1"})
 
     client.force_login(bob.user)
-    tokens = client.get(reverse("api_tokens")).content.decode()
-    profile = client.get(reverse("profile")).content.decode()
+    tokens = client.get(reverse("orchestrator:api_tokens")).content.decode()
+    profile = client.get(reverse("orchestrator:profile")).content.decode()
     assert 'data-token="ada-laptop"' not in tokens
     assert "Ada Only" not in profile
     assert bob.email in profile
 
     client.force_login(ada.user)
-    assert 'data-token="ada-laptop"' in client.get(reverse("api_tokens")).content.decode()
-    assert "Ada Only" in client.get(reverse("profile")).content.decode()
+    assert 'data-token="ada-laptop"' in client.get(reverse("orchestrator:api_tokens")).content.decode()
+    assert "Ada Only" in client.get(reverse("orchestrator:profile")).content.decode()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def team_url(cast) -> str:
-    return reverse("team_detail", args=[cast.team["id"]])
+    return reverse("orchestrator:team_detail", args=[cast.team["id"]])
 
 
 def upstream_total(sandbox) -> int:
@@ -45,10 +45,10 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, path):
 
 def test_it_asks_to_connect_nexical_first(client, sandbox):
     client.force_login(dashboard_user())
-    response = client.get(reverse("team_list"))
+    response = client.get(reverse("orchestrator:team_list"))
     assert response.status_code == 200
     assert b"Connect your Nexical account" in response.content
-    assert reverse("connections").encode() in response.content
+    assert reverse("connections:connections").encode() in response.content
 
 
 def test_it_shows_the_team_page_to_each_role_and_hides_it_from_outsiders(client, cast):
@@ -64,24 +64,26 @@ def test_it_shows_the_team_page_to_each_role_and_hides_it_from_outsiders(client,
 
 
 def test_it_lists_teams_with_the_users_role(client, cast):
-    response = as_user(client, cast.member).get(reverse("team_list"))
+    response = as_user(client, cast.member).get(reverse("orchestrator:team_list"))
     page = response.content.decode()
     assert cast.team["name"] in page
     assert "badge-member" in page
-    response = as_user(client, cast.owner).get(reverse("team_list"))
+    response = as_user(client, cast.owner).get(reverse("orchestrator:team_list"))
     assert "badge-owner" in response.content.decode()
 
 
 def test_it_says_what_to_do_when_the_user_has_no_team(client, sandbox):
     someone = person(sandbox)
-    response = as_user(client, someone).get(reverse("team_list"))
+    response = as_user(client, someone).get(reverse("orchestrator:team_list"))
     assert b"You are not in any team yet" in response.content
 
 
 def test_it_creates_a_team_deriving_the_slug_from_the_name(client, sandbox):
     someone = person(sandbox)
     name = f"Rocket Crew {unique('x')}"
-    response = as_user(client, someone).post(reverse("team_list"), {"name": name, "slug": "", "create": "1"})
+    response = as_user(client, someone).post(
+        reverse("orchestrator:team_list"), {"name": name, "slug": "", "create": "1"}
+    )
     assert response.status_code == 302
     page = client.get(response.url).content.decode()
     assert name in page
@@ -93,7 +95,7 @@ def test_it_validates_the_slug_before_calling_upstream(client, sandbox):
     someone = person(sandbox)
     sandbox.reset_request_counts()
     response = as_user(client, someone).post(
-        reverse("team_list"), {"name": "Fine", "slug": "Not A Slug!", "create": "1"}
+        reverse("orchestrator:team_list"), {"name": "Fine", "slug": "Not A Slug!", "create": "1"}
     )
     assert response.status_code == 400
     assert "Use lowercase letters and digits, with single dashes between words" in response.content.decode()
@@ -102,7 +104,7 @@ def test_it_validates_the_slug_before_calling_upstream(client, sandbox):
 
 def test_it_puts_a_duplicate_slug_next_to_the_slug_field(client, cast):
     response = as_user(client, cast.outsider).post(
-        reverse("team_list"), {"name": "Copycat", "slug": cast.team["slug"], "create": "1"}
+        reverse("orchestrator:team_list"), {"name": "Copycat", "slug": cast.team["slug"], "create": "1"}
     )
     assert response.status_code == 400
     page = response.content.decode()
@@ -125,10 +127,10 @@ def test_the_teams_list_costs_the_same_upstream_calls_for_one_or_five_teams(clie
         many_api.post("/teams", json={"name": "Many", "slug": unique("many")}).raise_for_status()
 
     sandbox.reset_request_counts()
-    assert as_user(client, few).get(reverse("team_list")).status_code == 200
+    assert as_user(client, few).get(reverse("orchestrator:team_list")).status_code == 200
     one = upstream_total(sandbox)
     sandbox.reset_request_counts()
-    assert as_user(client, many).get(reverse("team_list")).status_code == 200
+    assert as_user(client, many).get(reverse("orchestrator:team_list")).status_code == 200
     assert upstream_total(sandbox) == one
 
 
@@ -236,7 +238,7 @@ def test_an_admin_may_not_remove_another_admin(client, cast):
 def test_a_member_leaves_the_team(client, cast):
     response = as_user(client, cast.member).post(team_url(cast), {"leave": "1", "confirmed": "1"})
     assert response.status_code == 302
-    assert response.url == reverse("team_list")
+    assert response.url == reverse("orchestrator:team_list")
     assert client.get(team_url(cast)).status_code == 404
 
 
@@ -328,7 +330,7 @@ def test_a_rejected_token_asks_to_reconnect_and_flags_the_connection(client, san
     connection = Connection.objects.get(user=someone.user)
     connection.secret = "nx_revoked_or_never_valid_0000"
     connection.save()
-    response = as_user(client, someone).get(reverse("team_list"))
+    response = as_user(client, someone).get(reverse("orchestrator:team_list"))
     assert response.status_code == 403
     assert (
         "Nexical rejected your token. Reconnect it in Settings &gt; Connections." in response.content.decode()
@@ -362,4 +364,4 @@ def test_htmx_actions_that_leave_the_page_redirect_the_browser(client, cast):
     response = as_user(client, cast.owner).post(
         team_url(cast), {"confirm": cast.team["slug"], "delete": "1"}, headers={"HX-Request": "true"}
     )
-    assert response.headers["HX-Redirect"] == reverse("team_list")
+    assert response.headers["HX-Redirect"] == reverse("orchestrator:team_list")

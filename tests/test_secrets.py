@@ -140,7 +140,7 @@ def debug_errors(client, settings):
 def test_debugs_error_page_never_shows_a_pasted_secret(
     debug_errors, sandbox, monkeypatch, card, field, action
 ):
-    from dashboard.accounts.views import nexical_card, nexustoken_card
+    from dashboard.connections.views import nexical_card, nexustoken_card
 
     module = {"nexical_card": nexical_card, "nexustoken_card": nexustoken_card}[card]
     monkeypatch.setattr(module, "finish", _explode)

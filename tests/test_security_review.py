@@ -15,10 +15,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.accounts.connections import save_connection
-from dashboard.accounts.forms import NexicalTokenForm, NexusTokenKeyForm, WebhookSecretForm
 from dashboard.accounts.models import Connection, Service
-from dashboard.accounts.views import nexical_card
-from dashboard.accounts.views.connections import ACTIONS
+from dashboard.connections.forms import NexicalTokenForm, NexusTokenKeyForm, WebhookSecretForm
+from dashboard.connections.views import nexical_card
+from dashboard.connections.views.connections import ACTIONS
 from dashboard.core.debug import AlwaysSafeExceptionReporterFilter
 from dashboard.core.pages import action_name
 from dashboard.orchestrator.forms import SystemUserForm
@@ -39,14 +39,15 @@ PUBLIC = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
-    "signup",
-    "healthz",
+    "connections:signup",
+    "home:healthz",
     "admin:login",
     "admin:logout",
-    "task_webhook",  # NexusToken's deliveries: authenticated by their signature (tests/test_webhooks.py)
+    # NexusToken's deliveries: authenticated by their signature (tests/test_webhooks.py)
+    "nexustoken:task_webhook",
 }
 # The one view a server, not a browser, posts to: no session, so no CSRF token; the signature instead.
-CSRF_EXEMPT = {"task_webhook"}
+CSRF_EXEMPT = {"nexustoken:task_webhook"}
 
 # A value per URL keyword the URLconf uses; a new keyword fails the collection loudly below.
 SAMPLE_KWARGS = {
@@ -98,7 +99,14 @@ PRIVATE = [(name, url) for name, url in URLS if name not in PUBLIC]
 
 def test_the_url_collection_sees_every_area():
     names = {name for name, _ in PRIVATE}
-    assert {"home", "connections", "team_list", "job_detail", "system_admin", "device_verify"} <= names
+    assert {
+        "home:home",
+        "connections:connections",
+        "orchestrator:team_list",
+        "orchestrator:job_detail",
+        "orchestrator:system_admin",
+        "orchestrator:device_verify",
+    } <= names
     assert {"password_change", "admin:index"} <= names
 
 
@@ -130,7 +138,7 @@ def test_no_view_of_the_dashboard_but_the_webhook_receiver_is_csrf_exempt():
     for name, url in URLS:
         assert getattr(resolve(url).func, "csrf_exempt", False) == (name in CSRF_EXEMPT), name
     sources = [p for p in (ROOT / "dashboard").rglob("*.py") if "csrf_exempt" in p.read_text()]
-    assert sources == [ROOT / "dashboard" / "tasks" / "webhooks.py"]
+    assert sources == [ROOT / "dashboard" / "nexustoken" / "webhooks.py"]
 
 
 CSRF_CHECKED = [(name, url) for name, url in URLS if name not in CSRF_EXEMPT]
@@ -238,7 +246,9 @@ def test_htmx_client_redirects_point_inside_the_dashboard(client, sandbox):
     user, _ = connected_user(sandbox)
     client.force_login(user)
     response = client.post(
-        reverse("team_list"), {"name": unique("Team"), "create": "1"}, headers={"HX-Request": "true"}
+        reverse("orchestrator:team_list"),
+        {"name": unique("Team"), "create": "1"},
+        headers={"HX-Request": "true"},
     )
     target = response.headers["HX-Redirect"]
     assert target.startswith("/teams/")
@@ -312,7 +322,7 @@ def test_a_negative_id_from_upstream_is_an_error_page_not_a_500(client, sandbox)
             return_value=httpx.Response(200, json={"teams": [team]})
         )
         respx.route().pass_through()
-        response = client.get(reverse("team_list"))
+        response = client.get(reverse("orchestrator:team_list"))
     assert response.status_code == 502
     assert "answered something unexpected" in response.content.decode()
 
@@ -436,7 +446,7 @@ def test_the_new_users_password_is_hidden_from_error_reports(client, monkeypatch
         client.raise_request_exception = False
         client.force_login(user)
         response = client.post(
-            reverse("system_admin"),
+            reverse("orchestrator:system_admin"),
             {"full_name": "New", "email": "new@example.com", "password": password, "create_user": "1"},
         )
     finally:

@@ -5,10 +5,9 @@ import threading
 
 import pytest
 
-from dashboard.credits.models import Budget
+from dashboard.nexustoken.models import Budget, Origin, Source, Status, Task, TaskEvent, TaskTemplate
+from dashboard.nexustoken.recording import create_record
 from dashboard.services.nexustoken import Task as UpstreamTask
-from dashboard.tasks.models import Origin, Source, Status, Task, TaskEvent, TaskTemplate
-from dashboard.tasks.recording import create_record
 from tests.helpers import PASSWORD
 from tests.tasks_cast import EXAMPLE, SCHEMA, Person, settle
 

@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection
-from dashboard.tasks.models import Source, Status, Task, TaskEvent
-from dashboard.tasks.poller import poll_due_tasks
+from dashboard.nexustoken.models import Source, Status, Task, TaskEvent
+from dashboard.nexustoken.poller import poll_due_tasks
 from tests.tasks_cast import Person, settle
 
 pytestmark = pytest.mark.django_db
@@ -110,8 +110,8 @@ def test_it_spaces_the_calls_of_one_key(sandbox, owner):
 
 
 def test_a_stale_poller_cannot_overwrite_the_record(sandbox, owner):
+    from dashboard.nexustoken.recording import apply_upstream
     from dashboard.services.nexustoken import Task as UpstreamTask
-    from dashboard.tasks.recording import apply_upstream
 
     task = owner.post_task(Client())
     settle(sandbox, task.task_id)

@@ -27,7 +27,7 @@ def test_it_shows_the_owners_running_deploy_on_home_and_not_to_an_outsider(clien
 
     as_user(client, cast.owner)
     sandbox.reset_request_counts()
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home:home")).content.decode()
     assert not [call for call in sandbox.request_counts() if "/nexical/" in call]  # the local tables only
     assert f'data-tracked-job="{running.job_id}" data-status="running"' in section(
         page, "home-running-deploys"
@@ -38,7 +38,7 @@ def test_it_shows_the_owners_running_deploy_on_home_and_not_to_an_outsider(clien
     )
 
     as_user(client, cast.outsider)
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home:home")).content.decode()
     assert "data-tracked-job" not in page
     assert "Nothing of yours is running or waiting right now." in page
 
@@ -49,11 +49,11 @@ def test_it_shows_a_member_the_deploys_of_a_project_they_watch_only(client, cast
     record_status(running, "running")
 
     as_user(client, cast.member)
-    assert "data-tracked-job" not in client.get(reverse("home")).content.decode()  # not theirs
+    assert "data-tracked-job" not in client.get(reverse("home:home")).content.decode()  # not theirs
     ProjectWatch.objects.create(
         user=cast.member.user, team_id=cast.team["id"], project_id=place.project["id"]
     )
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home:home")).content.decode()
     assert f'data-tracked-job="{running.job_id}"' in section(page, "home-running-deploys")
 
 
@@ -62,13 +62,13 @@ def test_it_leaves_out_deploys_of_a_team_that_refused_the_user(client, cast):
     running = place.track(cast.member, place.new_job(), Reason.TRIGGERED)
     record_status(running, "running")
     as_user(client, cast.member)
-    assert f'data-tracked-job="{running.job_id}"' in client.get(reverse("home")).content.decode()
+    assert f'data-tracked-job="{running.job_id}"' in client.get(reverse("home:home")).content.decode()
 
     cast.api(cast.owner).http.delete(f"/teams/{cast.team['id']}/members/{cast.member.id}").raise_for_status()
-    client.get(reverse("deployments"))  # asks upstream once, and remembers "not yours" for the team
-    assert "data-tracked-job" not in client.get(reverse("home")).content.decode()
+    client.get(reverse("tracking:deployments"))  # asks upstream once, and remembers "not yours" for the team
+    assert "data-tracked-job" not in client.get(reverse("home:home")).content.decode()
 
 
 def test_it_asks_a_stranger_to_sign_in(client):
-    response = client.get(reverse("home"))
+    response = client.get(reverse("home:home"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))

@@ -75,9 +75,9 @@ class Pollers:
             **os.environ,
             "DATABASE_URL": self.url,
             "NEXICAL_API_URL": self.sandbox.nexical_url,
-            "TRACKING_LEASE_SECONDS": str(LEASE_SECONDS),
+            "POLLER_LEASE_SECONDS": str(LEASE_SECONDS),
             # A few due jobs per pass, so a poller that started a little earlier cannot take them all.
-            "TRACKING_CLAIM_BATCH": "2",
+            "POLLER_CLAIM_BATCH": "2",
             "PYTHONUNBUFFERED": "1",
         }
         log = (self.logs / f"{name}.log").open("w")

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.tasks.models import Source, Status, Task, TaskEvent
-from dashboard.tracking.management.commands import runpoller
+from dashboard.home.management.commands import runpoller
+from dashboard.nexustoken.models import Source, Status, Task, TaskEvent
 from dashboard.tracking.models import PollerHeartbeat
 from dashboard.tracking.poller import Poller
 from tests.tasks_cast import Person, settle
@@ -61,7 +61,7 @@ def test_it_tracks_the_jobs_when_the_task_step_fails(cast, monkeypatch, caplog):
     tracked = place.track(cast.owner, place.new_job())
     Worker(cast).acquire()
 
-    async def broken_tasks(*, owner: str) -> int:
+    async def broken_tasks(*, owner: str, limits: object) -> int:
         raise RuntimeError("NexusToken step broke")
 
     monkeypatch.setattr(runpoller, "poll_due_tasks", broken_tasks)

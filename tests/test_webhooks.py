@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.nexustoken.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from dashboard.notifications.models import Notification
-from dashboard.tasks.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from tests.tasks_cast import Person, delivery, settle, signed
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,9 @@ def owner(sandbox):
 
 
 def receiver(person: Person) -> str:
-    return reverse("task_webhook", args=[WebhookEndpoint.objects.get(connection=person.connection).token])
+    return reverse(
+        "nexustoken:task_webhook", args=[WebhookEndpoint.objects.get(connection=person.connection).token]
+    )
 
 
 def send(url: str, body: bytes, signature: str | None, **headers) -> object:
@@ -168,7 +170,7 @@ def test_it_refuses_another_users_task_on_this_endpoint(client, sandbox, owner):
 
 def test_it_answers_404_for_an_unknown_endpoint(owner):
     body = delivery("x")
-    url = reverse("task_webhook", args=["not-a-real-token"])
+    url = reverse("nexustoken:task_webhook", args=["not-a-real-token"])
     assert send(url, body, signed(body, owner.account["webhook_secret"])).status_code == 404
 
 

@@ -11,6 +11,8 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "SIGNUP_OPEN": settings.SIGNUP_OPEN,
         "connection_alerts": getattr(request, "connection_alerts", []),
         "is_nexical_system": _is_nexical_system(request),
+        # The main-menu item of this page, set by the view (dashboard.core.sections); "" for none.
+        "menu_section": getattr(request, "menu_section", ""),
     }
 
 

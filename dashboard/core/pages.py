@@ -271,8 +271,8 @@ def whole_body(
 
 # Where "back" leads from a failure of each service's pages.
 BACK = {
-    Service.NEXICAL: ("team_list", "Back to your teams"),
-    Service.NEXUSTOKEN: ("home", "Back to the dashboard"),
+    Service.NEXICAL: ("orchestrator:team_list", "Back to your teams"),
+    Service.NEXUSTOKEN: ("home:home", "Back to the dashboard"),
 }
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 
 from .forms import IdForm, PreferenceForm
 from .models import Notification, NotificationPreference
@@ -36,7 +37,7 @@ def _after(request: AuthenticatedRequest) -> HttpResponse:
         context = _list_context(request)
         request.unread_notifications = context["unread"]
         return render(request, "notifications/list.html#body", context)
-    return redirect("notifications")
+    return redirect("notifications:notifications")
 
 
 class ListContext(TypedDict):
@@ -54,6 +55,7 @@ def _list_context(request: AuthenticatedRequest) -> ListContext:
     }
 
 
+@menu_section("notifications")
 @login_required
 def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method != "POST":
@@ -67,7 +69,9 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     unread.filter(pk=notification.pk).update(read_at=timezone.now())
     if "open" in request.POST:
         local = url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None)
-        return redirect(notification.url if notification.url and local else reverse("notifications"))
+        return redirect(
+            notification.url if notification.url and local else reverse("notifications:notifications")
+        )
     return _after(request)
 
 
@@ -80,6 +84,6 @@ def notification_preferences(request: AuthenticatedRequest) -> HttpResponse:
         if form.is_valid():
             NotificationPreference.objects.update_or_create(user=request.user, defaults=form.cleaned_data)
             messages.success(request, "Notification preferences saved.")
-            return redirect("notification_preferences")
+            return redirect("notifications:notification_preferences")
     status = 400 if form.errors else 200
     return render(request, "notifications/preferences.html", {"form": form}, status=status)

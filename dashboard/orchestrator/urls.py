@@ -5,6 +5,8 @@ from .views import account, device, invites, jobs, projects, system, teams
 PROJECT = "teams/<int:team_id>/projects/<int:project_id>/"
 BRANCH = f"{PROJECT}branches/<int:branch_id>/"
 
+app_name = "orchestrator"
+
 urlpatterns = [
     path("teams/", teams.team_list, name="team_list"),
     path("teams/<int:team_id>/", teams.team_detail, name="team_detail"),

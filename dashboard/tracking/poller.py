@@ -24,10 +24,11 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection
+from dashboard.core import leases
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, AuthError, UpstreamError
 
-from . import cadence, leases, record
+from . import cadence, claims, record
 from .models import FINISHED, ProjectScan, Status, TrackedJob
 from .record import Observation
 from .tokens import AllRateLimited, NoUsableToken, TokenPool
@@ -86,15 +87,15 @@ class Poller:
         pass_id = f"{self.name}#{self.passes}"
         self.tokens.new_pass()
         now = timezone.now()
-        due = await sync_to_async(leases.claim_due_jobs)(self.name, now)
+        due = await sync_to_async(claims.claim_due_jobs)(self.name, now)
         branches: dict[BranchKey, list[tuple[TrackedJob, bool]]] = defaultdict(list)
         for job in due:
             branches[(job.team_id, job.project_id, job.branch_id)].append((job, True))
-        for job in await sync_to_async(leases.claim_branch_siblings)(self.name, now, set(branches)):
+        for job in await sync_to_async(claims.claim_branch_siblings)(self.name, now, set(branches)):
             # A sibling due soon is served now as well, so the jobs of a branch fall into step.
             nearly_due = job.next_poll_at <= now + cadence.TAKE_ALONG
             branches[(job.team_id, job.project_id, job.branch_id)].append((job, nearly_due))
-        scans = await sync_to_async(leases.claim_due_scans)(self.name, now)
+        scans = await sync_to_async(claims.claim_due_scans)(self.name, now)
 
         limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -102,7 +103,7 @@ class Poller:
             async with limit:
                 return await work
 
-        renewing = asyncio.create_task(self._renew_leases())
+        renewing = asyncio.create_task(leases.keep_renewed(claims.LEASED, self.name))
         try:
             lost = await asyncio.gather(
                 *(bounded(self._branch(key, members, pass_id, now)) for key, members in branches.items()),
@@ -114,15 +115,6 @@ class Poller:
         return PassSummary(
             jobs=sum(len(m) for m in branches.values()), scans=len(scans), lost_leases=sum(lost)
         )
-
-    async def _renew_leases(self) -> None:
-        every = leases.lease_length().total_seconds() / 3
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await sync_to_async(leases.renew)(self.name, timezone.now())
-            except Exception:  # a busy database: the next renewal (or the lease's margin) covers it
-                logger.exception("Poller: renewing leases failed")
 
     # Jobs ------------------------------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ from dashboard.services import nexical
 
 from . import cadence
 from .channel import announce
+from .claims import followed_jobs
 from .interest import job_fields, record_first_event
-from .leases import followed_jobs
 from .models import (
     FINISHED,
     MAX_MESSAGE_BYTES,
@@ -231,7 +231,7 @@ def notify_change(job: TrackedJob, status: str) -> None:
 
 def job_url(job: TrackedJob) -> str:
     return reverse(
-        "job_detail",
+        "orchestrator:job_detail",
         kwargs={
             "team_id": job.team_id,
             "project_id": job.project_id,

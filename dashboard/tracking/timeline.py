@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from dashboard.core.humanize import duration
+
 from .models import JobEvent, Status, TrackedJob
 
 # What the time spent in a status is called, finished and still going on.
@@ -23,18 +25,7 @@ class Step:
         if self.lasted is None or self.status not in VERBS:
             return ""
         done, going = VERBS[Status(self.status)]
-        return f"{going if self.ongoing else done} {human(self.lasted)}"
-
-
-def human(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+        return f"{going if self.ongoing else done} {duration(self.lasted)}"
 
 
 def timeline(job: TrackedJob, events: list[JobEvent]) -> list[Step]:

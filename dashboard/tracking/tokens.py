@@ -4,20 +4,17 @@ The poller acts for the users with an interest in a job (who triggered it, watch
 viewed it), never with a token of its own. It tries their connections in order; a 401 marks that
 connection for its owner (clients.note_failure) and the next is tried; a 403 or 404 may only mean
 that this user lost access, so the next is tried too. A 429 pauses that token alone for its
-Retry-After, in this process.
+Retry-After, in this process (dashboard.core.ratelimits).
 """
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection
+from dashboard.core.ratelimits import TokenLimits
 from dashboard.services.errors import APIError, AuthError, RateLimitError
 from dashboard.services.nexical import NexicalAPI
-
-# A 429 without Retry-After: wait this long before using the token again.
-DEFAULT_RETRY_AFTER = 5.0
 
 
 class NoUsableToken(Exception):
@@ -36,7 +33,7 @@ class AllRateLimited(Exception):
 class TokenPool:
     """Per-process memory of tokens: rate-limited until when, and which were rejected this run."""
 
-    limited_until: dict[int, float] = field(default_factory=dict)  # connection pk -> monotonic time
+    limits: TokenLimits = field(default_factory=TokenLimits)
     rejected: set[int] = field(default_factory=set)  # connection pks that answered 401 this pass
 
     def new_pass(self) -> None:
@@ -57,7 +54,7 @@ class TokenPool:
         for candidate in connections:
             if candidate.pk in self.rejected:
                 continue
-            wait = self.limited_until.get(candidate.pk, 0.0) - time.monotonic()
+            wait = self.limits.wait(candidate.pk)
             if wait > 0:
                 waits.append(wait)
                 continue
@@ -65,9 +62,7 @@ class TokenPool:
                 api = await clients.nexical_api(candidate)
                 return await request(api)
             except RateLimitError as error:
-                retry_after = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
-                self.limited_until[candidate.pk] = time.monotonic() + retry_after
-                waits.append(retry_after)
+                waits.append(self.limits.limited(candidate.pk, error))
             except AuthError as error:
                 if error.is_unauthenticated:
                     self.rejected.add(candidate.pk)

@@ -4,6 +4,8 @@ from .views import deployments, jobs, watch
 
 JOB = "teams/<int:team_id>/projects/<int:project_id>/branches/<int:branch_id>/jobs/<int:job_id>/"
 
+app_name = "tracking"
+
 urlpatterns = [
     path("deployments/", deployments.deployments, name="deployments"),
     path("teams/<int:team_id>/projects/<int:project_id>/watch", watch.project_watch, name="project_watch"),

@@ -85,7 +85,7 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResul
     if not form.is_valid():
         return Outcome(ok=False, message="That token no longer exists. Reload the page.", status=400)
     token_id = form.cleaned_data["id"]
-    if asking := ask_first(request, reverse("api_tokens"), "revoke", token_id):
+    if asking := ask_first(request, reverse("orchestrator:api_tokens"), "revoke", token_id):
         return asking
     connection = request.connections[Service.NEXICAL]
     own = token_id in dashboard_token_ids(await nexical.token_list(api), connection)
@@ -96,9 +96,9 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResul
         # The dashboard's own credential is gone: say so once, where it can be replaced.
         await clients.mark_rejected(connection)
         messages.warning(request, "Token revoked. It was the one this dashboard used: connect Nexical again.")
-        return go(request, f"{reverse('connections')}#nexical", same_page=False)
+        return go(request, f"{reverse('connections:connections')}#nexical", same_page=False)
     messages.success(request, "Token revoked. Anything using it stops working now.")
-    return go(request, reverse("api_tokens"))
+    return go(request, reverse("orchestrator:api_tokens"))
 
 
 @nexical_page
@@ -113,7 +113,7 @@ async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespons
             outcome = await attempt(request, call, form=form)
             if outcome.ok:
                 messages.success(request, "Profile saved.")
-                return go(request, reverse("profile"))
+                return go(request, reverse("orchestrator:profile"))
         else:
             outcome = INVALID
 

@@ -56,7 +56,7 @@ async def _invite_page(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRe
         if outcome.ok and isinstance(outcome.value, Team):
             await request.session.apop(SESSION_KEY, None)
             messages.success(request, f"You joined {outcome.value.name}.")
-            return go(request, reverse("team_detail", args=[outcome.value.id]), same_page=False)
+            return go(request, reverse("orchestrator:team_detail", args=[outcome.value.id]), same_page=False)
     context = {
         "connected": True,
         "has_token": await request.session.ahas_key(SESSION_KEY),

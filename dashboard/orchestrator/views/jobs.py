@@ -9,11 +9,13 @@ from django.http import HttpResponse
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page, page
+from dashboard.core.sections import menu_section
 from dashboard.services.nexical import NexicalAPI
 from dashboard.tracking.access import viewable_job
 from dashboard.tracking.views.jobs import live_job_context
 
 
+@menu_section("teams")
 @nexical_page
 async def job_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int

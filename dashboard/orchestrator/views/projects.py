@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.core.pages import (
     INVALID,
     STALE_ROW,
@@ -34,6 +35,7 @@ from ..forms import BranchForm, DeleteConfirmForm, IdForm, JobForm, ProjectForm,
 # --- a project's page ----------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def project_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int
@@ -84,7 +86,7 @@ def _settings_form(project: Project) -> ProjectForm:
 
 
 def _project_url(team_id: int, project_id: int) -> str:
-    return reverse("project_detail", args=[team_id, project_id])
+    return reverse("orchestrator:project_detail", args=[team_id, project_id])
 
 
 async def _update_project(
@@ -116,7 +118,7 @@ async def _delete_project(
     if not outcome.ok:
         return outcome
     messages.success(request, f"Project “{project.name}” deleted.")
-    return go(request, reverse("team_detail", args=[team_id]), same_page=False)
+    return go(request, reverse("orchestrator:team_detail", args=[team_id]), same_page=False)
 
 
 async def _create_branch(
@@ -156,6 +158,7 @@ async def _delete_branch_row(
 # --- a branch's page -----------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def branch_detail(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
@@ -214,13 +217,13 @@ async def _create_job(
     where = interest.JobPath(team_id, project_id, branch_id)
     await interest.atrack_job(request.user, job, where, Reason.TRIGGERED)
     messages.success(request, f"Job #{job.id} ({job.type}) queued.")
-    return go(request, reverse("job_detail", args=[team_id, project_id, branch_id, job.id]), same_page=False)
+    return go(request, reverse("orchestrator:job_detail", args=[team_id, project_id, branch_id, job.id]), same_page=False)
 
 
 async def _delete_branch(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int
 ) -> ActionResult:
-    here = reverse("branch_detail", args=[team_id, project_id, branch_id])
+    here = reverse("orchestrator:branch_detail", args=[team_id, project_id, branch_id])
     if asking := ask_first(request, here, "delete"):
         return asking
     call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)

@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.core.pages import (
     INVALID,
     STALE_ROW,
@@ -43,6 +44,7 @@ def _require_system(request: AuthenticatedRequest) -> None:
 
 
 # "Create a user" posts the new user's password: keep it out of DEBUG's error page and error reports.
+@menu_section("system")
 @sensitive_post_parameters("password")
 @never_cache  # a new enrollment token is shown in this response only: no cache may keep it
 @nexical_page
@@ -96,7 +98,7 @@ async def _create_user(request: AuthenticatedRequest, api: NexicalAPI, form: Sys
         return outcome
     user = outcome.result
     messages.success(request, f"User {user.email or user.id} created.")
-    return go(request, reverse("system_admin"))
+    return go(request, reverse("orchestrator:system_admin"))
 
 
 async def _create_enrollment(
@@ -116,7 +118,7 @@ async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> 
     if not form.is_valid():
         return STALE_ROW
     token_id = form.cleaned_data["id"]
-    here = reverse("system_admin")
+    here = reverse("orchestrator:system_admin")
     if asking := ask_first(request, here, "revoke_enrollment", token_id):
         return asking
     outcome = await attempt(request, nexical.enrollment_token_revoke(api, token_id=token_id))

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
 from dashboard.core.pages import (
     INVALID,
     STALE_ROW,
@@ -48,12 +49,13 @@ def _my_upstream_id(request: AuthenticatedRequest) -> str:
 
 
 def _here(team_id: int) -> str:
-    return reverse("team_detail", args=[team_id])
+    return reverse("orchestrator:team_detail", args=[team_id])
 
 
 # --- teams list ----------------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     form, outcome = TeamForm(), Outcome[Any](ok=True)
@@ -62,7 +64,7 @@ async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespo
             form = TeamForm(request.POST)
             outcome = await _create_team(request, api, form)
             if outcome.ok:
-                return go(request, reverse("team_detail", args=[outcome.result.id]), same_page=False)
+                return go(request, reverse("orchestrator:team_detail", args=[outcome.result.id]), same_page=False)
         else:
             outcome = UNKNOWN_ACTION
     teams = await nexical.team_list(api)
@@ -89,6 +91,7 @@ async def _create_team(request: AuthenticatedRequest, api: NexicalAPI, form: Tea
 # --- a team's page -------------------------------------------------------------------------------
 
 
+@menu_section("teams")
 @nexical_page
 async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> HttpResponse:
     bound: dict[str, Form] = {}  # the form that was posted comes back with its errors
@@ -187,7 +190,7 @@ async def _delete(
     if not outcome.ok:
         return outcome
     messages.success(request, f"Team “{team.name}” deleted.")
-    return go(request, reverse("team_list"), same_page=False)
+    return go(request, reverse("orchestrator:team_list"), same_page=False)
 
 
 def _invited(invitation: Invitation) -> str:
@@ -222,7 +225,7 @@ async def _create_project(
         return outcome
     project = outcome.result
     messages.success(request, f"Project “{project.name}” created.")
-    return go(request, reverse("project_detail", args=[team_id, project.id]), same_page=False)
+    return go(request, reverse("orchestrator:project_detail", args=[team_id, project.id]), same_page=False)
 
 
 async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> ActionResult:
@@ -233,7 +236,7 @@ async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -
     if not outcome.ok:
         return outcome
     messages.success(request, "You left the team.")
-    return go(request, reverse("team_list"), same_page=False)
+    return go(request, reverse("orchestrator:team_list"), same_page=False)
 
 
 async def _revoke_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> ActionResult:

@@ -15,6 +15,7 @@ from django.shortcuts import render
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page, page
+from dashboard.core.sections import menu_section
 from dashboard.services.nexical import NexicalAPI
 
 from ..access import viewable_teams
@@ -79,6 +80,7 @@ async def _rows(
     return active, recent, sorted(places, key=lambda place: (place[1], place[3]))
 
 
+@menu_section("deployments")
 @nexical_page
 async def deployments(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     form = FilterForm(request.GET)

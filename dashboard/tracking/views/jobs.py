@@ -61,7 +61,7 @@ def _job_args(job: TrackedJob) -> list[int]:
 
 
 def _page_url(job: TrackedJob) -> str:
-    return reverse("job_detail", args=_job_args(job))
+    return reverse("orchestrator:job_detail", args=_job_args(job))
 
 
 class StatusPayload(TypedDict):
@@ -228,7 +228,7 @@ async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
     """What the job page shows of a tracked job: its facts, history and the start of its log."""
     log, events = await logs.aread_page(job.pk)
     names = ("stream", "updates", "log_lines", "log_raw")
-    urls = {name: reverse(f"job_{name}", args=_job_args(job)) for name in names}
+    urls = {name: reverse(f"tracking:job_{name}", args=_job_args(job)) for name in names}
     return {
         "page_url": _page_url(job),
         "job": job,

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import action_name, go, load, nexical_page
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 
@@ -27,9 +28,10 @@ def _back(request: AuthenticatedRequest, team_id: int, project_id: int) -> str:
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         return target
-    return reverse("project_detail", args=[team_id, project_id])
+    return reverse("orchestrator:project_detail", args=[team_id, project_id])
 
 
+@menu_section("teams")
 @nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
 @require_POST
 async def project_watch(

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from .views.connections import connections
+from .views.signup import signup
+
+app_name = "connections"
+
+urlpatterns = [
+    path("accounts/signup/", signup, name="signup"),
+    path("settings/connections/", connections, name="connections"),
+]

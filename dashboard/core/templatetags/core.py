@@ -1,0 +1,47 @@
+"""Template filters every page may use: upstream URLs as safe links, job durations, JSON."""
+
+import json
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from dashboard.core import humanize
+from dashboard.core.links import web_url
+
+register = template.Library()
+
+
+@register.filter
+def http_url(value: str | None) -> str:
+    """For `{% if x|http_url %}`: upstream URLs are only used as links or images when http(s)."""
+    return web_url(value)
+
+
+@register.filter
+def link(value: str | None) -> SafeString:
+    """An upstream URL as a link when it is http(s), else as plain (escaped) text; "—" when empty."""
+    url = web_url(value)
+    if url:
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, url)
+    return format_html("{}", value or "—")
+
+
+@register.filter
+def duration(job) -> str:
+    """How long a job ran (or has been running), or waited when it has not started."""
+    started: datetime | None = job.started_at
+    if started is None:
+        return (
+            f"queued {humanize.duration(timezone.now() - job.created_at)}" if job.status == "pending" else "—"
+        )
+    end = job.completed_at or timezone.now()
+    return humanize.duration(end - started)
+
+
+@register.filter
+def pretty_json(value) -> str:
+    """Inputs and outputs as indented JSON (autoescaped by the template like any other text)."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str)

@@ -1,1 +1,0 @@
-"""NexusToken money: credits, Stripe top-up, the purchase ledger, budgets, usage charts, reputation."""

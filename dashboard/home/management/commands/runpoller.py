@@ -1,0 +1,92 @@
+"""manage.py runpoller: follow every tracked job until stopped (SIGTERM/SIGINT end it after the pass).
+
+Each pass also polls the NexusToken tasks that are due (the NexusToken task poller: the fallback for a
+webhook that never came). The two steps are independent: one failing never stops the other.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from dashboard.core.ratelimits import TokenLimits
+from dashboard.nexustoken.poller import poll_due_tasks
+from dashboard.nexustoken.poller import release_all as release_tasks
+from dashboard.services import http
+from dashboard.tracking import cadence, claims, record
+from dashboard.tracking.poller import Poller, default_name
+
+logger = logging.getLogger("dashboard.tracking")
+
+# Between passes: never busier than this, never idler than that (new work appears from views).
+MIN_SLEEP = 0.05
+MAX_SLEEP = 1.0
+
+
+class Command(BaseCommand):
+    help = "Poll upstream for every tracked job: status events, the log cache, notifications."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--once", action="store_true", help="Make one pass and exit (tests, cron).")
+        parser.add_argument("--name", default="", help="This poller's name in leases and heartbeats.")
+
+    def handle(self, *args, once: bool, name: str, **options) -> None:
+        poller = Poller(name=name or default_name())
+        asyncio.run(_main(poller, once=once, out=self.stdout))
+
+
+async def _main(poller: Poller, *, once: bool, out) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)  # the pass under way finishes, then the loop ends
+    out.write(f"Poller {poller.name} started.")
+    failures = 0
+    try:
+        while not stop.is_set():
+            try:
+                # A long-lived process: drop a connection the database closed (restart, failover).
+                await sync_to_async(close_old_connections)()
+                summary = await poller.run_pass()
+                failures = 0
+                delay = await sync_to_async(_until_due)()
+            except Exception:
+                # The database is down or locked for long: wait, then try again; never exit on it.
+                failures += 1
+                logger.exception("Poller pass %d failed", poller.passes)
+                delay = cadence.backoff(failures).total_seconds()
+            else:
+                if summary.lost_leases:
+                    logger.warning("Poller lost %d leases in pass %d", summary.lost_leases, poller.passes)
+            await _poll_tasks(poller.name, poller.tokens.limits)
+            if once:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+    finally:
+        await sync_to_async(claims.release_all)(poller.name)
+        await sync_to_async(release_tasks)(poller.name)
+        await sync_to_async(connections.close_all)()  # the thread that ran the passes holds them
+        await http.aclose()
+    out.write(f"Poller {poller.name} stopped after {poller.passes} passes.")
+
+
+async def _poll_tasks(owner: str, limits: TokenLimits) -> None:
+    """The due NexusToken tasks; a failure is logged and the next pass tries again."""
+    try:
+        await poll_due_tasks(owner=owner, limits=limits)
+    except Exception:
+        logger.exception("Polling due NexusToken tasks failed")
+
+
+def _until_due() -> float:
+    now = timezone.now()
+    due = record.next_due(now)
+    wait = (due - now) if due is not None else timedelta(seconds=MAX_SLEEP)
+    return min(MAX_SLEEP, max(MIN_SLEEP, wait.total_seconds()))

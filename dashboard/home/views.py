@@ -1,0 +1,125 @@
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.db import connection as db_connection
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from dashboard.accounts.models import Service
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.nexustoken.summary import nexustoken_summary
+from dashboard.services import http, nexustoken
+from dashboard.services.errors import APIError, NetworkError, UpstreamError
+from dashboard.tracking.access import refused_teams
+from dashboard.tracking.models import PollerHeartbeat, TrackedJob
+from dashboard.tracking.views.deployments import followed_jobs, running_and_recent
+
+logger = logging.getLogger(__name__)
+
+# Health checks must answer fast even when an upstream hangs: a load balancer is waiting.
+HEALTH_TIMEOUT = 3.0
+HOME_DEPLOYS = 5  # running and recent deploys each listed on the home page; the rest on /deployments/
+
+
+@login_required
+async def home(request: AuthenticatedRequest) -> HttpResponse:
+    connected = request.connections  # loaded by dashboard.core.middleware
+    nexical = connected.get(Service.NEXICAL)
+    running, recent = await _deploys(request) if nexical and not nexical.needs_attention else ([], [])
+    context = {
+        "nexical": nexical,
+        "nexustoken": connected.get(Service.NEXUSTOKEN),
+        "nt": await nexustoken_summary(request),
+        "running_deploys": running,
+        "recent_deploys": recent,
+    }
+    return render(request, "home/home.html", context)
+
+
+async def _deploys(request: AuthenticatedRequest) -> tuple[list[TrackedJob], list[TrackedJob]]:
+    """The user's running and latest deploys as the poller last saw them (the deployments overview's
+    query, no upstream call); teams whose token last answered "not yours" are left out."""
+    jobs = await followed_jobs(request.user)
+    running, recent = await running_and_recent(jobs, running=HOME_DEPLOYS, recent=HOME_DEPLOYS)
+    refused = await refused_teams(request.user.pk, {job.team_id for job in running + recent})
+    return [j for j in running if j.team_id not in refused], [j for j in recent if j.team_id not in refused]
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """The database decides the status code; the upstreams are reported, never fatal."""
+    database, nexical_ok, nexustoken_ok, poller_age = await asyncio.gather(
+        _database_ok(),
+        _within_deadline(_nexical_reachable()),
+        _within_deadline(_nexustoken_reachable()),
+        _poller_age(),
+    )
+    body = {
+        "status": "ok" if database else "failed",
+        "database": "ok" if database else "failed",
+        "upstreams": {
+            "nexical": "reachable" if nexical_ok else "unreachable",
+            "nexustoken": "reachable" if nexustoken_ok else "unreachable",
+        },
+        # Seconds since any poller last completed a pass; null when none ever did (or the database
+        # is down). Reported, never fatal: the pages still work, only live updates would be stale.
+        "poller": poller_age,
+    }
+    return JsonResponse(body, status=200 if database else 503)
+
+
+async def _database_ok() -> bool:
+    try:
+        await sync_to_async(_ping_database)()
+    except Exception:
+        logger.exception("Health check: the database is unavailable")
+        return False
+    return True
+
+
+async def _poller_age() -> float | None:
+    try:
+        last = await PollerHeartbeat.objects.aaggregate(last=Max("last_pass_at"))
+    except Exception:
+        logger.exception("Health check: the poller's heartbeat cannot be read")
+        return None
+    if last["last"] is None:
+        return None
+    return round(max(0.0, (timezone.now() - last["last"]).total_seconds()), 1)
+
+
+def _ping_database() -> None:
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _within_deadline(check: Awaitable[bool]) -> bool:
+    try:
+        return await asyncio.wait_for(check, timeout=HEALTH_TIMEOUT)
+    except TimeoutError:
+        return False
+
+
+async def _nexical_reachable() -> bool:
+    # No token: any HTTP answer below 500 (a 401, typically) proves the orchestrator is up.
+    try:
+        await http.request(http.NEXICAL_UPSTREAM, "GET", "/users/me")
+    except NetworkError:
+        return False
+    except APIError as error:
+        return error.status < 500
+    except UpstreamError:
+        return True
+    return True
+
+
+async def _nexustoken_reachable() -> bool:
+    try:
+        await nexustoken.heartbeat()
+    except UpstreamError:
+        return False
+    return True

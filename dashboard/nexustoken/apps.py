@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NexusTokenConfig(AppConfig):
+    name = "dashboard.nexustoken"
+    verbose_name = "NexusToken"

@@ -1,0 +1,190 @@
+"""Spend and usage charts: the numbers and the geometry, which the templates draw as inline SVG.
+
+Every chart is also given to the template as rows for its data table, so a screen reader (or anyone
+who wants the exact figures) reads the same data the bars show.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from .models import Status, Task, TaskType
+
+# The SVG's own coordinate system; CSS scales it to the width of the card.
+WIDTH, HEIGHT = 720, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH = 22, 8, 170
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    spent: int
+    running: int  # spent over the window up to and including this day
+    x: float
+    y: float
+    bar_height: float
+    line_y: float
+    center_x: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: int
+    y: float
+
+
+@dataclass(frozen=True)
+class SpendChart:
+    days: list[Day]
+    limit: int | None
+    limit_y: float | None
+    ticks: list[Tick]
+    bar_width: float
+    line_points: str
+    total: int
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    right_edge: int = WIDTH - RIGHT
+    baseline: int = HEIGHT - BOTTOM
+
+    @property
+    def axis_label_x(self) -> int:
+        return LEFT - 6
+
+    @property
+    def date_label_y(self) -> int:
+        return HEIGHT - BOTTOM + 18
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    shown: str  # the value as the table and the bar's label print it
+    y: float
+    width: float
+    count: int = 0
+
+    @property
+    def text_y(self) -> float:
+        return self.y + BAR_HEIGHT * 0.7
+
+    @property
+    def value_x(self) -> float:
+        return LABEL_WIDTH + self.width + 6
+
+
+@dataclass(frozen=True)
+class BarChart:
+    bars: list[Bar]
+    height: int
+    width: int = WIDTH
+    label_width: int = LABEL_WIDTH
+    bar_height: int = BAR_HEIGHT
+
+    @property
+    def label_x(self) -> int:
+        return LABEL_WIDTH - 8
+
+
+def _nice_ceiling(value: int) -> int:
+    """A round axis maximum at or above value (10, 20, 50, 100, 200, …)."""
+    step = 10
+    while True:
+        for factor in (1, 2, 5):
+            if value <= step * factor:
+                return step * factor
+        step *= 10
+
+
+def spend_chart(user, *, limit: int | None, days: int = 30, today: date | None = None) -> SpendChart:
+    """Spend per day (awarded price + fee of tasks settled that day) over the last `days` days,
+    its running total, and the monthly limit as a horizontal line on the same scale."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    per_day: Counter[date] = Counter()
+    settled = Task.objects.filter(user=user, status=Status.SETTLED, settled_at__date__gte=first)
+    for settled_at, price, fee in settled.values_list("settled_at", "awarded_price", "platform_fee"):
+        per_day[timezone.localtime(settled_at).date()] += (price or 0) + (fee or 0)
+
+    dates = [first + timedelta(days=offset) for offset in range(days)]
+    running, totals = 0, []
+    for day in dates:
+        running += per_day[day]
+        totals.append(running)
+    top = _nice_ceiling(max([running, limit or 0, 1]))
+    plot_height = HEIGHT - TOP - BOTTOM
+    slot = (WIDTH - LEFT - RIGHT) / days
+
+    def y_of(value: int) -> float:
+        return round(HEIGHT - BOTTOM - value / top * plot_height, 1)
+
+    rows = [
+        Day(
+            day=day,
+            spent=per_day[day],
+            running=total,
+            x=round(LEFT + index * slot + slot * 0.15, 1),
+            y=y_of(per_day[day]),
+            bar_height=round(per_day[day] / top * plot_height, 1),
+            line_y=y_of(total),
+            center_x=round(LEFT + (index + 0.5) * slot, 1),
+        )
+        for index, (day, total) in enumerate(zip(dates, totals, strict=True))
+    ]
+    points = " ".join(f"{row.center_x},{row.line_y}" for row in rows)
+    return SpendChart(
+        days=rows,
+        limit=limit,
+        limit_y=y_of(limit) if limit else None,
+        ticks=[Tick(value=value, y=y_of(value)) for value in (0, top // 2, top)],
+        bar_width=round(slot * 0.7, 1),
+        line_points=points,
+        total=running,
+    )
+
+
+def _bar_chart(rows: list[tuple[str, float, str, int]]) -> BarChart:
+    top = max([value for _, value, _, _ in rows] + [1])
+    span = WIDTH - LABEL_WIDTH - 60
+    bars = [
+        Bar(
+            label=label,
+            value=value,
+            shown=shown,
+            count=count,
+            y=index * (BAR_HEIGHT + BAR_GAP),
+            width=round(value / top * span, 1),
+        )
+        for index, (label, value, shown, count) in enumerate(rows)
+    ]
+    return BarChart(bars=bars, height=max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP))
+
+
+def status_chart(user) -> BarChart:
+    """How many of the user's tasks are in each status (every status listed, zeros included)."""
+    counts = Counter(Task.objects.filter(user=user).values_list("status", flat=True))
+    return _bar_chart(
+        [
+            (status.label, counts[status.value], str(counts[status.value]), counts[status.value])
+            for status in Status
+        ]
+    )
+
+
+def price_chart(user) -> BarChart:
+    """Average cost (awarded price + fee) of a settled task, per task type that has any."""
+    costs: defaultdict[str, list[int]] = defaultdict(list)
+    settled = Task.objects.filter(user=user, status=Status.SETTLED, awarded_price__isnull=False)
+    for task_type, price, fee in settled.values_list("task_type", "awarded_price", "platform_fee"):
+        costs[task_type].append((price or 0) + (fee or 0))
+    labels = dict(TaskType.choices)
+    rows = []
+    for task_type, values in sorted(costs.items()):
+        average = sum(values) / len(values)
+        rows.append((labels.get(task_type, task_type), average, f"{average:.1f} NC", len(values)))
+    return _bar_chart(rows)

@@ -1,0 +1,77 @@
+"""Capabilities: what this account offers other NexusToken users, and the market of everyone's."""
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.urls import reverse
+
+from dashboard.core import pages
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
+from dashboard.services import nexustoken
+from dashboard.services.nexustoken import NexusTokenAPI
+
+from ..forms.credits import AvailabilityForm, BrowseForm, CapabilityForm
+
+NOT_YOURS = "That capability is not one of yours, or it no longer exists. Reload the page."
+
+
+async def _register(request: AuthenticatedRequest, api: NexusTokenAPI, form: CapabilityForm) -> pages.Outcome:
+    if not form.is_valid():
+        return pages.INVALID
+    outcome = await pages.attempt(request, nexustoken.capability_create(api, **form.cleaned_data), form=form)
+    if outcome.ok:
+        messages.success(request, f"Capability “{outcome.result.name}” registered.")
+    return outcome
+
+
+async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome:
+    form = AvailabilityForm(request.POST)
+    if not form.is_valid():
+        return pages.Outcome(ok=False, message=NOT_YOURS, status=400)
+    call = nexustoken.capability_set_availability(
+        api,
+        capability_id=str(form.cleaned_data["capability_id"]),
+        is_available=form.cleaned_data["is_available"],
+    )
+    outcome = await pages.attempt(request, call)
+    if outcome.ok:
+        state = "available" if outcome.result.is_available else "paused"
+        messages.success(request, f"“{outcome.result.name}” is now {state}.")
+    elif outcome.status == 404:
+        outcome.message = NOT_YOURS
+    return outcome
+
+
+@menu_section("credits")
+@pages.nexustoken_page
+async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> HttpResponse:
+    form, outcome = CapabilityForm(), pages.Outcome[Any](ok=True)
+    action = pages.action_name(request, "register", "availability") if request.method == "POST" else None
+    if action == "register":
+        form = CapabilityForm(request.POST)
+        outcome = await _register(request, api, form)
+    elif action == "availability":
+        outcome = await _toggle(request, api)
+    if action and outcome.ok:
+        return pages.go(request, reverse("nexustoken:capabilities"))
+
+    browse = BrowseForm(request.GET or None)
+    filters = browse.filters() if browse.is_valid() else {}
+    mine, market = await pages.load(
+        nexustoken.capability_list(api), nexustoken.capability_browse(api, **filters)
+    )
+    context = {"form": form, "mine": mine, "market": market, "browse": browse, "error": outcome.message}
+    return pages.page(request, "nexustoken/capabilities.html", context, status=outcome.status)
+
+
+@menu_section("credits")
+@pages.nexustoken_page
+async def capability_stats(
+    request: AuthenticatedRequest, api: NexusTokenAPI, capability_id: UUID
+) -> HttpResponse:
+    # Public upstream, like browse: anyone choosing a provider may read its record.
+    (stats,) = await pages.load(nexustoken.capability_stats(api, capability_id=str(capability_id)))
+    return pages.page(request, "nexustoken/capability.html", {"stats": stats})

@@ -1,0 +1,244 @@
+"""/tasks/new/: post a task (checked before it is sent), and the templates to post the same kind again.
+
+One page, several actions picked by the submit button: `post`, `check` (validate and show the seed's
+tips without sending), `save_template`, `delete_template`.
+"""
+
+from contextlib import suppress
+from typing import Any
+
+from django.db import IntegrityError
+from django.http import HttpResponse
+from django.urls import reverse
+
+from dashboard.accounts.models import Service
+from dashboard.core import pages
+from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.sections import menu_section
+from dashboard.services import nexustoken as nt
+from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
+
+from ..budgets import acheck_spend, anote_spend
+from ..forms.tasks import MIN_BUDGET, SETTING_NAMES, TaskForm, TemplateForm, worst_case_fee
+from ..models import Budget, Origin, TaskTemplate
+from ..recording import acreate_record
+from ..webhooks import acallback_url
+from .task_access import task_for_user, template_for_user
+
+TEMPLATE = "nexustoken/task_new.html"
+# Upstream's long field names (in its 422 details) -> this form's short ones.
+FORM_FIELD = {
+    "input_data": "input_data",
+    "validation_schema": "schema",
+    "schema": "schema",
+    "example_output": "example_output",
+    "validation_rules": "rules",
+    "max_budget_credits": "budget",
+    "max_execution_seconds": "max_seconds",
+    "quality_preference": "quality_preference",
+    "min_skill_rating": "min_skill_rating",
+    "pending_pool_hours": "pending_pool_hours",
+    "auto_retry": "auto_retry",
+    "task_type": "task_type",
+}
+
+
+async def _initial(request: AuthenticatedRequest) -> dict[str, Any]:
+    """Prefill from a template (?template=<id>) or from an earlier task (?from=<task id>: post again)."""
+    if template_id := request.GET.get("template"):
+        template = await template_for_user(request, template_id)
+        source = {"schema": template.schema, "example_output": template.example_output}
+        return {
+            **source,
+            "rules": template.rules,
+            "budget": template.default_budget,
+            "task_type": template.task_type,
+            **template.settings,
+        }
+    if task_id := request.GET.get("from"):
+        task = await task_for_user(request, task_id)
+        names = ("task_type", "input_data", "schema", "example_output", "rules", "budget", *SETTING_NAMES)
+        return {name: getattr(task, name) for name in names}
+    return {}
+
+
+async def _balance(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> tuple[nt.Balance | None, str]:
+    """The balance beside the budget; a failure is said next to it, and the form stays usable."""
+    try:
+        return await nt.credits_balance(api), ""
+    except UpstreamError as error:
+        await pages.record_failure(request, error)
+        return None, pages.error_message(error)
+
+
+def _power(balance: nt.Balance | None) -> int | None:
+    if balance is None:
+        return None
+    return balance.purchasing_power if balance.purchasing_power is not None else balance.credits_balance
+
+
+def _budget_shown(form: TaskForm) -> int:
+    """The budget the cost line is about: what was typed if it is a number, else the default."""
+    try:
+        return max(MIN_BUDGET, int(form["budget"].value()))
+    except (TypeError, ValueError):
+        return form.fields["budget"].initial
+
+
+async def _render(request, api, form: TaskForm, *, status: int = 200, **extra: Any) -> HttpResponse:
+    balance, balance_error = await _balance(request, api)
+    budget = _budget_shown(form)
+    templates = [template async for template in TaskTemplate.objects.filter(user=request.user)]
+    budget_row = await Budget.objects.filter(user=request.user).afirst()
+    context = {
+        "form": form,
+        "templates": templates,
+        # Named again beside the buttons: on a phone the first error is a long scroll away from them.
+        "problems": [form[name] for name in form.errors if name in form.fields],
+        # The override means something only to someone who set a monthly limit.
+        "spend_limit": budget_row.monthly_limit if budget_row else None,
+        "balance": balance,
+        "power": _power(balance),
+        "balance_error": balance_error,
+        "budget": budget,
+        "fee": worst_case_fee(budget),
+        "worst_case": budget + worst_case_fee(budget),
+        **extra,
+    }
+    return pages.page(request, TEMPLATE, context, status=status)
+
+
+def _explain_forbidden(error: AuthError) -> str:
+    text = (error.message or "").lower()
+    if "frozen" in text:
+        return (
+            "Your NexusToken account is frozen: its reputation fell below -10, so it may not post "
+            "tasks. Contact NexusToken support to have it reviewed."
+        )
+    if "suspend" in text or "debt" in text:
+        return (
+            "NexusToken suspended your account: a debt has been unpaid for 7 days or more. Repay it "
+            "on the Credits page, then post the task again."
+        )
+    return pages.error_message(error)
+
+
+def _place_refusal(form: TaskForm, error: UpstreamError) -> None:
+    """Put NexusToken's refusal of the task next to the field it is about, or above the form."""
+    if isinstance(error, APIError) and error.status in (400, 409, 422):
+        placed = False
+        for field, messages in error.field_errors.items():
+            form.add_error(FORM_FIELD.get(field.split(".")[0]), messages)
+            placed = True
+        if not placed:
+            form.add_error(None, error.user_message)
+    elif isinstance(error, APIError) and error.status == 402:
+        form.add_error("budget", error.user_message)
+    elif isinstance(error, AuthError) and not error.is_unauthenticated:
+        form.add_error(None, _explain_forbidden(error))
+    elif isinstance(error, RateLimitError):
+        form.add_error(None, f"{error.user_message} NexusToken allows 60 new tasks a minute.")
+    else:
+        form.add_error(None, f"{pages.error_message(error)} The task was not posted.")
+
+
+async def _create(request, api, form: TaskForm) -> nt.Task | None:
+    data = form.cleaned_data
+    call = nt.task_create(
+        api,
+        task_type=data["task_type"],
+        input_data=data["input_data"],
+        validation_schema=data["schema"],
+        example_output=data["example_output"],
+        validation_rules=data["rules"],
+        max_budget_credits=data["budget"],
+        max_execution_seconds=data["max_seconds"],
+        quality_preference=data["quality_preference"],
+        min_skill_rating=data["min_skill_rating"],
+        pending_pool_hours=data["pending_pool_hours"],
+        auto_retry=data["auto_retry"],
+        callback_url=await acallback_url(request.connections[Service.NEXUSTOKEN]),
+    )
+    try:
+        return await call
+    except UpstreamError as error:
+        await pages.record_failure(request, error)
+        _place_refusal(form, error)
+        return None
+
+
+async def _post(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
+    form = TaskForm(request.POST)
+    if not form.is_valid():
+        return await _render(request, api, form, status=400)
+    budget = form.cleaned_data["budget"]
+    balance, _ = await _balance(request, api)
+    power = _power(balance)
+    if power is not None and budget > power:
+        form.add_error(
+            "budget",
+            f"Your account can pay at most {power} NC now (balance plus credit line). "
+            "Lower the budget or top up credits.",
+        )
+        return await _render(request, api, form, status=400)
+    verdict = await acheck_spend(request.user, budget)
+    if not verdict.allowed and not form.cleaned_data["override_budget"]:
+        form.add_error("budget", verdict.message)
+        return await _render(request, api, form, status=400)
+    upstream = await _create(request, api, form)
+    if upstream is None:
+        return await _render(request, api, form, status=400)
+    settings = form.settings_values()
+    await acreate_record(
+        request.user,
+        upstream,
+        origin=Origin.POSTED,
+        pending_pool_hours=settings["pending_pool_hours"],
+        auto_retry=settings["auto_retry"],
+    )
+    await anote_spend(request.user)
+    return pages.go(request, reverse("nexustoken:task_detail", args=[upstream.id]), same_page=False)
+
+
+async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
+    data = request.POST.copy()
+    data["name"], data["default_budget"] = data.get("template_name", ""), data.get("budget", "")
+    template_form = TemplateForm(data)
+    form = TaskForm(initial=request.POST.dict())  # unbound: saving a template judges no input text
+    if not template_form.is_valid():
+        return await _render(request, api, form, status=400, template_form=template_form)
+    values = template_form.cleaned_data
+    fields = {
+        "task_type": values["task_type"],
+        "schema": values["schema"],
+        "example_output": values["example_output"],
+        "rules": values["rules"],
+        "default_budget": values["default_budget"],
+        "settings": template_form.settings_values(),
+    }
+    # The same name saved twice at once: the other save won, which is what the user asked for too.
+    with suppress(IntegrityError):
+        await TaskTemplate.objects.aupdate_or_create(user=request.user, name=values["name"], defaults=fields)
+    return await _render(request, api, form, saved=values["name"])
+
+
+@menu_section("tasks")
+@pages.nexustoken_page
+async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
+    if request.method != "POST":
+        # ?delete_template=<id> is the no-JS confirmation of a delete: the page with its dialog open.
+        confirm = request.GET.get("delete_template")
+        extra = {"confirm_delete": (await template_for_user(request, confirm)).pk} if confirm else {}
+        return await _render(request, api, TaskForm(initial=await _initial(request)), **extra)
+    action = pages.action_name(request, "post", "check", "save_template", "delete_template")
+    if action == "post":
+        return await _post(request, api)
+    if action == "save_template":
+        return await _save_template(request, api)
+    if action == "delete_template":
+        template = await template_for_user(request, request.POST.get("template_id", ""))
+        await template.adelete()
+        return pages.go(request, reverse("nexustoken:task_new"))
+    form = TaskForm(request.POST)
+    valid = form.is_valid()
+    return await _render(request, api, form, status=200 if valid else 400, checked=valid)

@@ -1,0 +1,40 @@
+"""Template filters of the log viewer: log lines as safe HTML (see logtext)."""
+
+import html
+
+from django import template
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from dashboard.tracking import logtext
+
+register = template.Library()
+
+
+@register.filter
+def ansi(text: str | None) -> SafeString:
+    """A log message as safe HTML: ANSI colours as spans, URLs as links, a huge line cut with a note."""
+    return logtext.render(text)
+
+
+# Built as one string: a hidden range of a long log is thousands of rows, and format_html or a
+# template per row made one 5,000-line request take seconds.
+_CUT_NOTE = '<span class="log-cut">… the worker\'s line was longer than 64 KiB; the rest was not kept</span>'
+
+
+@register.filter
+def log_row(line) -> SafeString:
+    """One cached log line (a tracking LogLine numbered by the view) as the log viewer's <li>."""
+    at = timezone.localtime(line.logged_at)
+    level = html.escape(line.level)
+    number = int(line.number)
+    message = logtext.render(line.message) + (_CUT_NOTE if line.truncated else "")
+    # Safe: the level is escaped, the numbers are ints, the times are formatted here, and the
+    # message is logtext's escaped HTML.
+    return mark_safe(  # noqa: S308
+        f'<li class="log-line log-{level}" id="L{number}" data-log-id="{int(line.pk)}">'
+        f'<a class="log-number" href="#L{number}" aria-label="Line {number}">{number}</a>'
+        f'<time datetime="{at.isoformat()}">{at:%H:%M:%S}</time>'
+        f'<span class="log-level">{level.upper()}</span>'
+        f'<span class="log-message">{message}</span></li>'
+    )
