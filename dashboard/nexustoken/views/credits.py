@@ -37,7 +37,8 @@ class CreditForms:
 
 
 def dev_top_up_allowed() -> bool:
-    return settings.NEXUSTOKEN_DEV_TOPUP
+    allowed: bool = settings.NEXUSTOKEN_DEV_TOPUP
+    return allowed
 
 
 # Hosted NexusToken sends payers to Stripe's checkout; the sandbox serves its fake one itself.
