@@ -1,7 +1,7 @@
 """The task form (field names are the seed's short names: scripts post them), templates, add by id."""
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 import jsonschema
 from django import forms
@@ -19,6 +19,18 @@ MAX_SECONDS, MAX_SECONDS_PHYSICAL = 300, 1800
 FEE_PERCENT = 5
 # The task settings a template keeps besides its schema, example, rules, type and budget.
 SETTING_NAMES = ("max_seconds", "quality_preference", "min_skill_rating", "pending_pool_hours", "auto_retry")
+
+
+class TaskSettings(TypedDict):
+    """The values of SETTING_NAMES, as a template stores them."""
+
+    max_seconds: int
+    quality_preference: str
+    min_skill_rating: int
+    pending_pool_hours: int
+    auto_retry: int
+
+
 JSON_AREA = forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code"})
 
 
@@ -164,8 +176,15 @@ class TaskSettingsFields(forms.Form):
             return []
         return schema_tips(data["schema"], data["example_output"])
 
-    def settings_values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in SETTING_NAMES}
+    def settings_values(self) -> TaskSettings:
+        data = self.cleaned_data
+        return TaskSettings(
+            max_seconds=data["max_seconds"],
+            quality_preference=data["quality_preference"],
+            min_skill_rating=data["min_skill_rating"],
+            pending_pool_hours=data["pending_pool_hours"],
+            auto_retry=data["auto_retry"],
+        )
 
 
 class TaskForm(TaskSettingsFields):
