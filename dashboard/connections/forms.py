@@ -9,13 +9,14 @@ import re
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 
 MAX_SECRET_LENGTH = 512
 NEXICAL_PREFIXES = ("nx_", "nxs_")
 NEXUSTOKEN_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(UserCreationForm[User]):
     email = forms.EmailField(help_text="Used to reset your password.")
 
     class Meta(UserCreationForm.Meta):
@@ -57,7 +58,7 @@ class NexicalTokenForm(forms.Form):
     )
 
     def clean_token(self) -> str:
-        token = self.cleaned_data["token"]
+        token: str = self.cleaned_data["token"]
         _reject_whitespace(token, "token")
         if NEXUSTOKEN_KEY.fullmatch(token):
             raise forms.ValidationError(
@@ -72,7 +73,7 @@ class NexusTokenKeyForm(forms.Form):
     api_key = _secret_field("API key", "64 hexadecimal characters", "The key NexusToken showed you once.")
 
     def clean_api_key(self) -> str:
-        api_key = self.cleaned_data["api_key"]
+        api_key: str = self.cleaned_data["api_key"]
         _reject_whitespace(api_key, "API key")
         if api_key.startswith(NEXICAL_PREFIXES):
             raise forms.ValidationError(
@@ -89,7 +90,7 @@ class WebhookSecretForm(forms.Form):
     webhook_secret = _secret_field("Webhook secret", "whsec_…", "NexusToken signs task webhooks with it.")
 
     def clean_webhook_secret(self) -> str:
-        secret = self.cleaned_data["webhook_secret"]
+        secret: str = self.cleaned_data["webhook_secret"]
         _reject_whitespace(secret, "webhook secret")
         # Both are secrets too: stored here they would sit in the wrong place and verify no webhook.
         if secret.startswith(NEXICAL_PREFIXES):
@@ -125,6 +126,6 @@ class RecoveryCodeForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        code = self.cleaned_data["code"]
+        code: str = self.cleaned_data["code"]
         _reject_whitespace(code, "code")
         return code

@@ -28,7 +28,8 @@ def lease_length() -> timedelta:
 
 def claim_batch() -> int:
     """How many due rows one pass claims; the rest wait for the next pass, or for another poller."""
-    return settings.POLLER_CLAIM_BATCH
+    batch: int = settings.POLLER_CLAIM_BATCH
+    return batch
 
 
 def free(now: datetime) -> Q:

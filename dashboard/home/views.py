@@ -1,6 +1,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
@@ -87,9 +88,10 @@ async def _poller_age() -> float | None:
     except Exception:
         logger.exception("Health check: the poller's heartbeat cannot be read")
         return None
-    if last["last"] is None:
+    last_pass: datetime | None = last["last"]
+    if last_pass is None:
         return None
-    return round(max(0.0, (timezone.now() - last["last"]).total_seconds()), 1)
+    return round(max(0.0, (timezone.now() - last_pass).total_seconds()), 1)
 
 
 def _ping_database() -> None:

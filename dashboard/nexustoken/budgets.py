@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -61,12 +62,12 @@ def _month_start_datetime(now: datetime | None = None) -> datetime:
     return timezone.make_aware(datetime(first.year, first.month, 1))
 
 
-def budget_for(user) -> Budget:
+def budget_for(user: User) -> Budget:
     budget, _ = Budget.objects.get_or_create(user=user)
     return budget
 
 
-def month_spend(user, now: datetime | None = None) -> MonthSpend:
+def month_spend(user: User, now: datetime | None = None) -> MonthSpend:
     cost = Coalesce(Sum("awarded_price"), 0) + Coalesce(Sum("platform_fee"), 0)
     tasks = Task.objects.filter(user=user)
     settled = tasks.filter(status=Status.SETTLED, settled_at__gte=_month_start_datetime(now)).aggregate(
@@ -77,7 +78,7 @@ def month_spend(user, now: datetime | None = None) -> MonthSpend:
     return MonthSpend(settled=settled, committed=committed, limit=limit)
 
 
-def check_spend(user, amount: int) -> SpendVerdict:
+def check_spend(user: User, amount: int) -> SpendVerdict:
     """May this user commit `amount` NC more this month? (The task form asks before posting.)"""
     spend = month_spend(user)
     if spend.limit is None:
@@ -96,7 +97,7 @@ def check_spend(user, amount: int) -> SpendVerdict:
 acheck_spend = sync_to_async(check_spend)
 
 
-def note_spend(user, now: datetime | None = None) -> int | None:
+def note_spend(user: User, now: datetime | None = None) -> int | None:
     """Raise the budget alert for the highest threshold this month's spend has reached, once.
 
     Call it whenever spend may have grown (a task posted, a task settled). Returns the threshold
@@ -106,7 +107,8 @@ def note_spend(user, now: datetime | None = None) -> int | None:
     if spend.percent is None:
         return None
     budget = Budget.objects.get(user=user)
-    reached = [level for level in sorted(budget.thresholds) if spend.percent >= level]
+    thresholds: list[int] = budget.thresholds  # a JSON list of percentages (default_thresholds)
+    reached = [level for level in sorted(thresholds) if spend.percent >= level]
     if not reached:
         return None
     level, period = reached[-1], month_start(now)
@@ -126,7 +128,7 @@ def note_spend(user, now: datetime | None = None) -> int | None:
 anote_spend = sync_to_async(note_spend)
 
 
-def _announce(user, level: int, spend: MonthSpend) -> None:
+def _announce(user: User, level: int, spend: MonthSpend) -> None:
     title = (
         f"You have reached your monthly AI budget ({spend.limit} NC)"
         if level >= 100

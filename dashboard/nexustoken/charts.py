@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from .models import Status, Task, TaskType
@@ -101,7 +102,7 @@ def _nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def spend_chart(user, *, limit: int | None, days: int = 30, today: date | None = None) -> SpendChart:
+def spend_chart(user: User, *, limit: int | None, days: int = 30, today: date | None = None) -> SpendChart:
     """Spend per day (awarded price + fee of tasks settled that day) over the last `days` days,
     its running total, and the monthly limit as a horizontal line on the same scale."""
     today = today or timezone.localdate()
@@ -165,7 +166,7 @@ def _bar_chart(rows: list[tuple[str, float, str, int]]) -> BarChart:
     return BarChart(bars=bars, height=max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP))
 
 
-def status_chart(user) -> BarChart:
+def status_chart(user: User) -> BarChart:
     """How many of the user's tasks are in each status (every status listed, zeros included)."""
     counts = Counter(Task.objects.filter(user=user).values_list("status", flat=True))
     return _bar_chart(
@@ -176,14 +177,14 @@ def status_chart(user) -> BarChart:
     )
 
 
-def price_chart(user) -> BarChart:
+def price_chart(user: User) -> BarChart:
     """Average cost (awarded price + fee) of a settled task, per task type that has any."""
     costs: defaultdict[str, list[int]] = defaultdict(list)
     settled = Task.objects.filter(user=user, status=Status.SETTLED, awarded_price__isnull=False)
     for task_type, price, fee in settled.values_list("task_type", "awarded_price", "platform_fee"):
         costs[task_type].append((price or 0) + (fee or 0))
     labels = dict(TaskType.choices)
-    rows = []
+    rows: list[tuple[str, float, str, int]] = []
     for task_type, values in sorted(costs.items()):
         average = sum(values) / len(values)
         rows.append((labels.get(task_type, task_type), average, f"{average:.1f} NC", len(values)))

@@ -9,6 +9,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from dashboard.services import nexustoken
@@ -28,7 +29,7 @@ class Recorded:
     newly: bool  # this call moved it out of "open" (the first to see the outcome)
 
 
-async def start_checkout(user, session: CheckoutSession, amount_credits: int) -> Purchase:
+async def start_checkout(user: User, session: CheckoutSession, amount_credits: int) -> Purchase:
     """The row for a checkout the upstream has just opened for this user."""
     return await Purchase.objects.acreate(
         user=user, session_id=session.session_id, amount_credits=session.amount_credits or amount_credits
@@ -51,7 +52,7 @@ async def record_checkout(purchase: Purchase, session: CheckoutSession, balance:
     return Recorded(await Purchase.objects.aget(pk=purchase.pk), newly=bool(moved))
 
 
-async def settle_open(api: NexusTokenAPI, user) -> None:
+async def settle_open(api: NexusTokenAPI, user: User) -> None:
     """Checkouts whose browser never came back (closed tab, lost connection): ask the upstream how
     they ended, so the ledger matches the balance. A failed question leaves them open for next time."""
     since = timezone.now() - RECHECK_WINDOW

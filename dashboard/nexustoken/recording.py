@@ -8,8 +8,10 @@ bidding), which is why the guard is the event history and not a fixed order of o
 """
 
 from datetime import datetime, timedelta
+from typing import TypedDict, Unpack
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -40,8 +42,16 @@ def next_poll(task: Task, now: datetime) -> datetime | None:
     return now + min(LONGEST_POLL, max(FIRST_POLL, age / 10))
 
 
-def _validation_errors(upstream: nt.Task) -> list[dict]:
-    errors = []
+class FailedAttempt(TypedDict):
+    """One entry of a task's `validation_errors`: a submitted result that was refused, or a timeout."""
+
+    code: str  # one of ERROR_CODES, or "REJECTED" for a reason the page has no sentence for
+    detail: str
+    at: str  # ISO 8601, "" when the upstream event had no time
+
+
+def _validation_errors(upstream: nt.Task) -> list[FailedAttempt]:
+    errors: list[FailedAttempt] = []
     for event in upstream.events:
         if event.type not in FAILURE_EVENTS:
             continue
@@ -133,11 +143,18 @@ def apply_upstream(task_pk: int, upstream: nt.Task, source: Source, *, lease_own
 arecord = sync_to_async(apply_upstream)
 
 
+class PostedSettings(TypedDict, total=False):
+    """Settings of a posted task that the upstream answer does not repeat (the model's defaults otherwise)."""
+
+    pending_pool_hours: int
+    auto_retry: int
+
+
 @transaction.atomic
-def create_record(user, upstream: nt.Task, *, origin: Origin, **fields) -> Task:
+def create_record(user: User, upstream: nt.Task, *, origin: Origin, **fields: Unpack[PostedSettings]) -> Task:
     """The local record of a task just posted (or added by id), with its first timeline entry.
 
-    `fields` are what the dashboard knows besides the upstream answer (the input, the pool hours...).
+    `fields` are what the dashboard knows besides the upstream answer (the pool hours, the retries).
     """
     now = timezone.now()
     task = Task(

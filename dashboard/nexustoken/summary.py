@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,7 +46,7 @@ class Summary:
     attention: list[Attention] = field(default_factory=list)
 
 
-def _local(user) -> Summary:
+def _local(user: User) -> Summary:
     open_tasks = Task.objects.filter(user=user, status__in=OPEN_STATUSES)
     week_ago = timezone.now() - timedelta(days=7)
     return Summary(

@@ -49,7 +49,8 @@ def callback_url(connection: Connection) -> str | None:
     if not connection.webhook_secret:
         return None
     path = reverse("nexustoken:task_webhook", args=[endpoint_for(connection).token])
-    return settings.PUBLIC_URL.rstrip("/") + path
+    public_url: str = settings.PUBLIC_URL
+    return public_url.rstrip("/") + path
 
 
 acallback_url = sync_to_async(callback_url)
@@ -86,7 +87,9 @@ def _hint(body: bytes) -> tuple[str, str] | None:
     return data["task_id"][:64], status[:20] if isinstance(status, str) else ""
 
 
-async def _claim_delivery(connection: Connection, body: bytes, request: HttpRequest, hint) -> bool:
+async def _claim_delivery(
+    connection: Connection, body: bytes, request: HttpRequest, hint: tuple[str, str]
+) -> bool:
     """Register this body; False when an earlier delivery of it was already handled."""
     body_hash = hashlib.sha256(body).hexdigest()
     fields = {

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.views.decorators.debug import sensitive_variables
 from django_htmx.http import HTMX_STOP_POLLING
 
@@ -41,7 +41,7 @@ class DeviceFlow(TypedDict):
     expires_at: float
 
 
-def token_form(data: dict | None = None) -> NexicalTokenForm:
+def token_form(data: QueryDict | None = None) -> NexicalTokenForm:
     return NexicalTokenForm(data, prefix=FORM_PREFIX)
 
 

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.views.decorators.debug import sensitive_variables
 
 from dashboard.accounts import clients
@@ -28,23 +28,23 @@ SHOWN_PREFIX = 8
 NOT_CONNECTED = "Connect NexusToken first."
 
 
-def key_form(data: dict | None = None) -> NexusTokenKeyForm:
+def key_form(data: QueryDict | None = None) -> NexusTokenKeyForm:
     return NexusTokenKeyForm(data, prefix="ntkey")
 
 
-def register_form(data: dict | None = None) -> EmailForm:
+def register_form(data: QueryDict | None = None) -> EmailForm:
     return EmailForm(data, prefix="register")
 
 
-def recover_form(data: dict | None = None) -> EmailForm:
+def recover_form(data: QueryDict | None = None) -> EmailForm:
     return EmailForm(data, prefix="recover")
 
 
-def code_form(data: dict | None = None) -> RecoveryCodeForm:
+def code_form(data: QueryDict | None = None) -> RecoveryCodeForm:
     return RecoveryCodeForm(data, prefix="recovercode")
 
 
-def webhook_form(data: dict | None = None) -> WebhookSecretForm:
+def webhook_form(data: QueryDict | None = None) -> WebhookSecretForm:
     return WebhookSecretForm(data, prefix="webhook")
 
 

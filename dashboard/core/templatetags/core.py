@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime
+from typing import Protocol
 
 from django import template
 from django.utils import timezone
@@ -29,19 +30,34 @@ def link(value: str | None) -> SafeString:
     return format_html("{}", value or "—")
 
 
+class TimedJob(Protocol):
+    """A job as the upstream reports it, or as tracking keeps it: both carry these times."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def completed_at(self) -> datetime | None: ...
+
+
 @register.filter
-def duration(job) -> str:
+def duration(job: TimedJob) -> str:
     """How long a job ran (or has been running), or waited when it has not started."""
-    started: datetime | None = job.started_at
+    started = job.started_at
     if started is None:
-        return (
-            f"queued {humanize.duration(timezone.now() - job.created_at)}" if job.status == "pending" else "—"
-        )
+        created = job.created_at
+        # Templates only ask about a job whose creation time is known.
+        if job.status == "pending" and created is not None:
+            return f"queued {humanize.duration(timezone.now() - created)}"
+        return "—"
     end = job.completed_at or timezone.now()
     return humanize.duration(end - started)
 
 
 @register.filter
-def pretty_json(value) -> str:
+def pretty_json(value: object) -> str:
     """Inputs and outputs as indented JSON (autoescaped by the template like any other text)."""
     return json.dumps(value, indent=2, sort_keys=True, default=str)

@@ -58,7 +58,7 @@ class GithubLinkForm(forms.Form):
     )
 
     def clean_github_login(self) -> str:
-        login = self.cleaned_data["github_login"].strip().removeprefix("@")
+        login: str = self.cleaned_data["github_login"].strip().removeprefix("@")
         if not GITHUB_LOGIN_RE.match(login):
             raise forms.ValidationError(
                 "A GitHub username has letters, digits and single dashes (not at the start or end)."

@@ -1,7 +1,7 @@
 """The task form (field names are the seed's short names: scripts post them), templates, add by id."""
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 import jsonschema
 from django import forms
@@ -19,6 +19,18 @@ MAX_SECONDS, MAX_SECONDS_PHYSICAL = 300, 1800
 FEE_PERCENT = 5
 # The task settings a template keeps besides its schema, example, rules, type and budget.
 SETTING_NAMES = ("max_seconds", "quality_preference", "min_skill_rating", "pending_pool_hours", "auto_retry")
+
+
+class TaskSettings(TypedDict):
+    """The values of SETTING_NAMES, as a template stores them."""
+
+    max_seconds: int
+    quality_preference: str
+    min_skill_rating: int
+    pending_pool_hours: int
+    auto_retry: int
+
+
 JSON_AREA = forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code"})
 
 
@@ -52,7 +64,7 @@ class JSONText(forms.CharField):
         return parsed
 
 
-def schema_problem(schema: dict) -> str | None:
+def schema_problem(schema: dict[str, Any]) -> str | None:
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except SchemaError as error:
@@ -60,7 +72,7 @@ def schema_problem(schema: dict) -> str | None:
     return None
 
 
-def example_problem(schema: dict, example: dict) -> str | None:
+def example_problem(schema: dict[str, Any], example: dict[str, Any]) -> str | None:
     try:
         validator = jsonschema.validators.validator_for(schema)(schema)
         error = jsonschema.exceptions.best_match(validator.iter_errors(example))
@@ -74,14 +86,14 @@ def example_problem(schema: dict, example: dict) -> str | None:
     return f"The example does not match the schema at {where}: {error.message}"
 
 
-def rules_problem(rules: list) -> str | None:
+def rules_problem(rules: list[Any]) -> str | None:
     for number, rule in enumerate(rules, start=1):
         if not isinstance(rule, dict) or rule.get("type") not in RULE_TYPES:
             return f'Rule {number} needs a "type" among {", ".join(RULE_TYPES)}.'
     return None
 
 
-def schema_tips(schema: dict, example: dict) -> list[str]:
+def schema_tips(schema: dict[str, Any], example: dict[str, Any]) -> list[str]:
     """The seed's tips for better results, where this schema does not follow them yet."""
     tips = []
     found = schema.get("properties")
@@ -164,8 +176,15 @@ class TaskSettingsFields(forms.Form):
             return []
         return schema_tips(data["schema"], data["example_output"])
 
-    def settings_values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in SETTING_NAMES}
+    def settings_values(self) -> TaskSettings:
+        data = self.cleaned_data
+        return TaskSettings(
+            max_seconds=data["max_seconds"],
+            quality_preference=data["quality_preference"],
+            min_skill_rating=data["min_skill_rating"],
+            pending_pool_hours=data["pending_pool_hours"],
+            auto_retry=data["auto_retry"],
+        )
 
 
 class TaskForm(TaskSettingsFields):
@@ -185,7 +204,7 @@ class TaskForm(TaskSettingsFields):
     field_order = ["task_type", "input_data", "schema", "example_output", "rules", "budget"]
 
     def clean_input_data(self) -> str:
-        text = self.cleaned_data["input_data"]
+        text: str = self.cleaned_data["input_data"]
         if not text.strip():
             raise forms.ValidationError("Give the worker some text to work on.")
         return text
@@ -207,7 +226,7 @@ class AddTaskForm(forms.Form):
     )
 
     def clean_task_id(self) -> str:
-        value = self.cleaned_data["task_id"].strip()
+        value: str = self.cleaned_data["task_id"].strip()
         if not value.replace("-", "").isalnum():
             raise forms.ValidationError("A task id has only letters, digits and dashes.")
         return value

@@ -11,14 +11,16 @@ from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken
-from dashboard.services.nexustoken import NexusTokenAPI
+from dashboard.services.nexustoken import Capability, NexusTokenAPI
 
 from ..forms.credits import AvailabilityForm, BrowseForm, CapabilityForm
 
 NOT_YOURS = "That capability is not one of yours, or it no longer exists. Reload the page."
 
 
-async def _register(request: AuthenticatedRequest, api: NexusTokenAPI, form: CapabilityForm) -> pages.Outcome:
+async def _register(
+    request: AuthenticatedRequest, api: NexusTokenAPI, form: CapabilityForm
+) -> pages.Outcome[Capability]:
     if not form.is_valid():
         return pages.INVALID
     outcome = await pages.attempt(request, nexustoken.capability_create(api, **form.cleaned_data), form=form)
@@ -27,7 +29,7 @@ async def _register(request: AuthenticatedRequest, api: NexusTokenAPI, form: Cap
     return outcome
 
 
-async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome:
+async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome[Capability]:
     form = AvailabilityForm(request.POST)
     if not form.is_valid():
         return pages.Outcome(ok=False, message=NOT_YOURS, status=400)

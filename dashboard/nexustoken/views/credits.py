@@ -17,7 +17,7 @@ from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken
-from dashboard.services.nexustoken import NexusTokenAPI
+from dashboard.services.nexustoken import Balance, GithubLink, NexusTokenAPI
 
 from .. import purchases
 from ..forms.credits import TOP_UP_PRESETS, DevTopUpForm, GithubLinkForm, RepayForm, TopUpForm
@@ -37,7 +37,8 @@ class CreditForms:
 
 
 def dev_top_up_allowed() -> bool:
-    return settings.NEXUSTOKEN_DEV_TOPUP
+    allowed: bool = settings.NEXUSTOKEN_DEV_TOPUP
+    return allowed
 
 
 # Hosted NexusToken sends payers to Stripe's checkout; the sandbox serves its fake one itself.
@@ -83,7 +84,9 @@ async def _checkout(
     return redirect(session.checkout_url)
 
 
-async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms) -> pages.Outcome[Any]:
+async def _repay(
+    request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms
+) -> pages.Outcome[Balance]:
     forms.repay = form = RepayForm(request.POST, prefix="repay")
     if not form.is_valid():
         return pages.INVALID
@@ -99,7 +102,7 @@ async def _repay(request: AuthenticatedRequest, api: NexusTokenAPI, forms: Credi
 
 async def _dev_top_up(
     request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms
-) -> pages.Outcome[Any]:
+) -> pages.Outcome[Balance]:
     if not dev_top_up_allowed():
         return pages.Outcome(ok=False, message="Free top-ups are turned off on this dashboard.", status=403)
     forms.dev = form = DevTopUpForm(request.POST, prefix="dev")
@@ -115,7 +118,7 @@ async def _dev_top_up(
 
 async def _github_link(
     request: AuthenticatedRequest, api: NexusTokenAPI, forms: CreditForms
-) -> pages.Outcome[Any]:
+) -> pages.Outcome[GithubLink]:
     forms.github = form = GithubLinkForm(request.POST, prefix="github")
     if not form.is_valid():
         return pages.INVALID
@@ -126,7 +129,7 @@ async def _github_link(
     return outcome
 
 
-async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome[Any]:
+async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome[GithubLink]:
     outcome = await pages.attempt(request, nexustoken.github_refresh(api))
     if outcome.ok:
         messages.success(request, f"GitHub credit score refreshed: {outcome.result.github_credit_score}.")

@@ -22,7 +22,7 @@ from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError
 
 from ..models import Source, Task
-from ..recording import arecord
+from ..recording import FailedAttempt, arecord
 from .task_access import task_for_user
 
 TEMPLATE = "nexustoken/task.html"
@@ -48,14 +48,21 @@ def _version(task: Task) -> str:
     return f"{task.status}.{task.upstream_event_count}.{task.updated_at.timestamp():.6f}"
 
 
-def _explained_errors(task: Task) -> list[dict]:
+class ExplainedFailure(FailedAttempt):
+    sentence: str
+
+
+def _explained_errors(task: Task) -> list[ExplainedFailure]:
+    errors: list[FailedAttempt] = task.validation_errors  # written by recording, one dict per failure
     return [
-        {**error, "sentence": ERROR_SENTENCES.get(error.get("code"), ERROR_SENTENCES["REJECTED"])}
-        for error in task.validation_errors
+        ExplainedFailure(
+            **error, sentence=ERROR_SENTENCES.get(error.get("code", ""), ERROR_SENTENCES["REJECTED"])
+        )
+        for error in errors
     ]
 
 
-async def _context(task: Task, **extra) -> dict:
+async def _context(task: Task, **extra: object) -> dict[str, object]:
     events = [event async for event in task.events.all()]
     sentence = STATUS_SENTENCES[task.status].format(
         hours=task.pending_pool_hours, price=task.awarded_price, seconds=task.max_seconds

@@ -3,6 +3,7 @@
 from contextlib import suppress
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError
 from django.db.models import Q
@@ -24,7 +25,7 @@ TEMPLATE = "nexustoken/tasks.html"
 
 
 @sync_to_async
-def _listing(user, filters: ListFilters, number: str | None) -> Page:
+def _listing(user: User, filters: ListFilters, number: str | None) -> Page[Task]:
     tasks = Task.objects.filter(user=user)
     if filters.is_valid():
         if filters.cleaned_data["status"]:

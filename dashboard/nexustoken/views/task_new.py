@@ -82,10 +82,18 @@ def _budget_shown(form: TaskForm) -> int:
     try:
         return max(MIN_BUDGET, int(form["budget"].value()))
     except (TypeError, ValueError):
-        return form.fields["budget"].initial
+        default: int = form.fields["budget"].initial
+        return default
 
 
-async def _render(request, api, form: TaskForm, *, status: int = 200, **extra: Any) -> HttpResponse:
+async def _render(
+    request: AuthenticatedRequest,
+    api: nt.NexusTokenAPI,
+    form: TaskForm,
+    *,
+    status: int = 200,
+    **extra: object,
+) -> HttpResponse:
     balance, balance_error = await _balance(request, api)
     budget = _budget_shown(form)
     templates = [template async for template in TaskTemplate.objects.filter(user=request.user)]
@@ -142,7 +150,7 @@ def _place_refusal(form: TaskForm, error: UpstreamError) -> None:
         form.add_error(None, f"{pages.error_message(error)} The task was not posted.")
 
 
-async def _create(request, api, form: TaskForm) -> nt.Task | None:
+async def _create(request: AuthenticatedRequest, api: nt.NexusTokenAPI, form: TaskForm) -> nt.Task | None:
     data = form.cleaned_data
     call = nt.task_create(
         api,

@@ -8,7 +8,6 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.sections import menu_section
 from dashboard.core.pages import (
     INVALID,
     STALE_ROW,
@@ -23,6 +22,7 @@ from dashboard.core.pages import (
     nexical_page,
     page,
 )
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI, Project
 from dashboard.tracking import interest
@@ -217,7 +217,11 @@ async def _create_job(
     where = interest.JobPath(team_id, project_id, branch_id)
     await interest.atrack_job(request.user, job, where, Reason.TRIGGERED)
     messages.success(request, f"Job #{job.id} ({job.type}) queued.")
-    return go(request, reverse("orchestrator:job_detail", args=[team_id, project_id, branch_id, job.id]), same_page=False)
+    return go(
+        request,
+        reverse("orchestrator:job_detail", args=[team_id, project_id, branch_id, job.id]),
+        same_page=False,
+    )
 
 
 async def _delete_branch(

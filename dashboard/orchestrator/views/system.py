@@ -10,7 +10,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.sections import menu_section
 from dashboard.core.pages import (
     INVALID,
     STALE_ROW,
@@ -26,6 +25,7 @@ from dashboard.core.pages import (
     optional_panel,
     page,
 )
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
 

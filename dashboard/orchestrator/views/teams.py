@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
-from dashboard.core.sections import menu_section
 from dashboard.core.pages import (
     INVALID,
     STALE_ROW,
@@ -25,6 +24,7 @@ from dashboard.core.pages import (
     optional_panel,
     page,
 )
+from dashboard.core.sections import menu_section
 from dashboard.services import nexical
 from dashboard.services.nexical import Invitation, NexicalAPI
 from dashboard.tracking.views.watch import watched_projects
@@ -64,7 +64,9 @@ async def team_list(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespo
             form = TeamForm(request.POST)
             outcome = await _create_team(request, api, form)
             if outcome.ok:
-                return go(request, reverse("orchestrator:team_detail", args=[outcome.result.id]), same_page=False)
+                return go(
+                    request, reverse("orchestrator:team_detail", args=[outcome.result.id]), same_page=False
+                )
         else:
             outcome = UNKNOWN_ACTION
     teams = await nexical.team_list(api)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.tracking import logtext
+from dashboard.tracking.models import LogLine
 
 register = template.Library()
 
@@ -23,7 +24,7 @@ _CUT_NOTE = '<span class="log-cut">… the worker\'s line was longer than 64 KiB
 
 
 @register.filter
-def log_row(line) -> SafeString:
+def log_row(line: LogLine) -> SafeString:
     """One cached log line (a tracking LogLine numbered by the view) as the log viewer's <li>."""
     at = timezone.localtime(line.logged_at)
     level = html.escape(line.level)

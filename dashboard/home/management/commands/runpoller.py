@@ -9,9 +9,10 @@ import contextlib
 import logging
 import signal
 from datetime import timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser, OutputWrapper
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
@@ -32,16 +33,16 @@ MAX_SLEEP = 1.0
 class Command(BaseCommand):
     help = "Poll upstream for every tracked job: status events, the log cache, notifications."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Make one pass and exit (tests, cron).")
         parser.add_argument("--name", default="", help="This poller's name in leases and heartbeats.")
 
-    def handle(self, *args, once: bool, name: str, **options) -> None:
+    def handle(self, *args: Any, once: bool, name: str, **options: Any) -> None:
         poller = Poller(name=name or default_name())
         asyncio.run(_main(poller, once=once, out=self.stdout))
 
 
-async def _main(poller: Poller, *, once: bool, out) -> None:
+async def _main(poller: Poller, *, once: bool, out: OutputWrapper) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
