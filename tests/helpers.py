@@ -3,7 +3,9 @@
 import uuid
 
 import httpx
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Service
@@ -64,3 +66,13 @@ def connected_user(sandbox, *, role: str = "user", username: str | None = None, 
         account_role=upstream["user"]["role"],
     )
     return user, upstream
+
+
+def sign_in(page, base_url: str, user) -> None:
+    """Give a browser page a session for this dashboard user on the server at base_url, as the
+    sign-in form would. The form itself is covered once in a browser, by
+    test_connections_browser's test_it_connects_nexical_in_the_browser."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])
