@@ -99,16 +99,23 @@ def browser(monkeypatch_module):
         browser.close()
 
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+REVIEW_SCREENSHOTS = ROOT / "test-results" / "screenshots"  # git-ignored
 
 
 @pytest.fixture
-def shoot(tmp_path):
-    """Screenshot the page for the README: into docs/screenshots with UPDATE_SCREENSHOTS=1
-    (`make screenshots`), else into the test's temporary folder so a test run leaves git clean."""
-    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+def shoot():
+    """Screenshot the page, only when refreshing them (UPDATE_SCREENSHOTS=1, as `make screenshots`
+    sets): a full-page screenshot costs a test up to a second, and an ordinary run looks at none.
+    The README's pictures go to docs/screenshots; the others (phone widths, pages without
+    JavaScript) are for a person to look over, in test-results/screenshots."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return lambda page, name: None
+    readme = (ROOT / "README.md").read_text()
 
     def take(page, name: str) -> None:
+        folder = SCREENSHOTS if f"screenshots/{name}.png" in readme else REVIEW_SCREENSHOTS
         folder.mkdir(parents=True, exist_ok=True)
         page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise cover the middle
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
