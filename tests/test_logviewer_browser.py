@@ -135,6 +135,13 @@ def one_connection(monkeypatch):
     monkeypatch.setattr(Atomic, "__enter__", locked_enter)
     monkeypatch.setattr(Atomic, "__exit__", locked_leave)
     yield
+    # A request the closed page left in flight closes the connection in its own thread when it ends:
+    # it must end while that thread may still use the shared connection.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        thread.name.endswith("(process_request_thread)") for thread in threading.enumerate()
+    ):
+        time.sleep(0.01)
     shared.dec_thread_sharing()
 
 
