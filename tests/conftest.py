@@ -1,6 +1,5 @@
 """Fixtures shared by every test: a live sandbox over real HTTP, and the dashboard pointed at it."""
 
-import logging
 import os
 import shutil
 from pathlib import Path
@@ -18,89 +17,21 @@ def _fast_password_hashing():
         yield
 
 
-class _RecordEverything(logging.Handler):
-    """Keeps every log record of the run, formatted as it was emitted, with the test that emitted it.
-
-    Identical lines are kept once (most DEBUG lines of httpcore repeat), which keeps a whole run's
-    worth in memory cheap.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        self.lines: dict[str, str] = {}  # formatted record -> the first test that logged it
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-        except Exception:  # a record that cannot be formatted may still hold a secret in its parts
-            text = f"{record.levelname} {record.name}: {record.msg!r} % {record.args!r}"
-        self.lines.setdefault(text, os.environ.get("PYTEST_CURRENT_TEST", "(outside a test)"))
-
-
-def _leaks(lines: dict[str, str], secrets: set[str]) -> list[str]:
-    """One sentence per (secret, record) found, the secret itself replaced so the report leaks nothing."""
-    text = "\n".join(lines)
-    found = []
-    for secret in secrets:
-        if secret not in text:  # one scan of the whole run per secret; records only on a hit
-            continue
-        for line, test in lines.items():
-            if secret in line:
-                shown = line.replace(secret, f"[{secret[:4]}… REGISTERED SECRET]")
-                found.append(f"  during {test}:\n    {shown[:500]}")
-    return found
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _no_secret_in_any_log():
-    """Capture every log record of the run (all loggers, DEBUG included) and fail the run if a secret
-    the test helpers handed out (tests.helpers.watch_secret) appears in any of them."""
-    from tests.helpers import WATCHED_SECRETS
+    """Fail the run if a secret handed out during it (tests.leak_check registers every one) appears in
+    any log record: every logger at its usual level, the ones that can carry a secret at DEBUG."""
+    from tests.leak_check import WATCHED_SECRETS, find_leaks, recording_logs, watch_secret, watching_responses
+    from tests.sandbox_process import ADMIN_TOKEN
 
-    handler = _RecordEverything()
-    root = logging.getLogger()
-    loggers = [root] + [
-        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
-    ]
-    levels = {logger: logger.level for logger in loggers}
-    usual = {logger.name: logger.getEffectiveLevel() for logger in loggers}
-
-    def as_usual(record: logging.LogRecord) -> bool:
-        """The console shows what it showed before the levels were lowered, no DEBUG flood."""
-        name = record.name
-        while name not in usual and "." in name:
-            name = name.rsplit(".", 1)[0]
-        return record.levelno >= usual.get(name, usual["root"])
-
-    consoles = [
-        h
-        for h in root.handlers
-        if isinstance(h, logging.StreamHandler) and not type(h).__module__.startswith("_pytest")
-    ]
-    for console in consoles:
-        console.addFilter(as_usual)
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    # Loggers that do not propagate would bypass a handler on the root alone.
-    detached = [logger for logger in loggers if not logger.propagate]
-    root.addHandler(handler)
-    for logger in detached:
-        logger.addHandler(handler)
-    yield
-    root.removeHandler(handler)
-    for logger in detached:
-        logger.removeHandler(handler)
-    for logger, level in levels.items():
-        logger.setLevel(level)
-    for console in consoles:
-        console.removeFilter(as_usual)
-
-    leaks = _leaks(handler.lines, WATCHED_SECRETS)
+    watch_secret(ADMIN_TOKEN)  # every sandbox the tests start shares it
+    with watching_responses(), recording_logs() as recorder:
+        yield recorder
+    leaks = find_leaks(recorder.lines, WATCHED_SECRETS)
     if leaks:
         pytest.fail(
-            f"{len(leaks)} captured log record(s) contain a secret handed out by the test helpers "
-            f"({len(handler.lines)} distinct records checked against {len(WATCHED_SECRETS)} secrets):\n"
+            f"{len(leaks)} captured log record(s) contain a secret handed out during the run "
+            f"({len(recorder.lines)} distinct records checked against {len(WATCHED_SECRETS)} secrets):\n"
             + "\n".join(leaks[:20]),
             pytrace=False,
         )
@@ -168,16 +99,23 @@ def browser(monkeypatch_module):
         browser.close()
 
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+REVIEW_SCREENSHOTS = ROOT / "test-results" / "screenshots"  # git-ignored
 
 
 @pytest.fixture
-def shoot(tmp_path):
-    """Screenshot the page for the README: into docs/screenshots with UPDATE_SCREENSHOTS=1
-    (`make screenshots`), else into the test's temporary folder so a test run leaves git clean."""
-    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+def shoot():
+    """Screenshot the page, only when refreshing them (UPDATE_SCREENSHOTS=1, as `make screenshots`
+    sets): a full-page screenshot costs a test up to a second, and an ordinary run looks at none.
+    The README's pictures go to docs/screenshots; the others (phone widths, pages without
+    JavaScript) are for a person to look over, in test-results/screenshots."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return lambda page, name: None
+    readme = (ROOT / "README.md").read_text()
 
     def take(page, name: str) -> None:
+        folder = SCREENSHOTS if f"screenshots/{name}.png" in readme else REVIEW_SCREENSHOTS
         folder.mkdir(parents=True, exist_ok=True)
         page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would otherwise cover the middle
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)

@@ -3,21 +3,17 @@
 import uuid
 
 import httpx
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Service
 
+# Re-exported for the tests that register a secret that never travels as JSON (a password, a mail).
+from tests.leak_check import watch_secret as watch_secret
+
 PASSWORD = "correct-horse-battery-staple"
-
-# Every secret a helper hands out. tests/conftest.py fails the run if one shows up in any log record.
-WATCHED_SECRETS: set[str] = set()
-
-
-def watch_secret(*values: str | None) -> None:
-    """Have the end-of-run log check look for these values (empty or very short ones are skipped:
-    they would match everywhere and prove nothing)."""
-    WATCHED_SECRETS.update(value for value in values if value and len(value) >= 8)
 
 
 def unique(prefix: str) -> str:
@@ -38,9 +34,7 @@ def new_nexical_user(sandbox, *, email: str | None = None, role: str = "user", f
         timeout=10,
     )
     response.raise_for_status()
-    created = response.json()
-    watch_secret(created["token"])
-    return created
+    return response.json()
 
 
 def new_nexustoken_account(sandbox) -> dict:
@@ -50,9 +44,7 @@ def new_nexustoken_account(sandbox) -> dict:
         f"{sandbox.nexustoken_url}/api/v1/auth/register", json={"email": email, "source": "tests"}, timeout=10
     )
     response.raise_for_status()
-    account = response.json()
-    watch_secret(account["api_key"], account.get("webhook_secret"))
-    return {**account, "email": email}
+    return {**response.json(), "email": email}
 
 
 def dashboard_user(username: str | None = None, password: str = PASSWORD):
@@ -74,3 +66,13 @@ def connected_user(sandbox, *, role: str = "user", username: str | None = None, 
         account_role=upstream["user"]["role"],
     )
     return user, upstream
+
+
+def sign_in(page, base_url: str, user) -> None:
+    """Give a browser page a session for this dashboard user on the server at base_url, as the
+    sign-in form would. The form itself is covered once in a browser, by
+    test_connections_browser's test_it_connects_nexical_in_the_browser."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])

@@ -3,7 +3,14 @@
 import pytest
 
 from dashboard.accounts.models import Connection
-from tests.helpers import PASSWORD, connected_user, dashboard_user, new_nexical_user, new_nexustoken_account
+from tests.helpers import (
+    PASSWORD,
+    connected_user,
+    dashboard_user,
+    new_nexical_user,
+    new_nexustoken_account,
+    sign_in,
+)
 from tests.test_connections_nexustoken import connect
 
 
@@ -12,6 +19,7 @@ def test_it_connects_nexical_in_the_browser(live_server, page, sandbox, shoot):
     user = dashboard_user()
     upstream = new_nexical_user(sandbox, full_name="Margaret Hamilton")
 
+    # Through the sign-in form, the one browser test that does: the others are given a session.
     page.goto(f"{live_server.url}/settings/connections/")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
@@ -34,11 +42,8 @@ def test_it_connects_nexical_in_the_browser(live_server, page, sandbox, shoot):
 
 
 def _sign_in(page, live_server, user) -> None:
+    sign_in(page, live_server.url, user)
     page.goto(f"{live_server.url}/settings/connections/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/settings/connections/")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from dashboard.accounts.models import Connection, Service
-from tests.helpers import PASSWORD, dashboard_user, new_nexical_user
+from tests.helpers import dashboard_user, new_nexical_user, sign_in
 
 
 @pytest.mark.django_db(transaction=True)
@@ -18,11 +18,8 @@ def test_it_comes_back_to_the_invitation_after_connecting(live_server, browser, 
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
+        sign_in(page, live_server.url, user)
         page.goto(f"{live_server.url}/invites/accept/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/invites/accept/")
         page.get_by_role("link", name="Connect Nexical").click()
         page.wait_for_url(f"{live_server.url}/settings/connections/?next=/invites/accept/#nexical")
 

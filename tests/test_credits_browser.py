@@ -9,15 +9,7 @@ from django.utils import timezone
 
 from dashboard.nexustoken.models import Budget, Purchase, Status, Task
 from tests.credits_cast import DECLINED_CARD, SIGNUP_CREDITS, SUCCESS_CARD, balance, connected_person
-from tests.helpers import PASSWORD
-
-
-def sign_in(page, live_server, username: str, to: str) -> None:
-    page.goto(f"{live_server.url}{to}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}{to}")
+from tests.helpers import sign_in
 
 
 def fill_card(page, number: str) -> None:
@@ -29,7 +21,8 @@ def fill_card(page, number: str) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_it_tops_up_with_a_card_and_the_balance_rises(live_server, page, sandbox, shoot):
     person = connected_person(sandbox)
-    sign_in(page, live_server, person.user.username, "/credits/")
+    sign_in(page, live_server.url, person.user)
+    page.goto(f"{live_server.url}/credits/")
     assert page.locator("#balance").inner_text() == f"{SIGNUP_CREDITS} NC"
     shoot(page, "credits")
 
@@ -61,7 +54,8 @@ def test_it_changes_nothing_when_the_card_is_declined_even_without_javascript(li
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
-        sign_in(page, live_server, person.user.username, "/credits/")
+        sign_in(page, live_server.url, person.user)
+        page.goto(f"{live_server.url}/credits/")
         page.get_by_label("Credits to buy (NC)").fill("700")
         assert not page.locator("#top-up-price").is_visible()  # no script: the checkout page says the price
         page.get_by_role("button", name="Continue to payment").click()  # a plain post, then a redirect
@@ -95,7 +89,8 @@ def test_it_shows_the_spend_chart(live_server, page, sandbox, shoot):
             platform_fee=max(1, price // 20),
             settled_at=timezone.now() - timedelta(days=days_ago),
         )
-    sign_in(page, live_server, person.user.username, "/credits/usage/")
+    sign_in(page, live_server.url, person.user)
+    page.goto(f"{live_server.url}/credits/usage/")
     chart = page.get_by_role("img", name="Spend per day over the last 30 days")
     assert chart.is_visible()
     page.get_by_text("Data table").first.click()

@@ -10,14 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from dashboard.services import nexical
 from dashboard.services.errors import DevicePending
 from dashboard.services.nexical import NexicalAPI
-from tests.helpers import unique
+from tests.helpers import sign_in, unique
 from tests.live_helpers import poll_once
 from tests.orchestrator_cast import Upstream, make_cast, person
 
@@ -31,21 +29,11 @@ def run_async(function, *args, **kwargs):
         return pool.submit(asyncio.run, function(*args, **kwargs)).result()
 
 
-def sign_in(page, live_server, user) -> None:
-    """Give the browser a session for this dashboard user (the login form has its own tests)."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-
-
 def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server, sandbox, shoot):
     admin = person(sandbox)
     joiner = person(sandbox)  # has a Nexical account: joins at once
     newcomer = f"{unique('newcomer')}@example.com"  # has none: gets a pending invitation
-    sign_in(page, live_server, admin.user)
+    sign_in(page, live_server.url, admin.user)
 
     page.goto(f"{live_server.url}/teams/")
     suffix = unique("crew").split("-")[1]
@@ -98,7 +86,7 @@ def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_serve
     manager = person(sandbox)
     slug = unique("shipyard")
     team = Upstream(sandbox, manager).post("/teams", {"name": "Shipyard", "slug": slug})["team"]
-    sign_in(page, live_server, manager.user)
+    sign_in(page, live_server.url, manager.user)
 
     page.goto(f"{live_server.url}/teams/{team['id']}/")
     page.click("text=New project")
@@ -145,7 +133,7 @@ def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_serve
 
 def test_a_developer_handles_tokens_profile_and_a_device_sign_in(page, live_server, sandbox, shoot):
     developer = person(sandbox)
-    sign_in(page, live_server, developer.user)
+    sign_in(page, live_server.url, developer.user)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
 
     page.goto(f"{live_server.url}/settings/tokens/")
@@ -207,7 +195,7 @@ def test_it_confirms_removing_a_member_without_javascript(browser, live_server, 
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    sign_in(page, live_server, cast.owner.user)
+    sign_in(page, live_server.url, cast.owner.user)
     page.goto(f"{live_server.url}/teams/{cast.team['id']}/")
     row = page.locator(f'tr[data-member="{cast.member.email}"]')
     expect(row.locator("dialog")).to_be_hidden()
@@ -234,7 +222,7 @@ def test_it_fits_a_390_px_phone(browser, live_server, sandbox, shoot, path):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    sign_in(page, live_server, cast.owner.user)
+    sign_in(page, live_server.url, cast.owner.user)
     urls = {
         "team": f"/teams/{cast.team['id']}/",
         "project": f"/teams/{cast.team['id']}/projects/{project['id']}/",

@@ -3,23 +3,22 @@ the main nav stays reachable, and a long button label stays inside its box."""
 
 import pytest
 
-from tests.helpers import PASSWORD, dashboard_user, new_nexustoken_account
+from tests.helpers import dashboard_user, new_nexustoken_account, sign_in
 from tests.test_connections_nexustoken import connect
 
 PAGES = ("/", "/teams/", "/tasks/", "/credits/", "/deployments/", "/notifications/")
 
 
-def _sign_in(browser, live_server, user, width: int):
+def _sign_in(browser, live_server, user, width: int, *, check_signed_out: bool = False):
     context = browser.new_context(viewport={"width": width, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    assert _width(page) <= width  # signed out, the bar holds the brand and two links
-    assert page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign in").is_visible()
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    if check_signed_out:
+        page.goto(f"{live_server.url}/accounts/login/")
+        assert _width(page) <= width  # signed out, the bar holds the brand and two links
+        assert page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign in").is_visible()
+    sign_in(page, live_server.url, user)
+    page.goto(f"{live_server.url}/")
     return context, page
 
 
@@ -32,7 +31,7 @@ def _width(page) -> int:
 def test_it_fits_every_signed_in_page_in_the_window(live_server, browser, sandbox, cast, shoot, width):
     user = cast.owner.user
     connect(user, new_nexustoken_account(sandbox))
-    context, page = _sign_in(browser, live_server, user, width)
+    context, page = _sign_in(browser, live_server, user, width, check_signed_out=True)
     try:
         for path in (*PAGES, f"/teams/{cast.team['id']}/"):
             page.goto(f"{live_server.url}{path}")

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.accounts.models import Connection
+from tests.helpers import sign_in
 from tests.orchestrator_cast import make_cast, person
 
 pytestmark = pytest.mark.django_db
@@ -173,20 +174,13 @@ def test_the_spinner_and_disabled_styles_are_still_there():
 
 @pytest.mark.django_db(transaction=True)
 def test_in_a_browser_a_failed_refresh_shows_the_sentence(page, live_server, sandbox):
-    from django.conf import settings as django_settings
     from django.core.cache import cache
-    from django.test import Client
 
     cast = make_cast(sandbox)
     project = cast.project()
     branch = cast.branch(project)
     job = cast.job(project, branch)
-    client = Client()
-    client.force_login(cast.member.user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
+    sign_in(page, live_server.url, cast.member.user)
     url = reverse("orchestrator:job_detail", args=[cast.team["id"], project["id"], branch["id"], job["id"]])
     page.goto(f"{live_server.url}{url}")
     page.locator("#refresh-logs").wait_for()

@@ -8,18 +8,15 @@ import pytest
 from dashboard.nexustoken.models import Budget, Origin, Source, Status, Task, TaskEvent, TaskTemplate
 from dashboard.nexustoken.recording import create_record
 from dashboard.services.nexustoken import Task as UpstreamTask
-from tests.helpers import PASSWORD
+from tests.helpers import sign_in
 from tests.tasks_cast import EXAMPLE, SCHEMA, Person, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def sign_in(page, base: str, person: Person, then: str) -> None:
+def open_as(page, base: str, person: Person, then: str) -> None:
+    sign_in(page, base, person.user)
     page.goto(f"{base}{then}")
-    page.get_by_label("Username").fill(person.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}{then}")
 
 
 def test_it_posts_from_a_template_and_shows_the_settled_result_live(
@@ -42,7 +39,7 @@ def test_it_posts_from_a_template_and_shows_the_settled_result_live(
         },
     )
 
-    sign_in(page, live_server.url, owner, "/tasks/new/")
+    open_as(page, live_server.url, owner, "/tasks/new/")
     page.get_by_role("link", name="Quarterly revenue").click()
     page.get_by_label("Input text").fill("Globex Corp reported revenue of $12.5 million for Q2.")
     assert page.get_by_label("Budget (NC)").input_value() == "25"
@@ -83,7 +80,7 @@ def test_it_cancels_a_task_after_confirming_in_a_dialog(live_server, page, sandb
     ).json()
     task = create_record(owner.user, UpstreamTask.model_validate(posted), origin=Origin.POSTED)
 
-    sign_in(page, live_server.url, owner, f"/tasks/{task.task_id}/")
+    open_as(page, live_server.url, owner, f"/tasks/{task.task_id}/")
     page.get_by_role("link", name="Cancel task…").click()
     dialog = page.locator("#cancel-dialog")
     dialog.get_by_text("Cancel this task?").wait_for()
@@ -107,7 +104,7 @@ def test_it_deletes_a_template_only_after_confirming_even_without_javascript(liv
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
-        sign_in(page, live_server.url, owner, "/tasks/new/")
+        open_as(page, live_server.url, owner, "/tasks/new/")
         assert not page.get_by_role("button", name="Delete the template").is_visible()
         page.get_by_role("link", name="Delete…").click()
         page.wait_for_url(f"{live_server.url}/tasks/new/?delete_template={template.pk}#delete-template-*")
@@ -134,7 +131,7 @@ def test_it_lines_the_filter_button_up_with_the_inputs_above_the_list(live_serve
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 844})
         if width == 1280:
-            sign_in(page, live_server.url, owner, "/tasks/")
+            open_as(page, live_server.url, owner, "/tasks/")
         button = page.get_by_role("button", name="Filter").bounding_box()
         search = page.get_by_label("Search").bounding_box()
         empty = page.locator("#page-body .empty-state").bounding_box()
@@ -151,7 +148,7 @@ def test_it_puts_the_overrides_explanation_under_its_checkbox_on_a_phone(live_se
     owner = Person(sandbox)
     Budget.objects.create(user=owner.user, monthly_limit=30)
     page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, live_server.url, owner, "/tasks/new/")
+    open_as(page, live_server.url, owner, "/tasks/new/")
     label = page.get_by_text("Post it even if it crosses my monthly spend limit").bounding_box()
     help_text = page.locator("#override-help").bounding_box()
     assert help_text["y"] >= label["y"] + label["height"]  # below it, not squeezed beside it
