@@ -3,12 +3,25 @@
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from django.test.utils import override_settings
 
-from tests.sandbox_process import start_sandbox
+from tests.sandbox_process import RUN_ENV, drop_templates, start_sandbox
+
+
+def pytest_configure(config):
+    """Name the run, so its sandboxes (one per xdist worker, which inherit the name) share the
+    databases they copy theirs from."""
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:12])
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput") and os.environ.get(RUN_ENV):
+        drop_templates(os.environ.pop(RUN_ENV))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -108,7 +121,8 @@ def _no_secret_in_any_log():
 
 @pytest.fixture(scope="session")
 def sandbox():
-    """One sandbox for the whole run, quiet by default (no simulated activity, no rate limits)."""
+    """One sandbox for the whole run (for each xdist worker), quiet by default (no simulated
+    activity, no rate limits)."""
     from tests.helpers import watch_secret
 
     server = start_sandbox(seed=True)

@@ -31,6 +31,11 @@ DEFAULTS: dict[str, Any] = {
     "worker_speed": 1.0,  # >1 makes the simulated worker write its logs faster
     "worker_slots": 4,  # jobs the simulated worker runs at once
     "auction_seconds": 3.0,  # a NexusToken auction closes this long after the first bid
+    # NexusToken's account and task settings.
+    "signup_credits": 500,  # credits a new account starts with
+    "nexustoken_routing_seconds": 600.0,  # a task waits this long for a first bid, then goes pending
+    "nexustoken_device_interval": 5,  # seconds the device flow asks a client to wait between polls
+    "nexustoken_min_sdk": "0.4.0",  # the oldest SDK version the heartbeat accepts
 }
 
 _lock = threading.Lock()
