@@ -6,6 +6,8 @@ from dashboard.accounts.models import Connection
 from tests.helpers import PASSWORD, connected_user, dashboard_user, new_nexical_user, new_nexustoken_account
 from tests.test_connections_nexustoken import connect
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.django_db(transaction=True)
 def test_it_connects_nexical_in_the_browser(live_server, page, sandbox, shoot):

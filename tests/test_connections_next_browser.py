@@ -8,6 +8,8 @@ import pytest
 from dashboard.accounts.models import Connection, Service
 from tests.helpers import PASSWORD, dashboard_user, new_nexical_user
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("javascript", [True, False])

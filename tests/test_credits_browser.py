@@ -12,6 +12,8 @@ from dashboard.tasks.models import Status, Task
 from tests.credits_cast import DECLINED_CARD, SIGNUP_CREDITS, SUCCESS_CARD, balance, connected_person
 from tests.helpers import PASSWORD
 
+pytestmark = pytest.mark.browser
+
 
 def sign_in(page, live_server, username: str, to: str) -> None:
     page.goto(f"{live_server.url}{to}")

@@ -6,6 +6,8 @@ import pytest
 from tests.helpers import PASSWORD, dashboard_user, new_nexustoken_account
 from tests.test_connections_nexustoken import connect
 
+pytestmark = pytest.mark.browser
+
 PAGES = ("/", "/teams/", "/tasks/", "/credits/", "/deployments/", "/notifications/")
 
 

@@ -20,7 +20,7 @@ from dashboard.tracking.interest import JobPath, track_job
 from dashboard.tracking.models import LogLine
 from tests.live_helpers import job_scene, record_lines, record_status
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for
 SPECIAL = {

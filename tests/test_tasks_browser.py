@@ -12,7 +12,7 @@ from dashboard.tasks.recording import create_record
 from tests.helpers import PASSWORD
 from tests.tasks_cast import EXAMPLE, SCHEMA, Person, settle
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 def sign_in(page, base: str, person: Person, then: str) -> None:
