@@ -190,6 +190,8 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)
 UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=10.0)
 # GETs are retried on network errors and 5xx this many times, with jittered backoff.
 UPSTREAM_GET_RETRIES = env.int("UPSTREAM_GET_RETRIES", default=2)
+# Seconds before the first of those retries (jittered); each further one waits twice as long.
+UPSTREAM_RETRY_BACKOFF = env.float("UPSTREAM_RETRY_BACKOFF", default=0.2)
 # The longest Retry-After we wait out inside one request before giving the 429 to the user.
 UPSTREAM_MAX_RETRY_AFTER = env.float("UPSTREAM_MAX_RETRY_AFTER", default=2.0)
 

@@ -10,6 +10,7 @@ import pytest
 from dashboard.services import http
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, DeviceFlowError, DevicePending
+from tests.credits_cast import SIGNUP_CREDITS
 
 SCHEMA = {
     "type": "object",
@@ -80,7 +81,7 @@ async def test_it_rotates_the_api_key(sandbox):
     rotated = await nt.key_rotate(api)
 
     assert rotated.api_key != api.api_key
-    assert (await nt.credits_balance(nt.NexusTokenAPI(rotated.api_key))).credits_balance >= 0
+    assert (await nt.credits_balance(nt.NexusTokenAPI(rotated.api_key))).credits_balance == SIGNUP_CREDITS
     with pytest.raises(AuthError):
         await nt.credits_balance(api)
 
