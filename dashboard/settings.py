@@ -201,6 +201,9 @@ TRACKING_LEASE_SECONDS = env.float("TRACKING_LEASE_SECONDS", default=60.0)
 # Due jobs one poller claims per pass (their branches' other jobs come along); the rest wait for the
 # next pass, or for another poller.
 TRACKING_CLAIM_BATCH = env.int("TRACKING_CLAIM_BATCH", default=200)
+# Seconds between the task poller's calls with one NexusToken key: the upstream allows 10 requests/s
+# per key, and the pages of the same user share the key, so the poller leaves them room.
+TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
 
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {

@@ -32,9 +32,10 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _short_retry_backoff():
-    """Every injected 5xx would otherwise cost the 0.2 + 0.4 s a real outage deserves."""
-    with override_settings(UPSTREAM_RETRY_BACKOFF=0.01):
+def _short_waits():
+    """Waits meant for real upstreams: every injected 5xx would otherwise cost 0.2 + 0.4 s of
+    backoff, and every polled task 0.2 s of spacing (the sandbox's rate limits are off)."""
+    with override_settings(UPSTREAM_RETRY_BACKOFF=0.01, TASK_POLL_SPACING=0.01):
         yield
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
@@ -31,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 BATCH = 50
 LEASE = timedelta(minutes=2)
-# The seed allows 10 requests/s per key; pages of the same user share the key, so leave them room.
-SECONDS_BETWEEN_CALLS = 0.2
 NOT_CONNECTED_DELAY = timedelta(hours=1)
 
 
@@ -88,7 +87,7 @@ async def _poll_account(connection: Connection | None, tasks: list[Task], owner:
         return
     for index, task in enumerate(tasks):
         if index:
-            await asyncio.sleep(SECONDS_BETWEEN_CALLS)
+            await asyncio.sleep(settings.TASK_POLL_SPACING)
         try:
             upstream = await nt.task_get(api, task_id=task.task_id)
         except RateLimitError as error:
