@@ -216,9 +216,26 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def _cast_users(sandbox):
+    """The Nexical users who play the casts of one module (each test's cast has its own team)."""
+    from tests.orchestrator_cast import cast_users
+
+    return cast_users(sandbox)
+
+
 @pytest.fixture
-def cast(sandbox):
-    """A team in the live sandbox with an owner, an admin, a member and an outsider."""
+def cast(sandbox, _cast_users):
+    """A team in the live sandbox with an owner, an admin, a member and an outsider: a new team and
+    new dashboard users for each test, played by the module's Nexical users."""
+    from tests.orchestrator_cast import make_cast
+
+    return make_cast(sandbox, _cast_users)
+
+
+@pytest.fixture
+def own_cast(sandbox):
+    """A cast played by Nexical users of its own, for a test that spoils them (revokes their tokens)."""
     from tests.orchestrator_cast import make_cast
 
     return make_cast(sandbox)
