@@ -71,6 +71,11 @@ class Sandbox:
     def reset_knobs(self) -> None:
         self._http.delete("/_sandbox/knobs").raise_for_status()
 
+    def close_auction(self, task_id: str) -> None:
+        """End a NexusToken task's auction now, rather than auction_seconds after its first bid."""
+        response = self._http.post(f"/_sandbox/nexustoken/tasks/{task_id}/close-auction")
+        response.raise_for_status()
+
     def request_counts(self) -> dict[str, int]:
         return self._http.get("/_sandbox/requests").json()
 

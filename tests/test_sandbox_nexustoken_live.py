@@ -91,6 +91,7 @@ def test_unbid_tasks_move_to_the_pending_pool_and_a_bid_revives_them(sandbox):
     )
     assert task["id"] in [t["id"] for t in worker.get("/tasks/available").json()]
     assert worker.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 8}).json()["status"] == "BIDDING"
+    sandbox.close_auction(task["id"])
     awarded = wait_until(
         lambda: (t := worker.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "the award"
     )

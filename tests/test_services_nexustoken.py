@@ -132,6 +132,7 @@ async def test_it_runs_a_task_from_creation_to_settlement(sandbox):
     assert (own.value.status, own.value.user_message) == (403, "You cannot bid on your own task")
     bid = await nt.task_bid(worker, task_id=task.id, bid_credits=10)
     assert bid.bid_credits == 10
+    sandbox.close_auction(task.id)
     awarded = await _wait_for_status(worker, task.id, "AWARDED")
     assert awarded.status == "AWARDED"
     assert awarded.awarded_price == 10
