@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits at the vendors' numbers (NexusToken: 10 req/s per key, 60 creates/min, 5 failed
     # auths/min per IP; Nexical: 600 req/min per token).
     "rate_limits": True,
+    "nexical_requests_per_minute": 600,  # Nexical's limit per token (tests lower it)
     "nexustoken_requests_per_second": 10,  # NexusToken's general limit per key (tests raise it)
     # Simulated activity.
     "simulate_worker": True,  # a Nexical worker that runs pending jobs
