@@ -60,7 +60,8 @@ class Command(BaseCommand):
         base_url = f"http://{host}:{port}"
         if "SANDBOX_PUBLIC_URL" not in os.environ:
             # The URLs it hands out (checkout, verification) point at the port it really got.
-            settings.SANDBOX_PUBLIC_URL = base_url
+            reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            settings.SANDBOX_PUBLIC_URL = f"http://{reachable}:{port}"
         if processes > 1:
             knobs.freeze()
             _fork_workers(processes - 1)
