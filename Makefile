@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SANDBOX_PORT ?= 8001
 WEB_PORT ?= 8000
 
-.PHONY: run test setup sandbox lint format browser bench screenshots key clean
+.PHONY: run test test-fast setup sandbox lint format browser bench screenshots key clean
 
 ## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
 # If any of them stops (a port already in use, a crash), the others are stopped too and make fails:
@@ -34,6 +34,10 @@ run: setup
 ## Set everything up and run every test.
 test: setup browser
 	$(VENV)/bin/pytest
+
+## The quick tier while working: every test but the browser ones and those starting processes of their own.
+test-fast: setup
+	$(VENV)/bin/pytest -m "not browser and not process"
 
 ## The virtualenv, the database, the sandbox's demo data and the demo dashboard user.
 setup: $(STAMP) | .sandbox

@@ -191,6 +191,8 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.0)
 UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=10.0)
 # GETs are retried on network errors and 5xx this many times, with jittered backoff.
 UPSTREAM_GET_RETRIES = env.int("UPSTREAM_GET_RETRIES", default=2)
+# Seconds before the first of those retries (jittered); each further one waits twice as long.
+UPSTREAM_RETRY_BACKOFF = env.float("UPSTREAM_RETRY_BACKOFF", default=0.2)
 # The longest Retry-After we wait out inside one request before giving the 429 to the user.
 UPSTREAM_MAX_RETRY_AFTER = env.float("UPSTREAM_MAX_RETRY_AFTER", default=2.0)
 
@@ -201,6 +203,9 @@ POLLER_LEASE_SECONDS = env.float("POLLER_LEASE_SECONDS", default=60.0)
 # Due jobs (and due tasks) one poller claims per pass (their branches' other jobs come along); the
 # rest wait for the next pass, or for another poller.
 POLLER_CLAIM_BATCH = env.int("POLLER_CLAIM_BATCH", default=200)
+# Seconds between the task poller's calls with one NexusToken key: the upstream allows 10 requests/s
+# per key, and the pages of the same user share the key, so the poller leaves them room.
+TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
 
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {

@@ -2,18 +2,39 @@
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from django.test.utils import override_settings
 
-from tests.sandbox_process import start_sandbox
+from tests.sandbox_process import RUN_ENV, drop_templates, start_sandbox
+
+
+def pytest_configure(config):
+    """Name the run, so its sandboxes (one per xdist worker, which inherit the name) share the
+    databases they copy theirs from."""
+    if not hasattr(config, "workerinput"):
+        os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:12])
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput") and os.environ.get(RUN_ENV):
+        drop_templates(os.environ.pop(RUN_ENV))
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     """Real hashing costs ~0.3 s per sign-in; the tests sign in hundreds of times."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _short_waits():
+    """Waits meant for real upstreams: every injected 5xx would otherwise cost 0.2 + 0.4 s of
+    backoff, and every polled task 0.2 s of spacing (the sandbox's rate limits are off)."""
+    with override_settings(UPSTREAM_RETRY_BACKOFF=0.01, TASK_POLL_SPACING=0.01):
         yield
 
 
@@ -39,7 +60,8 @@ def _no_secret_in_any_log():
 
 @pytest.fixture(scope="session")
 def sandbox():
-    """One sandbox for the whole run, quiet by default (no simulated activity, no rate limits)."""
+    """One sandbox for the whole run (for each xdist worker), quiet by default (no simulated
+    activity, no rate limits)."""
     from tests.helpers import watch_secret
 
     server = start_sandbox(seed=True)
@@ -132,9 +154,26 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def _cast_users(sandbox):
+    """The Nexical users who play the casts of one module (each test's cast has its own team)."""
+    from tests.orchestrator_cast import cast_users
+
+    return cast_users(sandbox)
+
+
 @pytest.fixture
-def cast(sandbox):
-    """A team in the live sandbox with an owner, an admin, a member and an outsider."""
+def cast(sandbox, _cast_users):
+    """A team in the live sandbox with an owner, an admin, a member and an outsider: a new team and
+    new dashboard users for each test, played by the module's Nexical users."""
+    from tests.orchestrator_cast import make_cast
+
+    return make_cast(sandbox, _cast_users)
+
+
+@pytest.fixture
+def own_cast(sandbox):
+    """A cast played by Nexical users of its own, for a test that spoils them (revokes their tokens)."""
     from tests.orchestrator_cast import make_cast
 
     return make_cast(sandbox)

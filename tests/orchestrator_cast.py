@@ -81,11 +81,11 @@ class Cast:
         return self.api(self.owner).post(path, {"type": type, "inputs": inputs or {}})["job"]
 
 
-def person(sandbox, role: str = "user") -> Person:
-    """A dashboard user connected to a fresh Nexical user.
+def upstream_user(sandbox, role: str = "user") -> dict:
+    """A fresh Nexical user: {"user": {...}, "token": "nx_..."}.
 
-    Like tests.helpers.connected_user, but the upstream user gets no password (it signs in with its
-    token only), which spares the sandbox a slow password hash for each of the many people made here.
+    Like tests.helpers.new_nexical_user, but without a password (it signs in with its token only),
+    which spares the sandbox a password hash for each of the many people made here.
     """
     response = httpx.post(
         f"{sandbox.url}/_sandbox/nexical/users",
@@ -94,7 +94,11 @@ def person(sandbox, role: str = "user") -> Person:
         timeout=10,
     )
     response.raise_for_status()
-    upstream = response.json()
+    return response.json()
+
+
+def connected(upstream: dict) -> Person:
+    """A fresh dashboard user connected to this Nexical user."""
     user = dashboard_user()
     save_connection(
         user,
@@ -107,8 +111,21 @@ def person(sandbox, role: str = "user") -> Person:
     return Person(user=user, upstream=upstream)
 
 
-def make_cast(sandbox) -> Cast:
-    owner, admin, member, outsider = (person(sandbox) for _ in range(4))
+def person(sandbox, role: str = "user") -> Person:
+    """A dashboard user connected to a fresh Nexical user."""
+    return connected(upstream_user(sandbox, role))
+
+
+def cast_users(sandbox) -> list[dict]:
+    """The Nexical users of a cast (owner, admin, member, outsider): several casts may share them,
+    each with a team of its own, since making them is most of what a cast costs the sandbox."""
+    return [upstream_user(sandbox) for _ in range(4)]
+
+
+def make_cast(sandbox, users: list[dict] | None = None) -> Cast:
+    """A new team with its owner, admin and member, and an outsider; `users` (from cast_users)
+    are the Nexical users to play them, fresh ones if not given."""
+    owner, admin, member, outsider = (connected(upstream) for upstream in users or cast_users(sandbox))
     slug = unique("team")
     team = Upstream(sandbox, owner).post("/teams", {"name": f"Team {slug}", "slug": slug})["team"]
     for invited, role in ((admin, "admin"), (member, "member")):

@@ -81,13 +81,14 @@ class Person:
 
 
 def settle(sandbox, task_id: str, result: dict | None = None) -> dict:
-    """A fresh worker account bids, waits for the award (auctions close after 1 s in tests) and
-    submits `result` (the example by default); returns the submission answer."""
+    """A fresh worker account bids, has the auction closed at once, waits for the award and submits
+    `result` (the example by default); returns the submission answer."""
     worker = new_nexustoken_account(sandbox)
     with httpx.Client(
         base_url=f"{sandbox.nexustoken_url}/api/v1", headers={"X-API-Key": worker["api_key"]}, timeout=10
     ) as api:
         api.post(f"/tasks/{task_id}/bid", json={"bid_credits": 10}).raise_for_status()
+        sandbox.close_auction(task_id)
         deadline = time.monotonic() + 10
         while api.get(f"/tasks/{task_id}").json()["status"] != "AWARDED":
             assert time.monotonic() < deadline, "the sandbox did not award the task"

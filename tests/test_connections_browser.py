@@ -13,6 +13,8 @@ from tests.helpers import (
 )
 from tests.test_connections_nexustoken import connect
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.django_db(transaction=True)
 def test_it_connects_nexical_in_the_browser(live_server, page, sandbox, shoot):

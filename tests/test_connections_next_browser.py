@@ -8,6 +8,8 @@ import pytest
 from dashboard.accounts.models import Connection, Service
 from tests.helpers import dashboard_user, new_nexical_user, sign_in
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("javascript", [True, False])

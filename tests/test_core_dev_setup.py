@@ -53,6 +53,7 @@ def fresh_clone(tmp_path):
     return tmp_path
 
 
+@pytest.mark.process
 def test_it_starts_the_sandbox_from_a_fresh_clone(fresh_clone):
     assert not (fresh_clone / ".sandbox").exists()
     port = free_port()

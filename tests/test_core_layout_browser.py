@@ -4,6 +4,8 @@ import pytest
 
 from tests.helpers import connected_user, sign_in
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.django_db(transaction=True)
 def test_it_logs_no_htmx_error_on_in_page_actions(live_server, page, sandbox):

@@ -11,6 +11,8 @@ from dashboard.nexustoken.models import Budget, Purchase, Status, Task
 from tests.credits_cast import DECLINED_CARD, SIGNUP_CREDITS, SUCCESS_CARD, balance, connected_person
 from tests.helpers import sign_in
 
+pytestmark = pytest.mark.browser
+
 
 def fill_card(page, number: str) -> None:
     page.get_by_label("Card number").fill(number)

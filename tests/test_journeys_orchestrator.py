@@ -19,7 +19,7 @@ from tests.helpers import sign_in, unique
 from tests.live_helpers import poll_once
 from tests.orchestrator_cast import Upstream, make_cast, person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 def run_async(function, *args, **kwargs):

@@ -6,6 +6,8 @@ import pytest
 from tests.helpers import dashboard_user, new_nexustoken_account, sign_in
 from tests.test_connections_nexustoken import connect
 
+pytestmark = pytest.mark.browser
+
 PAGES = ("/", "/teams/", "/tasks/", "/credits/", "/deployments/", "/notifications/")
 
 

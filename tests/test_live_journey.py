@@ -9,7 +9,7 @@ from tests.helpers import PASSWORD
 from tests.live_stack import start_stack
 from tests.orchestrator_cast import make_cast, team_worker
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.browser, pytest.mark.process]
 
 
 @pytest.fixture

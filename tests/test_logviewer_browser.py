@@ -19,7 +19,7 @@ from dashboard.tracking.models import LogLine
 from tests.helpers import sign_in
 from tests.live_helpers import job_scene, record_lines, record_status
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for
 SPECIAL = {

@@ -172,6 +172,7 @@ def test_the_spinner_and_disabled_styles_are_still_there():
 # --- in a browser ----------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_in_a_browser_a_failed_refresh_shows_the_sentence(page, live_server, sandbox):
     from django.core.cache import cache

@@ -64,6 +64,7 @@ def award(server, requester: Api, worker: Api, **fields) -> dict:
     """A task of requester's, awarded to worker (a lone bid wins when the auction closes)."""
     task = new_task(requester, **fields)
     assert worker.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 10}).status_code == 200
+    server.close_auction(task["id"])
     return wait_until(
         lambda: (t := worker.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "the award"
     )
@@ -276,6 +277,7 @@ def test_the_lowest_bid_wins_and_losers_cannot_submit(sandbox):
     task = new_task(requester)
     assert high.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 15}).status_code == 200
     assert low.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 9}).status_code == 200
+    sandbox.close_auction(task["id"])
 
     awarded = wait_until(
         lambda: (t := requester.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "award"
@@ -346,6 +348,7 @@ def test_settlement_fee_is_capped_at_the_budget(sandbox):
     _, worker = account_api(sandbox)
     task = new_task(requester, max_budget_credits=5)
     worker.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 5})
+    sandbox.close_auction(task["id"])
     wait_until(lambda: worker.get(f"/tasks/{task['id']}").json()["status"] == "AWARDED", "award")
     reply = worker.post(f"/tasks/{task['id']}/submit", json={"result_data": {"name": "Ada"}}).json()
     assert reply["error_code"] is None
@@ -423,6 +426,7 @@ def test_a_credit_line_lets_budgets_exceed_the_balance(sandbox):
     tasks = [new_task(api) for _ in workers]
     for worker, task in zip(workers, tasks, strict=True):
         assert worker.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 10}).status_code == 200
+        sandbox.close_auction(task["id"])
     for worker, task in zip(workers, tasks, strict=True):
         wait_until(lambda w=worker, t=task: w.get(f"/tasks/{t['id']}").json()["status"] == "AWARDED", "award")
         assert (
@@ -446,6 +450,7 @@ def test_a_credit_line_lets_budgets_exceed_the_balance(sandbox):
     big = new_task(api, max_budget_credits=1000)
     worker = workers[0]
     assert worker.post(f"/tasks/{big['id']}/bid", json={"bid_credits": 600}).status_code == 200
+    sandbox.close_auction(big["id"])
     wait_until(lambda: worker.get(f"/tasks/{big['id']}").json()["status"] == "AWARDED", "award")
     assert worker.post(f"/tasks/{big['id']}/submit", json={"result_data": {"name": "A"}}).status_code == 200
     balance = api.get("/credits/balance").json()

@@ -8,7 +8,6 @@ import json
 import sqlite3
 import tempfile
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -305,7 +304,7 @@ def test_min_skill_rating_limits_bids_and_the_open_list(sandbox):
     ("preference", "winner"), [("cheapest", "newcomer"), ("best", "skilled"), ("balanced", "skilled")]
 )
 def test_quality_preference_weights_the_award(sandbox, preference, winner):
-    sandbox.set_knobs(auction_seconds=3)
+    sandbox.set_knobs(auction_seconds=60)  # open until both bids are in: closed below
     _, requester = account_api(sandbox)
     workers = {"skilled": account_api(sandbox), "newcomer": account_api(sandbox)}
     settle(sandbox, requester, workers["skilled"][1], task_type="data_transformation")
@@ -314,6 +313,7 @@ def test_quality_preference_weights_the_award(sandbox, preference, winner):
     bids = {"skilled": 15, "newcomer": 6}  # balanced: 0.5*0.25 + 0.5*0.73 beats 0.5*0.7 + 0
     for name, (_, api) in workers.items():
         assert api.post(f"/tasks/{task['id']}/bid", json={"bid_credits": bids[name]}).status_code == 200
+    sandbox.close_auction(task["id"])
     awarded = wait_until(
         lambda: (t := requester.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "the award"
     )
@@ -366,7 +366,7 @@ def test_github_callback_refuses_bad_logins(sandbox, login):
 
 
 def test_concurrent_bids_make_exactly_one_winner(sandbox):
-    sandbox.set_knobs(auction_seconds=4)
+    sandbox.set_knobs(auction_seconds=60)  # open until every bid is in: closed below
     _, requester = account_api(sandbox)
     task = new_task(requester)
     bidders = [account_api(sandbox) for _ in range(12)]
@@ -386,6 +386,7 @@ def test_concurrent_bids_make_exactly_one_winner(sandbox):
         thread.join(timeout=60)
 
     assert sorted(statuses) == [200] * len(bidders)
+    sandbox.close_auction(task["id"])
     awarded = wait_until(
         lambda: (t := requester.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "the award"
     )
@@ -402,18 +403,17 @@ def test_concurrent_bids_make_exactly_one_winner(sandbox):
 
 
 def test_sixty_creates_a_minute_then_429_with_retry_after(sandbox):
-    sandbox.set_knobs(rate_limits=True)
+    # The general limit of 10 requests a second would otherwise stretch the 60 creates over 6 s.
+    sandbox.set_knobs(rate_limits=True, nexustoken_requests_per_second=1000)
     _, api = account_api(sandbox)
     created = []
     for _ in range(60):
         response = api.post("/tasks", json={"input_data": "x", "max_budget_credits": 5})
         assert response.status_code == 201, response.text
         created.append(response.json()["id"])
-        time.sleep(0.12)  # stay under the 10 requests a second of the general limit
     limited = api.post("/tasks", json={"input_data": "x", "max_budget_credits": 5})
     assert "60 task creations" in assert_json_error(limited, 429)
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    time.sleep(0.2)
     assert api.get("/credits/balance").json()["credits_frozen"] == 300  # the refused one froze nothing
     sandbox.set_knobs(rate_limits=False)
     for task_id in created:

@@ -10,22 +10,12 @@ from tests.test_sandbox_nexustoken_api import account_api, new_task, register, w
 
 
 @pytest.fixture(scope="module")
-def private_sandbox():
-    """A private, unseeded sandbox where tasks move to the pending pool after 1 s without bids.
-
-    Unseeded, so simulated nodes only ever see this module's tasks.
-    """
-    server = start_sandbox(extra_env={"SANDBOX_NEXUSTOKEN_ROUTING_SECONDS": "1"})
+def empty_market():
+    """A private, unseeded sandbox: its simulated nodes bid on this module's tasks only, never on
+    the open tasks other tests leave in the shared sandbox (a node works through them one by one)."""
+    server = start_sandbox()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def quiet_sandbox(private_sandbox):
-    """The private sandbox with its knobs at their defaults before and after each test."""
-    private_sandbox.reset_knobs()
-    yield private_sandbox
-    private_sandbox.reset_knobs()
 
 
 def sse_events(lines) -> dict:
@@ -58,9 +48,9 @@ def test_the_stream_needs_a_key(sandbox):
     assert response.status_code == 401
 
 
-def test_simulated_nodes_settle_tasks(quiet_sandbox):
-    quiet_sandbox.set_knobs(simulate_nodes=True)
-    _, requester = account_api(quiet_sandbox)
+def test_simulated_nodes_settle_tasks(empty_market):
+    empty_market.set_knobs(simulate_nodes=True)
+    _, requester = account_api(empty_market)
     rules = [{"type": "enum", "field": "label", "values": ["positive", "negative"]}]
     schema = {
         "type": "object",
@@ -89,9 +79,10 @@ def test_simulated_nodes_settle_tasks(quiet_sandbox):
     assert requester.get(f"/tasks/{task['id']}").json()["result_data"]["label"] in ("positive", "negative")
 
 
-def test_unbid_tasks_move_to_the_pending_pool_and_a_bid_revives_them(quiet_sandbox):
-    _, requester = account_api(quiet_sandbox)
-    _, worker = account_api(quiet_sandbox)
+def test_unbid_tasks_move_to_the_pending_pool_and_a_bid_revives_them(sandbox):
+    sandbox.set_knobs(nexustoken_routing_seconds=0.5)  # 10 minutes by default
+    _, requester = account_api(sandbox)
+    _, worker = account_api(sandbox)
     task = new_task(requester)
 
     pooled = wait_until(
@@ -100,6 +91,7 @@ def test_unbid_tasks_move_to_the_pending_pool_and_a_bid_revives_them(quiet_sandb
     )
     assert task["id"] in [t["id"] for t in worker.get("/tasks/available").json()]
     assert worker.post(f"/tasks/{task['id']}/bid", json={"bid_credits": 8}).json()["status"] == "BIDDING"
+    sandbox.close_auction(task["id"])
     awarded = wait_until(
         lambda: (t := worker.get(f"/tasks/{task['id']}").json())["status"] == "AWARDED" and t, "the award"
     )

@@ -9,7 +9,6 @@ from nexus_sdk import credentials as sdk_credentials
 from nexus_sdk.exceptions import NexusAPIError, VersionError
 from nexus_sdk.webhook import verify_webhook_signature
 
-from tests.sandbox_process import start_sandbox
 from tests.test_sandbox_nexustoken_api import WebhookReceiver, register, wait_until
 
 SCHEMA = {
@@ -198,48 +197,43 @@ def test_webhook_bodies_verify_with_the_sdk(sandbox):
     assert headers["X-Nexus-Task-Id"] == task.task_id
 
 
-def test_device_flow_login_saves_credentials(tmp_path, monkeypatch):
-    server = start_sandbox(extra_env={"SANDBOX_NEXUSTOKEN_DEVICE_INTERVAL": "1"})
-    try:
-        account = register(server)
-        monkeypatch.setenv("HOME", str(tmp_path))
-        monkeypatch.setattr(sdk_credentials, "CREDENTIALS_PATH", tmp_path / ".nexus" / "credentials")
-        lines: list[str] = []
+def test_device_flow_login_saves_credentials(sandbox, tmp_path, monkeypatch):
+    server = sandbox
+    server.set_knobs(nexustoken_device_interval=1)  # the client polls this often; 5 s by default
+    account = register(server)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sdk_credentials, "CREDENTIALS_PATH", tmp_path / ".nexus" / "credentials")
+    lines: list[str] = []
 
-        def approve_when_shown():
-            wait_until(lambda: any("Enter code" in line for line in lines), "the user code")
-            code = next(line for line in lines if "Enter code" in line).split(":")[1].strip(" │")
-            response = httpx.post(
-                f"{server.nexustoken_url}/api/v1/oauth/device/approve",
-                headers={"X-API-Key": account["api_key"]},
-                json={"user_code": code},
-            )
-            assert response.status_code == 200
-
-        approver = threading.Thread(target=approve_when_shown, daemon=True)
-        approver.start()
-        client = NexusClient.login_device_flow(
-            base_url=server.nexustoken_url, client_name="pytest", timeout=30, print_fn=lines.append
+    def approve_when_shown():
+        wait_until(lambda: any("Enter code" in line for line in lines), "the user code")
+        code = next(line for line in lines if "Enter code" in line).split(":")[1].strip(" │")
+        response = httpx.post(
+            f"{server.nexustoken_url}/api/v1/oauth/device/approve",
+            headers={"X-API-Key": account["api_key"]},
+            json={"user_code": code},
         )
-        approver.join(timeout=10)
+        assert response.status_code == 200
 
-        assert client.balance()["account_id"] == account["account_id"]
-        saved = sdk_credentials.load_credentials(path=tmp_path / ".nexus" / "credentials")
-        assert saved["account_id"] == account["account_id"]
-        assert saved["webhook_secret"] == account["webhook_secret"]
-        assert saved["base_url"] == server.nexustoken_url
-        assert len(saved["api_key"]) == 64
-        assert any(f"{server.nexustoken_url}/device?user_code=" in line for line in lines)
-    finally:
-        server.stop()
+    approver = threading.Thread(target=approve_when_shown, daemon=True)
+    approver.start()
+    client = NexusClient.login_device_flow(
+        base_url=server.nexustoken_url, client_name="pytest", timeout=30, print_fn=lines.append
+    )
+    approver.join(timeout=10)
+
+    assert client.balance()["account_id"] == account["account_id"]
+    saved = sdk_credentials.load_credentials(path=tmp_path / ".nexus" / "credentials")
+    assert saved["account_id"] == account["account_id"]
+    assert saved["webhook_secret"] == account["webhook_secret"]
+    assert saved["base_url"] == server.nexustoken_url
+    assert len(saved["api_key"]) == 64
+    assert any(f"{server.nexustoken_url}/device?user_code=" in line for line in lines)
 
 
-def test_a_raised_minimum_sdk_version_stops_the_client():
-    server = start_sandbox(extra_env={"SANDBOX_NEXUSTOKEN_MIN_SDK": "9.0.0"})
-    try:
-        with pytest.raises(VersionError):
-            NexusClient(api_key="0" * 64, base_url=server.nexustoken_url)
-        with pytest.raises(VersionError):
-            NexusWorker(api_key="0" * 64, base_url=server.nexustoken_url)
-    finally:
-        server.stop()
+def test_a_raised_minimum_sdk_version_stops_the_client(sandbox):
+    sandbox.set_knobs(nexustoken_min_sdk="9.0.0")
+    with pytest.raises(VersionError):
+        NexusClient(api_key="0" * 64, base_url=sandbox.nexustoken_url)
+    with pytest.raises(VersionError):
+        NexusWorker(api_key="0" * 64, base_url=sandbox.nexustoken_url)

@@ -10,6 +10,7 @@ import pytest
 from dashboard.services import http
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, DeviceFlowError, DevicePending
+from tests.credits_cast import SIGNUP_CREDITS
 
 SCHEMA = {
     "type": "object",
@@ -80,7 +81,7 @@ async def test_it_rotates_the_api_key(sandbox):
     rotated = await nt.key_rotate(api)
 
     assert rotated.api_key != api.api_key
-    assert (await nt.credits_balance(nt.NexusTokenAPI(rotated.api_key))).credits_balance >= 0
+    assert (await nt.credits_balance(nt.NexusTokenAPI(rotated.api_key))).credits_balance == SIGNUP_CREDITS
     with pytest.raises(AuthError):
         await nt.credits_balance(api)
 
@@ -131,6 +132,7 @@ async def test_it_runs_a_task_from_creation_to_settlement(sandbox):
     assert (own.value.status, own.value.user_message) == (403, "You cannot bid on your own task")
     bid = await nt.task_bid(worker, task_id=task.id, bid_credits=10)
     assert bid.bid_credits == 10
+    sandbox.close_auction(task.id)
     awarded = await _wait_for_status(worker, task.id, "AWARDED")
     assert awarded.status == "AWARDED"
     assert awarded.awarded_price == 10

@@ -11,7 +11,7 @@ from dashboard.services.nexustoken import Task as UpstreamTask
 from tests.helpers import sign_in
 from tests.tasks_cast import EXAMPLE, SCHEMA, Person, settle
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 def open_as(page, base: str, person: Person, then: str) -> None:

@@ -2,6 +2,7 @@
 
 import time
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -11,6 +12,7 @@ from django.utils import timezone
 from dashboard.accounts.models import Connection
 from dashboard.nexustoken.models import Source, Status, Task, TaskEvent
 from dashboard.nexustoken.poller import poll_due_tasks
+from dashboard.services import nexustoken as nt
 from tests.tasks_cast import Person, settle
 
 pytestmark = pytest.mark.django_db
@@ -100,13 +102,27 @@ def test_it_marks_the_connection_when_the_key_is_rejected(sandbox, owner):
     assert task.next_poll_at >= timezone.now() + timedelta(minutes=55)
 
 
-def test_it_spaces_the_calls_of_one_key(sandbox, owner):
+def test_it_spaces_the_calls_of_one_key(sandbox, owner, settings, monkeypatch):
+    settings.TASK_POLL_SPACING = 0.05
     tasks = [owner.post_task(Client()) for _ in range(4)]
     make_due(*tasks)
-    started = time.monotonic()
+    calls: list[tuple[float, float]] = []  # (sent, answered) of each call the poller makes
+    task_get = nt.task_get
+
+    async def timed_task_get(*args, **kwargs):
+        sent = time.monotonic()
+        try:
+            return await task_get(*args, **kwargs)
+        finally:
+            calls.append((sent, time.monotonic()))
+
+    monkeypatch.setattr(nt, "task_get", timed_task_get)
     poll(owner="poller-a")
-    # 4 calls, 0.2 s apart: within the seed's 10 requests/s per key, with room for the pages.
-    assert time.monotonic() - started >= 0.6
+
+    assert len(calls) == 4
+    # Each call goes out at least the spacing after the previous one was answered.
+    gaps = [sent - answered for (_, answered), (sent, _) in pairwise(calls)]
+    assert all(gap >= 0.049 for gap in gaps), gaps  # the event loop may wake a hair early
 
 
 def test_a_stale_poller_cannot_overwrite_the_record(sandbox, owner):

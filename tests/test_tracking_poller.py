@@ -124,7 +124,8 @@ def test_it_follows_a_viewed_running_job_at_least_twice_a_second(cast):
     assert tracked.next_poll_at - timezone.now() <= timedelta(seconds=0.5)
 
 
-def test_it_tries_the_next_followers_token_when_one_is_revoked_then_gives_up_and_tells_the_owner(cast):
+def test_it_tries_the_next_followers_token_when_one_is_revoked_then_gives_up_and_tells_the_owner(own_cast):
+    cast = own_cast
     place = new_branch(cast)
     job = place.new_job()
     tracked = place.track(cast.owner, job)

@@ -27,7 +27,7 @@ from tests.orchestrator_cast import Cast, Person
 from tests.sandbox_process import ROOT, _postgres_database
 from tests.tracking_helpers import Worker, new_branch
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.process]
 
 SHARED = "pollers"  # the database alias the test reads the pollers' work through
 LEASE_SECONDS = 3

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.utils import timezone
 
 from dashboard.accounts import clients
@@ -28,8 +29,6 @@ from .models import OPEN_STATUSES, Source, Task
 
 logger = logging.getLogger(__name__)
 
-# The seed allows 10 requests/s per key; pages of the same user share the key, so leave them room.
-SECONDS_BETWEEN_CALLS = 0.2
 NOT_CONNECTED_DELAY = timedelta(hours=1)
 
 
@@ -82,7 +81,7 @@ async def _poll_account(
         return
     for index, task in enumerate(tasks):
         resting = limits.wait(connection.pk)
-        if resting > SECONDS_BETWEEN_CALLS:  # a 429 of an earlier pass: not due again yet
+        if resting > settings.TASK_POLL_SPACING:  # a 429 of an earlier pass: not due again yet
             await adefer(
                 tasks[index:],
                 owner,
@@ -90,7 +89,7 @@ async def _poll_account(
                 RateLimitError(NEXUSTOKEN, retry_after=resting).user_message,
             )
             return
-        await limits.take_turn(connection.pk, SECONDS_BETWEEN_CALLS)
+        await limits.take_turn(connection.pk, settings.TASK_POLL_SPACING)
         try:
             upstream = await nt.task_get(api, task_id=task.task_id)
         except RateLimitError as error:

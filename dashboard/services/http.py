@@ -34,7 +34,6 @@ from .errors import (
 
 logger = logging.getLogger("dashboard.services")
 
-BACKOFF_BASE = 0.2  # seconds before the first GET retry; doubles with each further one
 USER_AGENT = "nexus-dashboard/0.1"
 # An upstream may ask for any wait at all ("inf", 1e999, a date in the year 9999); past a day it
 # only tells the user "later", and an unbounded number would break the arithmetic that shows it.
@@ -100,7 +99,8 @@ def _timeout() -> httpx.Timeout:
 
 
 def _backoff(attempt: int) -> float:
-    return BACKOFF_BASE * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.5)
+    base: float = settings.UPSTREAM_RETRY_BACKOFF
+    return base * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
 
 def _seconds(value: float) -> float | None:

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits at the vendors' numbers (NexusToken: 10 req/s per key, 60 creates/min, 5 failed
     # auths/min per IP; Nexical: 600 req/min per token).
     "rate_limits": True,
+    "nexical_requests_per_minute": 600,  # Nexical's limit per token (tests lower it)
+    "nexustoken_requests_per_second": 10,  # NexusToken's general limit per key (tests raise it)
     # Simulated activity.
     "simulate_worker": True,  # a Nexical worker that runs pending jobs
     "simulate_nodes": True,  # NexusToken processing nodes that bid and submit
@@ -31,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "worker_speed": 1.0,  # >1 makes the simulated worker write its logs faster
     "worker_slots": 4,  # jobs the simulated worker runs at once
     "auction_seconds": 3.0,  # a NexusToken auction closes this long after the first bid
+    # NexusToken's account and task settings.
+    "signup_credits": 500,  # credits a new account starts with
+    "nexustoken_routing_seconds": 600.0,  # a task waits this long for a first bid, then goes pending
+    "nexustoken_device_interval": 5,  # seconds the device flow asks a client to wait between polls
+    "nexustoken_min_sdk": "0.4.0",  # the oldest SDK version the heartbeat accepts
 }
 
 _lock = threading.Lock()

@@ -113,7 +113,7 @@ def _rate_limited(caller: Caller) -> JsonResponse | None:
     }
     response = JsonResponse(body, status=429)
     response["Retry-After"] = str(retry_after)
-    response["X-RateLimit-Limit"] = str(ratelimit.LIMIT_PER_MINUTE)
+    response["X-RateLimit-Limit"] = str(ratelimit.limit_per_minute())
     response["X-RateLimit-Remaining"] = "0"
     return response
 

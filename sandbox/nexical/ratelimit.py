@@ -1,4 +1,4 @@
-"""Per-token request limit (600 a minute, the vendor's number), kept in memory.
+"""Per-token request limit (600 a minute, the vendor's number, by default), kept in memory.
 
 The window is fixed and starts at a token's first request, so a burst never straddles two
 windows by accident; the sandbox is one process, so a dict behind a lock is enough.
@@ -8,11 +8,16 @@ import math
 import threading
 import time
 
-LIMIT_PER_MINUTE = 600
+from sandbox.core import knobs
+
 WINDOW_SECONDS = 60.0
 
 _lock = threading.Lock()
 _windows: dict[int, tuple[float, int]] = {}  # token id -> (window start, requests in it)
+
+
+def limit_per_minute() -> int:
+    return knobs.get("nexical_requests_per_minute")
 
 
 def hit(token_id: int) -> int | None:
@@ -24,6 +29,6 @@ def hit(token_id: int) -> int | None:
             start, count = now, 0
         count += 1
         _windows[token_id] = (start, count)
-    if count <= LIMIT_PER_MINUTE:
+    if count <= limit_per_minute():
         return None
     return max(1, math.ceil(start + WINDOW_SECONDS - now))

@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/<uuid:account_id>", admin_views.update_account, name="nt-admin-account"),
     path("accounts/<uuid:account_id>/credits", admin_views.grant_credits, name="nt-admin-credits"),
     path("webhooks", admin_views.webhooks, name="nt-admin-webhooks"),
+    path("tasks/<uuid:task_id>/close-auction", admin_views.close_auction, name="nt-admin-close-auction"),
 ]

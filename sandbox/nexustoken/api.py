@@ -72,13 +72,20 @@ def issue_key(account: Account, label: str = "") -> str:
 
 
 class _Window:
-    """Sliding-window counters keyed by string; check() answers the seconds to wait, or 0."""
+    """Sliding-window counters keyed by string; check() answers the seconds to wait, or 0.
 
-    def __init__(self, limit: int, seconds: float):
-        self.limit = limit
+    The limit is a number, or the name of the knob that holds it.
+    """
+
+    def __init__(self, limit: int | str, seconds: float):
+        self._limit = limit
         self.seconds = seconds
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int:
+        return knobs.get(self._limit) if isinstance(self._limit, str) else self._limit
 
     def _trim(self, hits: deque[float], now: float) -> None:
         while hits and hits[0] <= now - self.seconds:
@@ -114,7 +121,7 @@ class _Window:
             self._hits.clear()
 
 
-requests_per_key = _Window(10, 1.0)
+requests_per_key = _Window("nexustoken_requests_per_second", 1.0)
 creates_per_key = _Window(60, 60.0)
 failed_auths_per_ip = _Window(5, 60.0)
 
@@ -165,7 +172,7 @@ def authenticate(request: HttpRequest) -> Account:
     if limits_on():
         wait = requests_per_key.hit(key.key_hash)
         if wait:
-            raise _too_many(wait, "10 requests per second")
+            raise _too_many(wait, f"{requests_per_key.limit} requests per second")
     # Kept on the request for the handlers that limit or revoke the caller's own key.
     request.key_hash = key.key_hash  # type: ignore[attr-defined]  # HttpRequest has no slot for it
     return key.account

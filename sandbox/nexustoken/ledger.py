@@ -1,10 +1,11 @@
 """Credits: ratings and credit lines, purchasing power, and locked balance updates."""
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+
+from sandbox.core import knobs
 
 from .models import SETTLED, Account, Task
 
@@ -12,7 +13,7 @@ SUSPEND_AFTER = timedelta(days=7)  # unpaid debt this old suspends the API
 
 
 def signup_credits() -> int:
-    return int(os.environ.get("SANDBOX_SIGNUP_CREDITS", "500"))
+    return knobs.get("signup_credits")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ locked (`locked_task`). Due transitions (auction close, pool, timeouts) are appl
 when a task is read and by the clock thread in simulation.py.
 """
 
-import os
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -37,7 +36,7 @@ PREVIEW_CHARS = 200
 
 def routing_window() -> timedelta:
     """How long a task waits for a first bid before it moves to the pending pool."""
-    return timedelta(seconds=float(os.environ.get("SANDBOX_NEXUSTOKEN_ROUTING_SECONDS", "600")))
+    return timedelta(seconds=knobs.get("nexustoken_routing_seconds"))
 
 
 def iso(moment: datetime | None) -> str | None:

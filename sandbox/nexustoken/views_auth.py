@@ -2,7 +2,6 @@
 
 import hashlib
 import logging
-import os
 import re
 import secrets
 from datetime import timedelta
@@ -12,6 +11,8 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+
+from sandbox.core import knobs
 
 from . import schemas
 from .api import ApiError, auth_failure, body, hash_key, issue_key
@@ -33,7 +34,7 @@ def new_webhook_secret() -> str:
 
 
 def heartbeat(request: HttpRequest, account):
-    minimum = os.environ.get("SANDBOX_NEXUSTOKEN_MIN_SDK", "0.4.0")
+    minimum = knobs.get("nexustoken_min_sdk")
     return {"status": "ok", "min_sdk_version": minimum, "latest_sdk_version": "0.6.6", "announcement": ""}
 
 
@@ -119,7 +120,7 @@ def _user_code() -> str:
 def device_authorize(request, account):
     data = body(request, schemas.DeviceAuthorize)
     device_code = secrets.token_urlsafe(32)
-    interval = int(os.environ.get("SANDBOX_NEXUSTOKEN_DEVICE_INTERVAL", "5"))
+    interval = knobs.get("nexustoken_device_interval")
     for _ in range(5):
         try:
             grant = DeviceCode.objects.create(

@@ -7,7 +7,9 @@ import socketserver
 import sys
 import threading
 import time
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
@@ -25,7 +27,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8001)
+        parser.add_argument("--port", type=int, default=8001, help="0 takes any free port")
+        parser.add_argument(
+            "--port-file",
+            type=Path,
+            help="write the port listened on here once the sandbox answers (with --port 0, for tests "
+            "running side by side: whoever asked for a port keeps it, so two never race for one)",
+        )
         parser.add_argument("--seed", action="store_true", help="fill the demo data first")
         parser.add_argument("--no-migrate", action="store_true")
         parser.add_argument(
@@ -36,7 +44,7 @@ class Command(BaseCommand):
             "knobs then come from SANDBOX_* variables only, since each process holds its own",
         )
 
-    def handle(self, *args, host, port, seed, no_migrate, processes, **options):
+    def handle(self, *args, host, port, port_file, seed, no_migrate, processes, **options):
         if not no_migrate:
             call_command("migrate", verbosity=0, interactive=False)
         # Idempotent: the admin token works on /nexical with or without the demo data.
@@ -46,9 +54,14 @@ class Command(BaseCommand):
             self.stderr.write(f"No Nexical system user (is the database migrated?): {error}")
         if seed:
             call_command("seed_demo")
-        base_url = f"http://{host}:{port}"
         server = ThreadedServer((host, port), RequestHandler)
         server.set_app(get_wsgi_application())
+        port = server.server_address[1]
+        base_url = f"http://{host}:{port}"
+        if "SANDBOX_PUBLIC_URL" not in os.environ:
+            # The URLs it hands out (checkout, verification) point at the port it really got.
+            reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            settings.SANDBOX_PUBLIC_URL = f"http://{reachable}:{port}"
         if processes > 1:
             knobs.freeze()
             _fork_workers(processes - 1)
@@ -59,6 +72,11 @@ class Command(BaseCommand):
             f"Sandbox on {base_url}  (Nexical {base_url}/nexical, NexusToken {base_url}/nexustoken)"
         )
         self.stdout.flush()
+        if port_file:
+            # Written whole under another name, then renamed: a reader never sees half a number.
+            partial = port_file.with_name(port_file.name + ".partial")
+            partial.write_text(str(port))
+            partial.replace(port_file)
         server.serve_forever()
 
 
