@@ -95,8 +95,8 @@ bench: $(STAMP)
 ## Run the browser tests that take the README's pictures and keep them in docs/screenshots (the other
 ## shots they take, phone widths and pages without JavaScript, land in test-results/screenshots).
 screenshots: $(STAMP) browser
-	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/test_journeys_orchestrator.py tests/test_connections_browser.py \
-		tests/test_live_journey.py tests/test_credits_browser.py tests/test_tasks_browser.py
+	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser/test_journeys_orchestrator.py tests/browser/test_connections_browser.py \
+		tests/browser/test_live_journey.py tests/browser/test_credits_browser.py tests/browser/test_tasks_browser.py
 
 ## Lint, format check and type check (what CI runs before the tests).
 lint: $(STAMP)

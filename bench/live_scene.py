@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.tracking_scene import new_person  # noqa: E402
-from tests.live_stack import Stack, start_stack  # noqa: E402
-from tests.sandbox_process import Sandbox, start_sandbox  # noqa: E402
+from tests.support.live_stack import Stack, start_stack  # noqa: E402
+from tests.support.sandbox_process import Sandbox, start_sandbox  # noqa: E402
 
 USERNAME, PASSWORD = "bench", "bench-password-123"
 LATENCY_MS = 50

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.team_page import configure_django  # noqa: E402
-from tests.sandbox_process import free_port, start_sandbox  # noqa: E402
+from tests.support.sandbox_process import free_port, start_sandbox  # noqa: E402
 
 SCHEMA = {"type": "object", "properties": {"company": {"type": "string"}}, "required": ["company"]}
 EXAMPLE = {"company": "Acme"}

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.sandbox_process import start_sandbox  # noqa: E402
+from tests.support.sandbox_process import start_sandbox  # noqa: E402
 
 ADA_TOKEN = "nx_demo_ada_0000000000000001"  # a seeded demo user, owner of team 1 (Acme Rockets)
 TEAM_ID = 1

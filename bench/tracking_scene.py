@@ -18,7 +18,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.sandbox_process import Sandbox, start_sandbox  # noqa: E402
+from tests.support.sandbox_process import Sandbox, start_sandbox  # noqa: E402
 
 
 @dataclass

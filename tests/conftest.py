@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.test.utils import override_settings
 
-from tests.sandbox_process import RUN_ENV, drop_templates, start_sandbox
+from tests.support.sandbox_process import RUN_ENV, drop_templates, start_sandbox
 
 
 def pytest_configure(config):
@@ -40,10 +40,16 @@ def _short_waits():
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_secret_in_any_log():
-    """Fail the run if a secret handed out during it (tests.leak_check registers every one) appears in
+    """Fail the run if a secret handed out during it (tests.support.leak_check registers every one) appears in
     any log record: every logger at its usual level, the ones that can carry a secret at DEBUG."""
-    from tests.leak_check import WATCHED_SECRETS, find_leaks, recording_logs, watch_secret, watching_responses
-    from tests.sandbox_process import ADMIN_TOKEN
+    from tests.support.leak_check import (
+        WATCHED_SECRETS,
+        find_leaks,
+        recording_logs,
+        watch_secret,
+        watching_responses,
+    )
+    from tests.support.sandbox_process import ADMIN_TOKEN
 
     watch_secret(ADMIN_TOKEN)  # every sandbox the tests start shares it
     with watching_responses(), recording_logs() as recorder:
@@ -62,7 +68,7 @@ def _no_secret_in_any_log():
 def sandbox():
     """One sandbox for the whole run (for each xdist worker), quiet by default (no simulated
     activity, no rate limits)."""
-    from tests.helpers import watch_secret
+    from tests.support.helpers import watch_secret
 
     server = start_sandbox(seed=True)
     watch_secret(server.admin_token)
@@ -157,7 +163,7 @@ def page(browser):
 @pytest.fixture(scope="module")
 def _cast_users(sandbox):
     """The Nexical users who play the casts of one module (each test's cast has its own team)."""
-    from tests.orchestrator_cast import cast_users
+    from tests.support.orchestrator_cast import cast_users
 
     return cast_users(sandbox)
 
@@ -166,7 +172,7 @@ def _cast_users(sandbox):
 def cast(sandbox, _cast_users):
     """A team in the live sandbox with an owner, an admin, a member and an outsider: a new team and
     new dashboard users for each test, played by the module's Nexical users."""
-    from tests.orchestrator_cast import make_cast
+    from tests.support.orchestrator_cast import make_cast
 
     return make_cast(sandbox, _cast_users)
 
@@ -174,6 +180,6 @@ def cast(sandbox, _cast_users):
 @pytest.fixture
 def own_cast(sandbox):
     """A cast played by Nexical users of its own, for a test that spoils them (revokes their tokens)."""
-    from tests.orchestrator_cast import make_cast
+    from tests.support.orchestrator_cast import make_cast
 
     return make_cast(sandbox)

@@ -1,0 +1,447 @@
+"""The job page's log viewer in Chromium: line links and ranges, find, levels, errors, preferences,
+live lines with follow mode (Server-Sent Events under a real ASGI server), the polling fallback, a
+long log's hidden middle, a phone-sized screen and the page without JavaScript.
+
+The lines are recorded the way the poller records them (tests.support.live_helpers); the page, its access
+check (the viewer's own token against the live sandbox) and every endpoint are the real ones.
+"""
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.services import nexical
+from dashboard.tracking.interest import JobPath, track_job
+from dashboard.tracking.models import LogLine
+from tests.support.helpers import sign_in
+from tests.support.live_helpers import job_scene, record_lines, record_status
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for
+SPECIAL = {
+    150: ("error", "boom: the first error \x1b[31mred\x1b[0m"),
+    2500: ("info", "a needle in the middle"),
+    2600: ("error", "the second error"),
+    4800: ("info", "\x1b[38;2;255;136;0ma needle in truecolor\x1b[0m"),
+    4900: ("warn", "deprecated, see https://example.com/docs."),
+    4950: ("info", "x" * 100_000),
+    # What a worker's binary output becomes: controls, DEL, C1 bytes, and U+FFFD from invalid UTF-8.
+    4960: ("info", "PNG\x01\x02\x7f\x85 \ufffd\ufffd end"),
+}
+
+
+def long_log(tracked) -> None:
+    """LINES lines in one insert (the poller's bulk_create), with the SPECIAL ones among them."""
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    LogLine.objects.bulk_create(
+        LogLine(
+            job=tracked,
+            upstream_id=number,
+            level=SPECIAL.get(number, ("info", ""))[0],
+            message=SPECIAL.get(number, ("", f"step {number} of the build"))[1],
+            logged_at=start + timedelta(seconds=number),
+        )
+        for number in range(1, LINES + 1)
+    )
+
+
+def finished_long_job(cast):
+    """A finished job with a long log, registered for the member as the job page registers it."""
+    scene = job_scene(cast)
+    tracked = track_job(cast.member.user, nexical.Job.model_validate(scene.job), JobPath(*scene.ids[:3]))
+    long_log(tracked)
+    record_status(tracked, "running")
+    record_status(tracked, "completed", logs_complete=True)
+    return scene
+
+
+def scroller_state(page) -> dict:
+    return page.evaluate(
+        """() => { const s = document.querySelector('.logviewer-scroll');
+                   return {top: s.scrollTop, end: s.scrollHeight - s.scrollTop - s.clientHeight}; }"""
+    )
+
+
+def in_view(page, selector: str) -> bool:
+    """Whether the element is inside the visible part of the log's scroll box."""
+    return page.evaluate(
+        """(selector) => { const s = document.querySelector('.logviewer-scroll').getBoundingClientRect();
+                           const e = document.querySelector(selector).getBoundingClientRect();
+                           return e.top >= s.top - 1 && e.bottom <= s.bottom + 1; }""",
+        selector,
+    )
+
+
+PATIENCE = 60_000  # ms: a busy machine renders a 1,300-line page slowly; nothing here waits on a timer
+
+
+@pytest.fixture
+def page(page):
+    page.set_default_timeout(PATIENCE)
+    return page
+
+
+def new_page(browser, **options):
+    page = browser.new_context(**options).new_page()
+    page.set_default_timeout(PATIENCE)
+    return page
+
+
+@pytest.fixture(autouse=True)
+def one_connection(monkeypatch):
+    """On the in-memory SQLite test database, every thread uses the test's own connection.
+
+    Django's live server shares that connection with its request threads for the same reason, but
+    async views and the live watcher run their queries in other threads, whose own connections to
+    the shared in-memory database fail at once with "table is locked" when two of them meet. One
+    connection has one transaction, so transactions are taken one thread at a time here. On a
+    server database (PostgreSQL), threads keep their own connections, as in production.
+    """
+    from django.db import connections
+    from django.db.transaction import Atomic
+    from django.db.utils import ConnectionHandler
+
+    shared = connections["default"]
+    if not (shared.vendor == "sqlite" and shared.is_in_memory_db()):
+        yield
+        return
+    shared.inc_thread_sharing()
+    lookup, enter, leave = ConnectionHandler.__getitem__, Atomic.__enter__, Atomic.__exit__
+    lock = threading.RLock()
+
+    def locked_enter(self):
+        lock.acquire()
+        try:
+            return enter(self)
+        except BaseException:
+            lock.release()
+            raise
+
+    def locked_leave(self, *exc_info):
+        try:
+            return leave(self, *exc_info)
+        finally:
+            lock.release()
+
+    monkeypatch.setattr(
+        ConnectionHandler,
+        "__getitem__",
+        lambda self, alias: shared if alias == "default" else lookup(self, alias),
+    )
+    monkeypatch.setattr(Atomic, "__enter__", locked_enter)
+    monkeypatch.setattr(Atomic, "__exit__", locked_leave)
+    yield
+    # A request the closed page left in flight closes the connection in its own thread when it ends:
+    # it must end while that thread may still use the shared connection.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        thread.name.endswith("(process_request_thread)") for thread in threading.enumerate()
+    ):
+        time.sleep(0.01)
+    shared.dec_thread_sharing()
+
+
+@pytest.fixture
+def asgi_url(transactional_db, sandbox, one_connection):
+    """The dashboard under uvicorn in a thread, as `make run` serves it: streams need ASGI (under
+    WSGI, Django buffers an async stream whole)."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        ASGIStaticFilesHandler(get_asgi_application()),
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    listener.close()
+
+
+# --- a long, finished log ---------------------------------------------------------------------------
+
+
+def test_it_opens_a_range_in_the_hidden_middle_and_links_a_shift_clicked_range(
+    live_server, page, cast, shoot
+):
+    scene = finished_long_job(cast)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}#L2500-L2502")
+
+    # Line 2,500 was hidden (lines 301-4,000 are not rendered): it was fetched, marked and shown.
+    page.locator("#L2500.log-selected").wait_for()
+    assert page.locator(".log-selected").count() == 3
+    assert in_view(page, "#L2500")
+    assert page.locator("#L2500 .log-message").text_content() == "a needle in the middle"
+    assert page.locator(".log-gap").count() == 0  # the whole middle came in one range
+    assert page.locator(".logviewer-count").inner_text() == "5,000 lines"
+
+    page.locator("#L2510 .log-number").click(modifiers=["Shift"])
+    assert page.url.endswith("#L2500-L2510")
+    assert page.locator(".log-selected").count() == 11
+    page.locator("#L40 .log-number").click()
+    assert page.url.endswith("#L40")
+    assert page.locator(".log-selected").count() == 1
+
+    # The link opens the same range in a fresh page.
+    other = page.context.new_page()
+    other.set_default_timeout(PATIENCE)
+    other.goto(f"{live_server.url}{scene.url()}#L4000-L4001")
+    other.locator("#L4000.log-selected").wait_for()
+    assert other.locator("#L4001.log-selected").count() == 1
+    assert in_view(other, "#L4000")
+    shoot(page, "log-viewer")
+
+
+def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cast):
+    scene = finished_long_job(cast)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}")
+    page.locator(".logviewer-toolbar").wait_for()
+    # A finished log opens at its start; the hidden middle waits for a request.
+    assert scroller_state(page)["top"] == 0
+    assert page.locator(".log-gap-text").inner_text() == "3,700 lines not shown here."
+
+    find = page.get_by_label("Find in log")
+    find.fill("needle")
+    # Only the loaded lines are searched, and the count says so.
+    page.locator(".logviewer-find-count", has_text="1 match in loaded lines").wait_for()
+    find.press("Enter")
+    page.locator(".logviewer-find-count", has_text="1 of 1 in loaded lines").wait_for()
+    assert page.locator("#L4800.log-match-current").count() == 1
+
+    page.get_by_role("button", name="Load all").click()
+    page.locator(".log-gap").wait_for(state="detached")
+    page.locator(".logviewer-find-count", has_text="2 matches").wait_for()
+    # Find starts from where the reader is (at the loaded gap, near line 300), then wraps around.
+    find.press("Enter")
+    page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
+    assert in_view(page, "#L2500.log-match-current")
+    find.press("Enter")
+    page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
+    assert in_view(page, "#L4800.log-match-current")
+    find.press("Enter")
+    page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
+    find.press("Shift+Enter")
+    page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
+    find.press("Escape")
+    assert page.locator(".log-match").count() == 0
+
+    page.get_by_label("Info").uncheck()
+    assert page.locator("#L1").is_hidden()
+    assert page.locator("#L150").is_visible() and page.locator("#L4900").is_visible()
+    page.get_by_label("Warnings").uncheck()
+    assert page.locator("#L4900").is_hidden()
+    page.get_by_label("Info").check()
+    page.get_by_label("Warnings").check()
+    assert page.locator("#L1").is_visible()
+
+    page.get_by_role("button", name="First error").click()
+    page.wait_for_url("**#L150")
+    assert in_view(page, "#L150.log-selected")
+    page.get_by_role("button", name="Next error").click()
+    page.wait_for_url("**#L2600")
+    assert in_view(page, "#L2600.log-selected")
+    page.get_by_role("button", name="Next error").click()
+    page.locator(".logviewer-live", has_text="No error after line 2,600.").wait_for()
+    # The reader scrolls back up: "Next error" looks after what they now see, not after line 2,600.
+    page.locator("#L1000").evaluate("line => line.scrollIntoView({block: 'start'})")
+    page.get_by_role("button", name="Next error").click()
+    page.wait_for_function("() => document.querySelector('.logviewer-live').textContent === ''")
+    assert page.url.endswith("#L2600") and in_view(page, "#L2600.log-selected")
+
+
+def test_it_looks_for_the_next_error_in_the_hidden_lines(live_server, page, cast):
+    scene = finished_long_job(cast)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}#L200")
+    page.locator("#L200.log-selected").wait_for()
+    # Line 2,600 is in the hidden middle: the button fetches it rather than say there is none.
+    page.get_by_role("button", name="Next error").click()
+    page.wait_for_url("**#L2600")
+    page.locator("#L2600.log-selected").wait_for()
+    assert in_view(page, "#L2600")
+
+
+def test_it_renders_colours_links_and_cut_lines_and_keeps_preferences(live_server, page, cast):
+    scene = finished_long_job(cast)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}#L4800")
+    page.locator("#L4800.log-selected").wait_for()
+
+    # Truecolor: the exact colour, painted through the CSSOM (CSP forbids style attributes).
+    colour = page.locator("#L4800 .log-message span").evaluate("span => getComputedStyle(span).color")
+    assert colour == "rgb(255, 136, 0)"
+    assert page.locator("#L150 .ansi-fg-red").text_content() == "red"
+
+    link = page.locator("#L4900 .log-message a")
+    assert link.get_attribute("href") == "https://example.com/docs"
+    assert "noopener" in link.get_attribute("rel") and link.get_attribute("target") == "_blank"
+    assert page.locator("#L4900 .log-message").text_content() == "deprecated, see https://example.com/docs."
+
+    binary = page.locator("#L4960 .log-message").text_content()
+    assert binary == "PNG\ufffd\ufffd\ufffd\ufffd \ufffd\ufffd end"
+
+    cut = page.locator("#L4950 .log-cut")
+    assert cut.text_content() == "… line cut here: 80,000 more characters, see the raw log"
+    assert len(page.locator("#L4950 .log-message").text_content()) < 20_100
+
+    # Wrap and timestamps: toggled, then still so after a reload (localStorage).
+    assert page.locator("#L4800 time").is_visible()
+    page.get_by_role("button", name="Timestamps").click()
+    page.get_by_role("button", name="Wrap").click()
+    assert page.locator("#L4800 time").is_hidden()
+    assert page.locator("#L4950 .log-message").evaluate("m => getComputedStyle(m).whiteSpace") == "pre"
+    page.reload()
+    page.locator("#L4800.log-selected").wait_for()
+    assert page.get_by_role("button", name="Timestamps").get_attribute("aria-pressed") == "false"
+    assert page.get_by_role("button", name="Wrap").get_attribute("aria-pressed") == "false"
+    assert page.locator("#L4800 time").is_hidden()
+    page.get_by_role("button", name="Timestamps").click()
+    page.reload()
+    page.locator("#L4800.log-selected").wait_for()
+    assert page.locator("#L4800 time").is_visible()
+
+
+def test_it_opens_a_100000_line_log_with_its_head_and_tail_and_reaches_any_line(live_server, page, cast):
+    scene = job_scene(cast)
+    tracked = track_job(cast.member.user, nexical.Job.model_validate(scene.job), JobPath(*scene.ids[:3]))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for first in range(1, 100_001, 20_000):
+        LogLine.objects.bulk_create(
+            LogLine(job=tracked, upstream_id=n, level="info", message=f"line {n}", logged_at=start)
+            for n in range(first, first + 20_000)
+        )
+    record_status(tracked, "running")
+    record_status(tracked, "completed", logs_complete=True)
+    sign_in(page, live_server.url, cast.member.user)
+
+    page.goto(f"{live_server.url}{scene.url()}")
+    # The page holds the head and the tail only; the count covers every line.
+    assert page.locator(".log-line").count() == 1300
+    assert page.locator(".logviewer-count").inner_text() == "100,000 lines, 98,700 not loaded"
+    assert page.locator("#L100000 .log-number").text_content() == "100000"
+
+    # A line in the hidden middle: the lines up to it are fetched 5,000 at a time, the rest stays hidden.
+    page.goto(f"{live_server.url}{scene.url()}#L12345")
+    page.locator("#L12345.log-selected").wait_for()
+    assert page.locator("#L12345 .log-message").text_content() == "line 12345"
+    assert in_view(page, "#L12345")
+    assert page.locator(".log-gap-text").inner_text() == "83,700 lines not shown here."
+    assert page.locator("#L15301").count() == 0 and page.locator("#L99001").count() == 1
+
+
+# --- live -------------------------------------------------------------------------------------------
+
+
+def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_url, page, cast, shoot):
+    scene = job_scene(cast)
+    sign_in(page, asgi_url, cast.member.user)
+    page.goto(f"{asgi_url}{scene.url()}")  # showing the job registers it
+    tracked = scene.tracked()
+    record_status(tracked, "running")
+    record_lines(tracked, [f"compiling module {n}" for n in range(1, 121)])
+
+    page.locator("#L120").wait_for()
+    page.locator(".logviewer-live", has_text="Live.").wait_for()
+    follow = page.get_by_role("button", name="Follow")
+    assert follow.get_attribute("aria-pressed") == "true"
+    page.wait_for_function("() => { const s = document.querySelector('.logviewer-scroll');"
+                           " return s.scrollHeight - s.scrollTop - s.clientHeight < 24; }")  # fmt: skip
+    assert page.locator("#job-status").inner_text() == "running"
+
+    record_lines(tracked, ["\x1b[33mwarming caches\x1b[0m", "linking"])
+    page.locator("#L122").wait_for()
+    assert in_view(page, "#L122")  # followed
+
+    page.locator(".logviewer-scroll").evaluate("s => { s.scrollTop = 0; }")
+    page.wait_for_function("() => document.querySelector('[data-toggle=follow]').ariaPressed === 'false'")
+    record_lines(tracked, ["one", "two", "three"], level="warn")
+    jump = page.get_by_role("button", name="3 new lines, jump to the end")
+    jump.wait_for()
+    assert scroller_state(page)["top"] == 0  # the reader keeps their place
+    shoot(page, "log-viewer-live")
+    jump.click()
+    assert jump.is_hidden()
+    assert in_view(page, "#L125")
+    assert follow.get_attribute("aria-pressed") == "true"
+
+    record_lines(tracked, ["done in 3.2s"])
+    record_status(tracked, "completed", logs_complete=True)
+    page.locator(".logviewer-live", has_text="The job completed.").wait_for()
+    assert page.locator("#job-status").inner_text() == "completed"
+    assert in_view(page, "#L126")
+    assert page.locator(".log-line").count() == 126  # each line once
+
+
+@pytest.mark.parametrize("without", ["EventSource in the browser", "streaming in the server"])
+def test_it_falls_back_to_polling_when_it_cannot_stream(live_server, page, cast, without):
+    scene = job_scene(cast)
+    if without == "EventSource in the browser":
+        page.add_init_script("delete window.EventSource")
+    # Otherwise the live server (WSGI) refuses the stream with a 204 and the page polls at once.
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}")
+    tracked = scene.tracked()
+    record_status(tracked, "running")
+    record_lines(tracked, ["polled line"])
+    page.locator("#L1", has_text="polled line").wait_for()
+    page.locator(".logviewer-live", has_text="checking every few seconds").wait_for()
+    assert page.locator("#no-logs").count() == 0
+    record_status(tracked, "failed", logs_complete=True, outputs={"error": "exit 1"})
+    page.locator(".logviewer-live", has_text="The job failed.").wait_for()
+    assert page.locator("#job-status").inner_text() == "failed"
+
+
+# --- without JavaScript, and on a phone ----------------------------------------------------------------
+
+
+def test_it_shows_lines_links_and_the_raw_log_without_javascript(live_server, browser, cast):
+    page = new_page(browser, java_script_enabled=False)
+    scene = finished_long_job(cast)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}#L4500")
+    assert page.locator(".logviewer-toolbar").is_hidden()
+    assert page.locator(".log-line").count() == 1300
+    assert page.locator("#L300").count() == 1 and page.locator("#L301").count() == 0
+    assert page.locator(".log-gap-text").inner_text() == "3,700 lines not shown here."
+    assert page.locator("#L4500 .log-number").get_attribute("href") == "#L4500"
+    assert in_view(page, "#L4500")  # the browser's own anchor scroll
+    page.get_by_role("link", name="Read the whole log as text").click()
+    body = page.locator("body").inner_text()
+    assert "a needle in the middle" in body and "step 4999 of the build" in body
+    page.context.close()
+
+
+def test_it_fits_a_phone(live_server, browser, cast, shoot):
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    scene = finished_long_job(cast)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}#L4900")
+    page.locator("#L4900.log-selected").wait_for()
+    # The viewer and its tools fit the screen; a long line scrolls inside the log's own box.
+    for part in (".logviewer", ".logviewer-toolbar", ".logviewer-scroll", "#L4900"):
+        box = page.locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
+    page.get_by_label("Find in log").fill("needle")
+    page.locator(".logviewer-find-count", has_text="match").wait_for()
+    assert in_view(page, "#L4900")
+    shoot(page, "log-viewer-phone")
+    page.context.close()
