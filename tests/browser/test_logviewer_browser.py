@@ -395,6 +395,7 @@ def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_
 @pytest.mark.parametrize("without", ["EventSource in the browser", "streaming in the server"])
 def test_it_falls_back_to_polling_when_it_cannot_stream(live_server, page, cast, without):
     scene = job_scene(cast)
+    poller_passed()  # the tracker runs, or the page would say it has stopped instead of "Live (…)"
     if without == "EventSource in the browser":
         page.add_init_script("delete window.EventSource")
     # Otherwise the live server (WSGI) refuses the stream with a 204 and the page polls at once.
