@@ -5,31 +5,26 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SANDBOX_PORT ?= 8001
 WEB_PORT ?= 8000
+WEB_WORKERS ?= 2
 
 .PHONY: run test test-fast setup sandbox lint format browser bench screenshots key clean
 
 ## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
-# If any of them stops (a port already in use, a crash), the others are stopped too and make fails:
-# `wait -n` returns as soon as one of them exits. Links the sandbox mails (invitations) and the
-# dashboard sends (notification mails, webhook URLs) point at the dashboard on WEB_PORT.
+# scripts/run-stack keeps them together: a poller that dies is restarted (with backoff, and a line
+# saying so); the sandbox or the web server stopping (a port already in use, a crash) stops the others
+# and make fails. The web server runs WEB_WORKERS processes. Links the sandbox mails (invitations)
+# and the dashboard sends (notification mails, webhook URLs) point at the dashboard on WEB_PORT.
 run: setup
 	@echo
 	@echo "  Dashboard:  http://127.0.0.1:$(WEB_PORT)/   sign in as demo / demo-password"
 	@echo "  Sandbox:    http://127.0.0.1:$(SANDBOX_PORT)/  (logins in README.md)"
 	@echo
-	@pids=""; trap 'kill $$pids 2>/dev/null; wait' EXIT; trap 'exit 130' INT TERM; \
-	export NEXICAL_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexical; \
+	@export NEXICAL_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexical; \
 	export NEXUSTOKEN_API_URL=http://127.0.0.1:$(SANDBOX_PORT)/nexustoken; \
 	export SANDBOX_PUBLIC_URL=http://127.0.0.1:$(SANDBOX_PORT); \
 	export NEXICAL_INVITE_URL=http://127.0.0.1:$(WEB_PORT)/invites/accept/; \
 	export PUBLIC_URL=http://127.0.0.1:$(WEB_PORT); \
-	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --no-migrate & pids="$$pids $$!"; \
-	$(PY) scripts/wait-for-sandbox http://127.0.0.1:$(SANDBOX_PORT)/_sandbox/health $$! || exit 1; \
-	$(PY) manage.py runpoller & pids="$$pids $$!"; \
-	$(VENV)/bin/uvicorn dashboard.asgi:application --host 127.0.0.1 --port $(WEB_PORT) & pids="$$pids $$!"; \
-	wait -n; status=$$?; \
-	echo "A process stopped (exit status $$status); stopping the others." >&2; \
-	exit $$(( status == 0 ? 1 : status ))
+	exec $(PY) scripts/run-stack --sandbox-port $(SANDBOX_PORT) --web-port $(WEB_PORT) --web-workers $(WEB_WORKERS)
 
 ## Set everything up and run every test.
 test: setup browser

@@ -203,6 +203,9 @@ POLLER_LEASE_SECONDS = env.float("POLLER_LEASE_SECONDS", default=60.0)
 # Due jobs (and due tasks) one poller claims per pass (their branches' other jobs come along); the
 # rest wait for the next pass, or for another poller.
 POLLER_CLAIM_BATCH = env.int("POLLER_CLAIM_BATCH", default=200)
+# Live pages say "Live updates paused: the tracker has not run since 12:04" once the newest poller
+# pass is older than this: many passes (at most 1 s apart) and a slow one, not a single late pass.
+POLLER_STALE_SECONDS = env.float("POLLER_STALE_SECONDS", default=30.0)
 # Seconds between the task poller's calls with one NexusToken key: the upstream allows 10 requests/s
 # per key, and the pages of the same user share the key, so the poller leaves them room.
 TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, cast
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -247,11 +247,23 @@ def page(
 
 
 def go(request: AuthenticatedRequest, url: str, *, same_page: bool = True) -> HttpResponse:
-    """After a successful POST: redirect (htmx follows it and swaps the fresh body in place), or,
-    when the action leaves the page (delete, create-and-open), make htmx load the new page."""
-    if request.htmx and not same_page:
+    """After a successful POST: show `url`.
+
+    Without htmx, a redirect. With htmx, a redirect too while the answer is the page the user is on:
+    htmx follows it and swaps the fresh body in place, and the address bar is right already. When the
+    action lands on another page (a task posted, an invitation accepted, a delete), or the caller says
+    so (`same_page=False`), HX-Redirect makes the browser load that page: the address bar then shows
+    it, so a reload shows it again (not the empty form) and back leads to the form.
+    """
+    if request.htmx and (not same_page or not _is_current_page(request, url)):
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def _is_current_page(request: AuthenticatedRequest, url: str) -> bool:
+    """Whether `url` is the page in the browser's address bar (htmx sends it), fragment aside."""
+    current = request.htmx.current_url_abs_path or request.get_full_path()
+    return urlsplit(url)._replace(fragment="").geturl() == urlsplit(current)._replace(fragment="").geturl()
 
 
 def whole_body(

@@ -1,23 +1,22 @@
 import asyncio
 import logging
 from collections.abc import Awaitable
-from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.db import connection as db_connection
-from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard.accounts.models import Service
+from dashboard.core import tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.nexustoken.summary import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
 from dashboard.tracking.access import refused_teams
-from dashboard.tracking.models import PollerHeartbeat, TrackedJob
+from dashboard.tracking.models import TrackedJob
 from dashboard.tracking.views.deployments import followed_jobs, running_and_recent
 
 logger = logging.getLogger(__name__)
@@ -31,13 +30,16 @@ HOME_DEPLOYS = 5  # running and recent deploys each listed on the home page; the
 async def home(request: AuthenticatedRequest) -> HttpResponse:
     connected = request.connections  # loaded by dashboard.core.middleware
     nexical = connected.get(Service.NEXICAL)
-    running, recent = await _deploys(request) if nexical and not nexical.needs_attention else ([], [])
+    shows_deploys = nexical is not None and not nexical.needs_attention
+    running, recent = await _deploys(request) if shows_deploys else ([], [])
     context = {
         "nexical": nexical,
         "nexustoken": connected.get(Service.NEXUSTOKEN),
         "nt": await nexustoken_summary(request),
         "running_deploys": running,
         "recent_deploys": recent,
+        # The deploys are as the poller last saw them: say so when it has stopped.
+        "tracker": await tracker.aread() if shows_deploys else None,
     }
     return render(request, "home/home.html", context)
 
@@ -84,11 +86,10 @@ async def _database_ok() -> bool:
 
 async def _poller_age() -> float | None:
     try:
-        last = await PollerHeartbeat.objects.aaggregate(last=Max("last_pass_at"))
+        last_pass = (await tracker.aread()).last_pass
     except Exception:
         logger.exception("Health check: the poller's heartbeat cannot be read")
         return None
-    last_pass: datetime | None = last["last"]
     if last_pass is None:
         return None
     return round(max(0.0, (timezone.now() - last_pass).total_seconds()), 1)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import JobEvent, JobInterest, PollerHeartbeat, ProjectScan, ProjectWatch, TrackedJob
+from .models import JobEvent, JobInterest, ProjectScan, ProjectWatch, TrackedJob
 
 
 @admin.register(TrackedJob)
@@ -38,8 +38,3 @@ class ProjectScanAdmin(admin.ModelAdmin):
 @admin.register(JobEvent)
 class JobEventAdmin(admin.ModelAdmin):
     list_display = ["job", "from_status", "to_status", "at", "pass_id"]
-
-
-@admin.register(PollerHeartbeat)
-class PollerHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["name", "started_at", "last_pass_at", "passes"]

@@ -9,6 +9,10 @@ and this watcher alone notices new rows and sets the events of the jobs that cha
 - on PostgreSQL it LISTENs on the `tracking` channel, where the poller sends the TrackedJob pk in
   the transaction that inserts the rows, so no query is made at all between changes.
 
+The poller's heartbeat is read every few seconds as well: when the poller stops (or comes back) every
+stream is woken, so each page says "Live updates paused: the tracker has not run since 12:04" (or
+stops saying it) without a reload.
+
 Some changes add no row (the last fetch marks the log complete, the poller starts failing or
 recovers, the job is deleted upstream); one query a second over the jobs being watched in this
 process catches those, on both databases, and the same look marks those jobs as viewed for the
@@ -40,6 +44,8 @@ from django.db import close_old_connections, connection, connections
 from django.db.models import Max, Value
 from django.utils import timezone
 
+from dashboard.core import tracker as poller_tracker
+
 from .channel import CHANNEL
 from .logs import Update, numbered
 from .models import JobEvent, LogLine, TrackedJob
@@ -50,6 +56,7 @@ TICK = 0.1  # seconds between two checks for new rows on SQLite (one cheap index
 STATE_EVERY = 1.0  # seconds between two checks of the watched jobs' other fields
 # The poller polls a running job's logs sub-second while it was viewed within ~10 s.
 TOUCH_EVERY = 4.0
+TRACKER_EVERY = 3.0  # seconds between two reads of the poller's heartbeat
 RECONNECT_DELAY = 2.0  # seconds before listening again after the LISTEN connection failed
 BUFFER = 3000  # newest log lines kept in memory per watched job (a few MB at most)
 
@@ -117,6 +124,9 @@ class Watcher:
         # to a loop only when first awaited, so creating it outside the loop is harmless.
         self._started = asyncio.Event()
         self._touched_at = -TOUCH_EVERY
+        self._tracker_read_at = -TRACKER_EVERY
+        # The poller as last read (None until the first read): what every stream of the loop shows.
+        self.tracker: poller_tracker.Tracker | None = None
         self.queries = 0  # database round trips made by the watcher, for the benchmark and the tests
 
     # --- what streams use ---------------------------------------------------------------------
@@ -233,9 +243,22 @@ class Watcher:
         if not job_pks:
             return
         await self._refresh(await sync_to_async(self._changed_states)(job_pks))
+        await self._look_at_tracker()
         if asyncio.get_running_loop().time() - self._touched_at >= TOUCH_EVERY:
             self._touched_at = asyncio.get_running_loop().time()
             await sync_to_async(self._touch)(job_pks)
+
+    async def _look_at_tracker(self) -> None:
+        """Every few seconds: has the poller stopped or come back? Then every stream redraws."""
+        now = asyncio.get_running_loop().time()
+        if now - self._tracker_read_at < TRACKER_EVERY:
+            return
+        self._tracker_read_at = now
+        self.queries += 1
+        seen = await sync_to_async(poller_tracker.read)()
+        before, self.tracker = self.tracker, seen
+        if before is None or _shown(before) != _shown(seen):
+            self._wake(list(self._changed))
 
     async def _refresh(self, job_pks: Iterable[int]) -> None:
         """Read the new rows of the changed jobs into their feeds, once for the process, then wake
@@ -321,6 +344,11 @@ class Watcher:
                 changed.append(row[0])
             self._states[row[0]] = state
         return changed
+
+
+def _shown(tracker: poller_tracker.Tracker) -> tuple[bool, datetime | None]:
+    """What the pages say of the tracker: live, or paused since its last pass."""
+    return tracker.paused, tracker.last_pass if tracker.paused else None
 
 
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watcher] = weakref.WeakKeyDictionary()

@@ -201,15 +201,3 @@ class LogLine(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} line {self.upstream_id}"
-
-
-class PollerHeartbeat(models.Model):
-    """Written by each poller process after every completed pass (`/healthz` reports its age)."""
-
-    name = models.CharField(max_length=100, unique=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    last_pass_at = models.DateTimeField(null=True, blank=True)
-    passes = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"poller {self.name}"

@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection
-from dashboard.core import leases
+from dashboard.core import leases, tracker
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, AuthError, UpstreamError
 
@@ -111,7 +111,7 @@ class Poller:
             )
         finally:
             renewing.cancel()
-        await sync_to_async(record.heartbeat)(self.name)
+        await sync_to_async(tracker.beat)(self.name)
         return PassSummary(
             jobs=sum(len(m) for m in branches.values()), scans=len(scans), lost_leases=sum(lost)
         )

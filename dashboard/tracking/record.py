@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Min
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,7 +32,6 @@ from .models import (
     JobEvent,
     JobInterest,
     LogLine,
-    PollerHeartbeat,
     ProjectScan,
     ProjectWatch,
     Reason,
@@ -325,9 +324,3 @@ def finish_scan(pk: int, owner: str, *, error: str = "", retry_in: float | None 
     else:
         fields.update(error_count=0, last_error="", scanned_at=now, next_scan_at=now + cadence.SCAN)
     return bool(ProjectScan.objects.filter(pk=pk, lease_owner=owner).update(**fields))
-
-
-def heartbeat(name: str) -> None:
-    now = timezone.now()
-    if not PollerHeartbeat.objects.filter(name=name).update(last_pass_at=now, passes=F("passes") + 1):
-        PollerHeartbeat.objects.create(name=name, started_at=now, last_pass_at=now, passes=1)

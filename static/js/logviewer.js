@@ -63,6 +63,23 @@
     if (liveStatus) liveStatus.textContent = sentence;
   }
 
+  // The connection to the dashboard is live, but the lines only move while the poller runs: when the
+  // page carries its "paused" notice (includes/tracker.html), that notice's sentence is said instead.
+  function sayLive(sentence) {
+    var paused = document.getElementById("notice-tracker");
+    say(paused ? paused.dataset.sentence : sentence);
+  }
+
+  // A banner about the job's state ("Job #29 (deploy) queued.", a message tagged job-status-pending)
+  // goes once the job's status has moved on, so it never contradicts the badge.
+  function dropStaleBanners() {
+    var badge = document.getElementById("job-status");
+    if (!badge) return;
+    document.querySelectorAll('.messages [data-describes^="job-status-"]').forEach(function (banner) {
+      if (banner.dataset.describes !== "job-status-" + badge.dataset.status) banner.remove();
+    });
+  }
+
   // --- preferences --------------------------------------------------------------------------------
 
   function readPref(name, fallback) {
@@ -451,6 +468,7 @@
 
   // A status event: each element replaces the one with its id (badge, timeline, notices, state).
   function swap(parts) {
+    var wasPaused = Boolean(document.getElementById("notice-tracker"));
     Object.keys(parts || {}).forEach(function (id) {
       var old = document.getElementById(id);
       var element = parse(parts[id]).firstElementChild;
@@ -458,6 +476,10 @@
       old.replaceWith(element);
       if (window.htmx) window.htmx.process(element);
     });
+    dropStaleBanners();
+    var paused = document.getElementById("notice-tracker");
+    if (paused) say(paused.dataset.sentence);
+    else if (wasPaused && !finished) say("Live again: the tracker is running.");
   }
 
   function finish(data) {
@@ -500,7 +522,7 @@
               done = handle(event.event, event.data || {}) || done;
             });
             if (done) return;
-            say("Live (checking every few seconds).");
+            sayLive("Live (checking every few seconds).");
             poll(answer.more ? 0 : POLL_MS);
           });
         },
@@ -531,14 +553,14 @@
 
     function fallBack() {
       source.close();
-      say("Live (checking every few seconds).");
+      sayLive("Live (checking every few seconds).");
       poll(0);
     }
 
     source.addEventListener("open", function () {
       opened = true;
       window.clearTimeout(giveUp);
-      say("Live.");
+      sayLive("Live.");
     });
     ["line", "status", "done"].forEach(function (name) {
       source.addEventListener(name, function (event) {
@@ -682,5 +704,6 @@
     setFollow(true);
     toEnd();
   }
+  dropStaleBanners(); // the job may have moved on between the action and this page
   connect(0);
 })();

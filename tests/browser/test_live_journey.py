@@ -42,6 +42,8 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
     page.fill("#job_inputs", '{"ref": "demo"}')
     page.click("button[name=create_job]")
     expect(page.locator("#job-status")).to_have_text("pending")
+    queued = page.locator(".messages .alert", has_text="queued.")
+    expect(queued).to_be_visible()
     page.evaluate("window.sameDocument = true")  # gone if anything below reloads the page
 
     job = worker.post("/workers/acquire", json={}).raise_for_status().json()["job"]
@@ -55,6 +57,7 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
     expect(page.locator("#L3")).to_contain_text("a needle in the log")
     expect(page.locator("#job-status")).to_have_text("running")
     expect(page.locator("#job-timeline [data-status=running]")).to_be_visible()
+    expect(queued).to_have_count(0)  # "queued" no longer true: the banner went with it
 
     # Follow: the view sticks to the newest line while the reader is at the bottom.
     write(*(f"compiling module {n}" for n in range(1, 81)))

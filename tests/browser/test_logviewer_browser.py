@@ -17,7 +17,7 @@ from dashboard.services import nexical
 from dashboard.tracking.interest import JobPath, track_job
 from dashboard.tracking.models import LogLine
 from tests.support.helpers import sign_in
-from tests.support.live_helpers import job_scene, record_lines, record_status
+from tests.support.live_helpers import job_scene, poller_passed, record_lines, record_status
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -353,6 +353,7 @@ def test_it_opens_a_100000_line_log_with_its_head_and_tail_and_reaches_any_line(
 
 def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_url, page, cast, shoot):
     scene = job_scene(cast)
+    poller_passed()  # the tracker runs, or the page would say it has stopped instead of "Live."
     sign_in(page, asgi_url, cast.member.user)
     page.goto(f"{asgi_url}{scene.url()}")  # showing the job registers it
     tracked = scene.tracked()
@@ -394,6 +395,7 @@ def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_
 @pytest.mark.parametrize("without", ["EventSource in the browser", "streaming in the server"])
 def test_it_falls_back_to_polling_when_it_cannot_stream(live_server, page, cast, without):
     scene = job_scene(cast)
+    poller_passed()  # the tracker runs, or the page would say it has stopped instead of "Live (…)"
     if without == "EventSource in the browser":
         page.add_init_script("delete window.EventSource")
     # Otherwise the live server (WSGI) refuses the stream with a 204 and the page polls at once.

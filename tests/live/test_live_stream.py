@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
 from dashboard.tracking.views import jobs as live_views
-from tests.support.live_helpers import EventReader, job_scene, record_lines, record_status
+from tests.support.live_helpers import EventReader, job_scene, poller_passed, record_lines, record_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,6 +146,7 @@ async def test_it_ends_at_once_for_a_finished_job_with_its_whole_log(cast):
 
 
 async def test_it_says_when_the_poller_cannot_reach_nexical(cast):
+    await sync_to_async(poller_passed)()  # the poller runs: only the job's own error is said
     scene = await sync_to_async(job_scene)(cast)
     client = await viewer(cast.member)
     tracked = await seen(client, scene)

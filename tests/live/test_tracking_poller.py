@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection
+from dashboard.core.models import PollerHeartbeat
 from dashboard.notifications.models import Kind, Notification
 from dashboard.tracking.interest import touch_viewed, unwatch_project, watch_project
-from dashboard.tracking.models import JobInterest, LogLine, PollerHeartbeat, Reason, TrackedJob
+from dashboard.tracking.models import JobInterest, LogLine, Reason, TrackedJob
 from dashboard.tracking.poller import Poller
 from dashboard.tracking.record import UNTRACKABLE, cut_message
 from tests.support.sandbox_process import free_port

@@ -6,9 +6,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from dashboard.core.models import PollerHeartbeat
 from dashboard.home.management.commands import runpoller
 from dashboard.nexustoken.models import Source, Status, Task, TaskEvent
-from dashboard.tracking.models import PollerHeartbeat
 from dashboard.tracking.poller import Poller
 from tests.support.tasks_cast import Person, settle
 from tests.support.tracking_helpers import Worker, new_branch

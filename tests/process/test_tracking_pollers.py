@@ -21,8 +21,9 @@ from django.db import connections
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection, Service
+from dashboard.core.models import PollerHeartbeat
 from dashboard.notifications.models import Notification
-from dashboard.tracking.models import JobEvent, JobInterest, LogLine, PollerHeartbeat, Reason, TrackedJob
+from dashboard.tracking.models import JobEvent, JobInterest, LogLine, Reason, TrackedJob
 from tests.support.orchestrator_cast import Cast, Person
 from tests.support.sandbox_process import ROOT, _postgres_database
 from tests.support.tracking_helpers import Worker, new_branch

@@ -4,7 +4,7 @@ poller records them, and a reader of Server-Sent Events."""
 import asyncio
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.core.models import PollerHeartbeat
 from dashboard.tracking.channel import announce
 from dashboard.tracking.models import JobEvent, LogLine, TrackedJob
 
@@ -68,6 +69,13 @@ def record_status(tracked: TrackedJob, to_status: str, *, logs_complete: bool = 
         JobEvent.objects.create(job=tracked, from_status=tracked.status, to_status=to_status, at=now)
         announce(tracked.pk)
     tracked.refresh_from_db()
+
+
+def poller_passed(seconds_ago: float = 0.0, name: str = "test-poller") -> datetime:
+    """A poller's heartbeat, as if its last pass ended `seconds_ago` (the live pages read it)."""
+    at = timezone.now() - timedelta(seconds=seconds_ago)
+    PollerHeartbeat.objects.update_or_create(name=name, defaults={"last_pass_at": at, "passes": 1})
+    return at
 
 
 @dataclass

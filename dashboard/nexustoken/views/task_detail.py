@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django_htmx.http import HTMX_STOP_POLLING
 
-from dashboard.core import pages
+from dashboard.core import pages, tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
@@ -44,8 +44,11 @@ ERROR_SENTENCES = {
 }
 
 
-def _version(task: Task) -> str:
-    return f"{task.status}.{task.upstream_event_count}.{task.updated_at.timestamp():.6f}"
+def _version(task: Task, paused: bool) -> str:
+    """What the browser shows: the task's state, and whether the poller was said to have stopped (so
+    the notice comes and goes without a reload)."""
+    stamp = f"{task.status}.{task.upstream_event_count}.{task.updated_at.timestamp():.6f}"
+    return f"{stamp}.paused" if paused else stamp
 
 
 class ExplainedFailure(FailedAttempt):
@@ -62,15 +65,22 @@ def _explained_errors(task: Task) -> list[ExplainedFailure]:
     ]
 
 
-async def _context(task: Task, **extra: object) -> dict[str, object]:
+async def _poller(task: Task) -> tracker.Tracker | None:
+    """The poller, for an unfinished task: its checks cover a webhook that never came."""
+    return None if task.is_finished else await tracker.aread()
+
+
+async def _context(task: Task, poller: tracker.Tracker | None = None, **extra: object) -> dict[str, object]:
     events = [event async for event in task.events.all()]
+    poller = poller or await _poller(task)
     sentence = STATUS_SENTENCES[task.status].format(
         hours=task.pending_pool_hours, price=task.awarded_price, seconds=task.max_seconds
     )
     return {
         "task": task,
         "events": events,
-        "version": _version(task),
+        "version": _version(task, poller is not None and poller.paused),
+        "tracker": poller,
         "status_sentence": sentence,
         "errors": _explained_errors(task),
         "result_pretty": json.dumps(task.result_data, indent=2, ensure_ascii=False)
@@ -82,9 +92,10 @@ async def _context(task: Task, **extra: object) -> dict[str, object]:
 
 
 async def _live(request: AuthenticatedRequest, task: Task) -> HttpResponse:
-    if request.GET.get("live") == _version(task) and not task.is_finished:
+    poller = await _poller(task)
+    if poller is not None and request.GET.get("live") == _version(task, poller.paused):
         return HttpResponse(status=204)
-    response = render(request, f"{TEMPLATE}#live", await _context(task))
+    response = render(request, f"{TEMPLATE}#live", await _context(task, poller))
     if task.is_finished:
         response.status_code = HTMX_STOP_POLLING
     return response

@@ -216,7 +216,8 @@ async def _create_job(
     # Tracked from now on, for its author (the poller tells them how it ends).
     where = interest.JobPath(team_id, project_id, branch_id)
     await interest.atrack_job(request.user, job, where, Reason.TRIGGERED)
-    messages.success(request, f"Job #{job.id} ({job.type}) queued.")
+    # Tagged with the state it describes: the job page drops it once the job's status moves on.
+    messages.success(request, f"Job #{job.id} ({job.type}) queued.", extra_tags=f"job-status-{job.status}")
     return go(
         request,
         reverse("orchestrator:job_detail", args=[team_id, project_id, branch_id, job.id]),

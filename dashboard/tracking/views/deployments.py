@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from dashboard.core import tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page, page
 from dashboard.core.sections import menu_section
@@ -99,6 +100,7 @@ async def deployments(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRes
         "projects": [place for place in places if not filters.get("team") or place[0] == filters["team"]],
         "refresh_seconds": REFRESH_SECONDS if active else None,
         "query": request.GET.urlencode(),
+        "tracker": await tracker.aread(),
     }
     if request.htmx and request.htmx.target == "deployment-rows":
         # The periodic refresh of an open overview: only the rows.

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from dashboard.core import tracker as poller_tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page
 from dashboard.services.nexical import NexicalAPI
@@ -85,12 +86,15 @@ def rows_html(lines: list[LogLine]) -> str:
     return render_to_string(ROWS_TEMPLATE, {"lines": lines}) if lines else ""
 
 
-def status_payload(job: TrackedJob, sight: Sight, events: list[JobEvent]) -> StatusPayload:
+def status_payload(
+    job: TrackedJob, sight: Sight, events: list[JobEvent], tracker: poller_tracker.Tracker
+) -> StatusPayload:
     context = {
         "job": job,
         "sight": sight,
         "timeline": timeline(job, events),
         "live": not logs.settled(job),
+        "tracker": tracker,
         "page_url": _page_url(job),
     }
     html = {element: render_to_string(f"{LIVE_TEMPLATE}#{part}", context) for element, part in PARTS.items()}
@@ -131,7 +135,10 @@ async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
             if update.lines:
                 after = update.lines[-1].pk
                 yield _sse("line", line_payload(update.lines), event_id=after)
-            status = status_payload(update.job, sight, update.events)
+            # The watcher re-reads the heartbeat and wakes every stream when the tracker stops or
+            # comes back, so the notice changes without a reload.
+            tracker = watcher.tracker or await poller_tracker.aread()
+            status = status_payload(update.job, sight, update.events, tracker)
             if status != shown:
                 shown = status
                 yield _sse("status", status)
@@ -187,7 +194,8 @@ async def job_updates(
     if update.lines:
         after = update.lines[-1].pk
         events.append({"event": "line", "id": after, "data": line_payload(update.lines)})
-    events.append({"event": "status", "data": status_payload(update.job, sight, update.events)})
+    tracker = await poller_tracker.aread()
+    events.append({"event": "status", "data": status_payload(update.job, sight, update.events, tracker)})
     if update.finished:
         events.append({"event": "done", "data": {"status": update.job.status}})
     response = JsonResponse({"after": after, "more": update.more, "events": events})
@@ -238,4 +246,5 @@ async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
         "log_urls": urls,
         # The viewer listens for more only while more can come.
         "live": not logs.settled(job),
+        "tracker": await poller_tracker.aread(),
     }

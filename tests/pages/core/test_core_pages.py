@@ -12,10 +12,10 @@ from django.utils import timezone
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Connection, Service
 from dashboard.core import views
+from dashboard.core.models import PollerHeartbeat
 from dashboard.home import views as home_views
 from dashboard.services import nexical
 from dashboard.services.nexical import NexicalAPI
-from dashboard.tracking.models import PollerHeartbeat
 from tests.support.helpers import connected_user, dashboard_user, new_nexical_user
 from tests.support.sandbox_process import free_port
 

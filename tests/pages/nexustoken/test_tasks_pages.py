@@ -451,3 +451,19 @@ def test_it_captions_the_task_table_for_screen_readers(client, owner):
     page = text(owner.login(client).get(reverse("nexustoken:task_list"), {"page": 2}))
     assert '<caption class="sr-only">Your tasks, newest first (page 2 of 2)</caption>' in page
     assert page.count('<th scope="col"') == 7
+
+
+def test_a_task_posted_with_htmx_puts_its_page_in_the_address_bar(client, owner):
+    new = reverse("nexustoken:task_new")
+    htmx = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{new}"}
+    response = owner.login(client).post(new, task_fields(), headers=htmx)
+    # The browser loads the task's page: a reload shows the task, not the empty form at /tasks/new/.
+    task = Task.objects.get(user=owner.user)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("nexustoken:task_detail", args=[task.task_id])
+
+    # An action that stays on its page keeps htmx's swap in place (the address bar is right already).
+    here = reverse("nexustoken:task_detail", args=[task.task_id])
+    htmx["HX-Current-URL"] = f"http://testserver{here}"
+    stay = client.post(here, {"refresh": "1"}, headers=htmx)
+    assert (stay.status_code, stay.url) == (302, here) and "HX-Redirect" not in stay

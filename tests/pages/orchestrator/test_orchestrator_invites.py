@@ -169,3 +169,16 @@ def test_it_asks_for_the_token_when_there_is_none(client, sandbox):
     response = as_user(client, person(sandbox)).post(ACCEPT, {"accept": "1"})
     assert response.status_code == 400
     assert "Paste the token from your invitation email" in response.content.decode()
+
+
+def test_an_invitation_accepted_with_htmx_puts_the_team_in_the_address_bar(client, cast):
+    email = f"{unique('new')}@example.com"
+    sent = _invite(cast, email)
+    user, _ = _invitee(cast, email)
+    client.force_login(user)
+    htmx = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{ACCEPT}"}
+    response = client.post(ACCEPT, {"token": sent["token"], "accept": "1"}, headers=htmx)
+    # The browser loads the team's page: a reload shows the team, not the empty form at /invites/accept/.
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("orchestrator:team_detail", args=[cast.team["id"]])
+    assert email in _member_emails(cast)

@@ -182,6 +182,8 @@ def test_it_triggers_a_job_with_json_inputs(client, cast):
     page = client.get(response.url).content.decode()
     assert "badge-pending" in page
     assert "&quot;ref&quot;: &quot;main&quot;" in page
+    # The banner names the state it describes: the job page drops it once the status moves on.
+    assert 'data-describes="job-status-pending">Job #' in page and ") queued.</div>" in page
 
 
 @pytest.mark.parametrize(
