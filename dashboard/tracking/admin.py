@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import JobEvent, JobInterest, PollerHeartbeat, ProjectScan, ProjectWatch, TrackedJob
+from .models import JobEvent, JobInterest, PollerHeartbeat, ProjectScan, ProjectWatch, TeamRoster, TrackedJob
 
 
 @admin.register(TrackedJob)
@@ -43,3 +43,8 @@ class JobEventAdmin(admin.ModelAdmin):
 @admin.register(PollerHeartbeat)
 class PollerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "started_at", "last_pass_at", "passes"]
+
+
+@admin.register(TeamRoster)
+class TeamRosterAdmin(admin.ModelAdmin):
+    list_display = ["team_id", "read_at"]
