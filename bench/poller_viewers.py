@@ -1,7 +1,8 @@
 """Upstream GETs for one running job watched by 50 people, against 1 person.
 
-Each viewer is a team member signed in to the dashboard: they open the job page (which checks with
-their own token that they may see the job, the answer cached for a minute) and then poll its live
+Each viewer is a team member signed in to the dashboard, connected as connecting leaves them (their
+Nexical account id stored): they open the job page (the first look at the job asks upstream with one
+viewer's token; the others are found on the team's member list, read once) and then poll its live
 updates every second (the fallback of the event stream: it reads only the local database). The
 poller runs as its own process, as `make run` starts it. The job writes a line every 200 ms for
 --seconds, then completes; every GET the sandbox serves in that time is counted.
@@ -27,7 +28,7 @@ def team_members(scene: Scene, count: int) -> list:
             person = new_person(scene.sandbox)
             invite = {"email": person["user"]["email"], "role": "member"}
             owner.post(f"/teams/{scene.team_id}/invites", json=invite).raise_for_status()
-            users.append(dashboard_user(person["token"], f"viewer{number}"))
+            users.append(dashboard_user(person["token"], f"viewer{number}", person["user"]["id"]))
     return users
 
 
@@ -106,7 +107,7 @@ def main() -> None:
             )
         print(f"  ratio, all GETs:        {sum(many[:2]) / sum(one[:2]):.2f}  (goal <= 1.1)")
         print(f"  ratio, the poller's:    {many[0] / one[0]:.2f}")
-        print("  (each viewer's first page view checks with their own token that they may see the job)")
+        print("  (the first view looks the job up; the team's member list, read once, admits the others)")
     finally:
         scene.stop_poller()
         scene.sandbox.stop()

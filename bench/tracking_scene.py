@@ -150,14 +150,16 @@ def build_scene(latency_ms: int) -> Scene:
     return Scene(sandbox, database_url, owner["token"], team["id"], project["id"], branch["id"], worker)
 
 
-def dashboard_user(token: str, name: str):
+def dashboard_user(token: str, name: str, account_id: str = ""):
+    """A dashboard user connected to Nexical with `token`; `account_id` is who it belongs to upstream,
+    which connecting stores (and the member lists are matched against)."""
     from django.contrib.auth import get_user_model
 
     from dashboard.accounts.connections import save_connection
     from dashboard.accounts.models import Service
 
     user = get_user_model().objects.create_user(username=name, password="bench-password")
-    save_connection(user, Service.NEXICAL, secret=token)
+    save_connection(user, Service.NEXICAL, secret=token, account_id=account_id)
     return user
 
 

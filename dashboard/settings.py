@@ -209,6 +209,9 @@ POLLER_STALE_SECONDS = env.float("POLLER_STALE_SECONDS", default=30.0)
 # Seconds between the task poller's calls with one NexusToken key: the upstream allows 10 requests/s
 # per key, and the pages of the same user share the key, so the poller leaves them room.
 TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
+# Seconds a team's member list, as Nexical last gave it, decides who may see the team's tracked jobs
+# before it is read again: a member removed upstream loses the live pages within this time.
+TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)
 
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {

@@ -1,24 +1,43 @@
-"""Who may see a tracked job: asked of Nexical with the viewer's own token, the answer kept briefly.
+"""Who may see a tracked job, decided from what Nexical already said: one call per team, not per viewer.
 
 The live pages read the poller's cache, which holds every tracked job of every user: without this
-check anyone signed in could read any deploy log by guessing ids. The answer is cached per user and
-job (ACCESS_SECONDS), so a page that polls or reconnects does not cost one upstream call each time.
+check anyone signed in could read any deploy log by guessing ids. The rules, in order:
+
+1. The viewer's last answer for this job, kept per user and job in the cache: a "no" for
+   REFUSAL_SECONDS (a retry storm never reaches upstream), a "yes" for ACCESS_SECONDS, and never past
+   the moment the member list behind it is due to be read again.
+2. A job nobody tracks yet: the viewer's own token looks it up (`job_get`), which also confirms where
+   it lives upstream; the job is then registered. Only one such first look per job runs at a time in
+   a process, so fifty people opening a fresh link make one look, and the others go on to rule 3.
+3. A tracked job (its place upstream already confirmed): a viewer whose connection names a Nexical
+   account on the team's member list (`TeamRoster`, shared by every process, read again with the
+   viewer's token once older than TEAM_ROSTER_SECONDS) sees it with no call of their own. A member
+   removed upstream loses access when the list is next read, within that time.
+4. Whenever rule 3 cannot say yes (no account id stored, a connection upstream rejected, a system user,
+   someone who joined after the list was read, an outsider, an upstream without the member list), the
+   viewer's own token is asked, as in rule 2. Rule 3 only ever grants what that question would.
 """
 
 import asyncio
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
+from django.utils import timezone
 
+from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import load
 from dashboard.services import nexical
-from dashboard.services.errors import APIError
+from dashboard.services.errors import APIError, AuthError
 from dashboard.services.nexical import Job, NexicalAPI
 
 from . import interest
-from .models import Reason, TrackedJob
+from .models import Reason, TeamRoster, TrackedJob
 
 ACCESS_SECONDS = 60  # how long a "yes" holds: a member removed from the team loses access within it
 REFUSAL_SECONDS = 10  # how long a "no" holds: it spares upstream a retry storm, and stays short
@@ -26,7 +45,8 @@ REFUSAL_SECONDS = 10  # how long a "no" holds: it spares upstream a retry storm,
 
 @dataclass(frozen=True)
 class Sight:
-    """What the viewer's own token showed: the upstream job (None when it was deleted upstream)."""
+    """How the viewer's access was settled: `job` is the job as their own token showed it; None when
+    it was deleted upstream, or when the team's member list settled it without a call."""
 
     job: Job | None
 
@@ -36,6 +56,32 @@ NOT_ALLOWED = "not-allowed"
 
 def _key(user_id: int, ids: dict[str, int]) -> str:
     return "tracking:sight:{}:{team_id}:{project_id}:{branch_id}:{job_id}".format(user_id, **ids)
+
+
+class _Gates:
+    """One holder at a time per key within an event loop (a process serves requests on one loop;
+    the test client runs each on a fresh one), forgotten once nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._gates: dict[tuple[int, Hashable], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def __call__(self, key: Hashable) -> AsyncIterator[None]:
+        slot = (id(asyncio.get_running_loop()), key)
+        lock, users = self._gates.get(slot, (asyncio.Lock(), 0))
+        self._gates[slot] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._gates[slot]
+            if users == 1:
+                del self._gates[slot]
+            else:
+                self._gates[slot] = (lock, users - 1)
+
+
+_gate = _Gates()
 
 
 async def _ask(api: NexicalAPI, ids: dict[str, int], tracked: TrackedJob | None) -> Sight:
@@ -67,10 +113,14 @@ async def _names(api: NexicalAPI, ids: dict[str, int]) -> interest.Names:
     return interest.Names(team=team.name, project=project.name, branch=branch.name)
 
 
+async def _tracked(ids: dict[str, int]) -> TrackedJob | None:
+    return await TrackedJob.objects.filter(**ids).afirst()
+
+
 async def viewable_job(
     request: AuthenticatedRequest, api: NexicalAPI, ids: dict[str, int]
 ) -> tuple[TrackedJob, Sight]:
-    """The tracked job and what the viewer's token showed of it; Http404 for who may not see it.
+    """The tracked job and how the viewer's access was settled; Http404 for who may not see it.
 
     Showing a job registers it for tracking (reason "viewed"), so the poller follows it from now on.
     Upstream failures other than "not yours" propagate: the page layer turns them into sentences.
@@ -79,10 +129,38 @@ async def viewable_job(
     sight = await cache.aget(key)
     if sight == NOT_ALLOWED:
         raise Http404
-    tracked = await TrackedJob.objects.filter(**ids).afirst()
+    tracked = await _tracked(ids)
     if isinstance(sight, Sight) and tracked is not None:
         await interest.atouch_viewed(tracked)
         return tracked, sight
+    if tracked is None:
+        async with _gate(("job", *ids.values())):
+            tracked = await _tracked(ids)  # another viewer's first look may have just registered it
+            if tracked is None:
+                return await _own_look(request, api, ids, None)
+    try:
+        roster = await _roster(request, api, tracked.team_id)
+    except _Unlisted:
+        seen = await _own_look(request, api, ids, tracked)
+        # They see the team's job, yet the member list was "not found": this upstream does not list
+        # members, so nobody asks it again before the list would be due.
+        await _save_roster(tracked.team_id, None)
+        return seen
+    if roster is not None and _listed(request, roster):
+        tracked = await interest.aadd_viewer(request.user, tracked)
+        sight = Sight(job=None)
+        expires = (roster.read_at - timezone.now()).total_seconds() + settings.TEAM_ROSTER_SECONDS
+        if expires >= 1:
+            await cache.aset(key, sight, min(ACCESS_SECONDS, int(expires)))
+        return tracked, sight
+    return await _own_look(request, api, ids, tracked)
+
+
+async def _own_look(
+    request: AuthenticatedRequest, api: NexicalAPI, ids: dict[str, int], tracked: TrackedJob | None
+) -> tuple[TrackedJob, Sight]:
+    """Rules 2 and 4: the viewer's own token decides, and the answer is kept per user and job."""
+    key = _key(request.user.pk, ids)
     try:
         sight = await _ask(api, ids, tracked)
     except Http404:
@@ -99,6 +177,65 @@ async def viewable_job(
         raise Http404
     await cache.aset(key, sight, ACCESS_SECONDS)
     return tracked, sight
+
+
+# The team's member list ---------------------------------------------------------------------------
+
+
+def _account(request: AuthenticatedRequest) -> str:
+    """The viewer's Nexical account id, when the member list may speak for them ("" when not)."""
+    connection = request.connections.get(Service.NEXICAL)
+    if connection is None or connection.needs_attention:
+        return ""  # a token upstream rejected is asked again, and refused again
+    return connection.account_id.lower()
+
+
+def _listed(request: AuthenticatedRequest, roster: TeamRoster) -> bool:
+    account = _account(request)
+    return bool(account) and roster.member_ids is not None and account in roster.member_ids
+
+
+async def _fresh_roster(team_id: int) -> TeamRoster | None:
+    since = timezone.now() - timedelta(seconds=settings.TEAM_ROSTER_SECONDS)
+    return await TeamRoster.objects.filter(team_id=team_id, read_at__gt=since).afirst()
+
+
+async def _roster(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -> TeamRoster | None:
+    """The team's member list, read with the viewer's token when none is fresh (one read at a time
+    per team in a process); None when it cannot speak for this viewer, who is then asked directly.
+    A fresh list whose `member_ids` is None means the upstream lists no members."""
+    if not _account(request):
+        return None
+    roster = await _fresh_roster(team_id)
+    if roster is not None:
+        return roster
+    async with _gate(("team", team_id)):
+        roster = await _fresh_roster(team_id)  # read by another viewer while this one waited
+        if roster is not None:
+            return roster
+        try:
+            members = await nexical.team_member_list(api, team_id=team_id)
+        except APIError as error:
+            if error.is_missing_endpoint:
+                raise _Unlisted from error
+            raise
+        except AuthError as error:
+            if error.is_unauthenticated:
+                raise
+            return None  # a 403: this token may not list the members
+        return await _save_roster(team_id, sorted({str(member.user_id).lower() for member in members}))
+
+
+class _Unlisted(Exception):
+    """The member list answered "not found": not the viewer's team, or an upstream that lists no
+    members. The viewer's own look tells which."""
+
+
+async def _save_roster(team_id: int, member_ids: list[str] | None) -> TeamRoster:
+    roster, _ = await TeamRoster.objects.aupdate_or_create(
+        team_id=team_id, defaults={"member_ids": member_ids, "read_at": timezone.now()}
+    )
+    return roster
 
 
 def _team_key(user_pk: int, team_id: int) -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import JobEvent, JobInterest, ProjectScan, ProjectWatch, TrackedJob
+from .models import JobEvent, JobInterest, ProjectScan, ProjectWatch, TeamRoster, TrackedJob
 
 
 @admin.register(TrackedJob)
@@ -38,3 +38,8 @@ class ProjectScanAdmin(admin.ModelAdmin):
 @admin.register(JobEvent)
 class JobEventAdmin(admin.ModelAdmin):
     list_display = ["job", "from_status", "to_status", "at", "pass_id"]
+
+
+@admin.register(TeamRoster)
+class TeamRosterAdmin(admin.ModelAdmin):
+    list_display = ["team_id", "read_at"]

@@ -40,7 +40,16 @@ def track_job(
     user: User, job: nexical.Job, ids: JobPath, reason: Reason = Reason.VIEWED, names: Names | None = None
 ) -> TrackedJob:
     """Follow `job` on behalf of `user` (who has just seen it upstream with their own token)."""
-    tracked = _tracked_job(job, ids, names)
+    return _register(user, _tracked_job(job, ids, names), reason)
+
+
+def add_viewer(user: User, tracked: TrackedJob) -> TrackedJob:
+    """`user` may see this tracked job (their team's member list says so): register them as a viewer,
+    as a first view of the job would, without an upstream call."""
+    return _register(user, tracked, Reason.VIEWED)
+
+
+def _register(user: User, tracked: TrackedJob, reason: Reason) -> TrackedJob:
     interest, created = JobInterest.objects.get_or_create(user=user, job=tracked, defaults={"reason": reason})
     if not created and REASON_RANK[Reason(reason)] < REASON_RANK[Reason(interest.reason)]:
         JobInterest.objects.filter(pk=interest.pk).update(reason=reason)
@@ -91,6 +100,8 @@ class JobFields(TypedDict):
 
     status: nexical.JobStatus
     job_type: str
+    queue: str
+    worker: str
     inputs: dict[str, Any] | None
     outputs: dict[str, Any] | None
     created_at: datetime
@@ -102,6 +113,8 @@ def job_fields(job: nexical.Job) -> JobFields:
     return {
         "status": job.status,
         "job_type": job.type[:100],
+        "queue": job.queue[:100],
+        "worker": (job.assigned_factory_id or "")[:100],
         "inputs": job.inputs,
         "outputs": job.outputs,
         "created_at": job.created_at,
@@ -164,6 +177,7 @@ def is_watching(user: User, team_id: int, project_id: int) -> bool:
 
 # Async views call these.
 atrack_job = sync_to_async(track_job)
+aadd_viewer = sync_to_async(add_viewer)
 atouch_viewed = sync_to_async(touch_viewed)
 awatch_project = sync_to_async(watch_project)
 aunwatch_project = sync_to_async(unwatch_project)

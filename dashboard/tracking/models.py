@@ -39,6 +39,8 @@ class TrackedJob(models.Model):
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     job_type = models.CharField(max_length=100, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=100, blank=True)  # upstream's assignedFactoryId, once taken
     inputs = models.JSONField(null=True, blank=True)
     outputs = models.JSONField(null=True, blank=True)
     # Upstream's timestamps (created_at is null only for a job registered by id before its first fetch).
@@ -201,3 +203,18 @@ class LogLine(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} line {self.upstream_id}"
+
+
+class TeamRoster(models.Model):
+    """A team's members as upstream last listed them: who may see the team's tracked jobs.
+
+    One row per team, shared by every web process, read again once it is older than
+    TEAM_ROSTER_SECONDS (tracking/access.py). Holds upstream account ids only (Connection.account_id).
+    """
+
+    team_id = models.PositiveBigIntegerField(unique=True)
+    member_ids = models.JSONField(null=True)  # None: the upstream does not list this team's members
+    read_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"members of team {self.team_id}"
