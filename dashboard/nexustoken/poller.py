@@ -47,7 +47,10 @@ NO_ANSWER_DELAY = timedelta(seconds=30)
 def _claim(owner: str) -> list[Task]:
     now = timezone.now()
     due = Task.objects.filter(leases.free(now), status__in=OPEN_STATUSES, next_poll_at__lte=now)
-    return leases.claim(due.order_by("next_poll_at"), owner, now)
+    # Most overdue first (the claim gives the rows back in no particular order).
+    return sorted(
+        leases.claim(due.order_by("next_poll_at"), owner, now), key=lambda task: task.next_poll_at or now
+    )
 
 
 def release_all(owner: str) -> None:

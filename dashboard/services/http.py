@@ -213,7 +213,7 @@ async def request(
             )
         except (httpx.TransportError, TimeoutError) as exc:
             reason = (
-                f"no complete answer within {limit:g} s"
+                f"no complete answer within {limit:.1f} s"
                 if isinstance(exc, TimeoutError)
                 else type(exc).__name__
             )
