@@ -48,7 +48,9 @@ def open_the_breaker(client, sandbox, settings) -> None:
         assert response.status_code == 503 and UNREACHABLE in response.content.decode()
 
 
-def test_a_hung_upstream_gets_one_attempt_within_the_budget_and_the_sentence(client, cast, sandbox, short_budget):
+def test_a_hung_upstream_gets_one_attempt_within_the_budget_and_the_sentence(
+    client, cast, sandbox, short_budget
+):
     as_user(client, cast.owner)
     sandbox.set_knobs(hang=10, **HUNG)
     sandbox.reset_request_counts()
@@ -88,7 +90,9 @@ def test_after_repeated_timeouts_pages_answer_at_once_without_calling_upstream(
     assert nexical_calls(sandbox) == {}
 
 
-def test_the_breaker_closes_when_a_trial_call_after_the_cool_down_answers(client, cast, sandbox, short_budget):
+def test_the_breaker_closes_when_a_trial_call_after_the_cool_down_answers(
+    client, cast, sandbox, short_budget
+):
     as_user(client, cast.owner)
     open_the_breaker(client, sandbox, short_budget)
     assert BREAKER_SENTENCE.search(teams_page(client).content.decode())
