@@ -30,6 +30,7 @@ from tests.support.sandbox_process import start_sandbox  # noqa: E402
 # The seeded demo account's NexusToken key, as sandbox/nexustoken/demo.py derives it (that module
 # needs the sandbox's own Django apps), so the home page asks both upstreams.
 DEMO_API_KEY = "5e" + hashlib.sha256(b"nexustoken-demo-key").hexdigest()[:62]
+GOAL = 8.0  # seconds: the longest a page may wait on one upstream
 SENTENCE = re.compile(r"(The Nexical orchestrator|NexusToken) is unreachable right now[^.<]*\.")
 
 
@@ -97,7 +98,7 @@ def main() -> None:
     for url, seconds, status, sentence in rows:
         print(f"  {url:8} {seconds:6.2f} s  HTTP {status}  {sentence}")
     slowest = max(seconds for _, seconds, _, _ in rows)
-    print(f"\n  slowest load: {slowest:.2f} s  (goal: at most about {settings.UPSTREAM_PAGE_BUDGET:g} s)")
+    print(f"\n  slowest load: {slowest:.2f} s  (goal: at most about {GOAL:g} s)")
 
 
 if __name__ == "__main__":
