@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.core.middleware.sign_in_responses",
+    "dashboard.core.deadlines.upstream_budget",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -195,6 +196,15 @@ UPSTREAM_GET_RETRIES = env.int("UPSTREAM_GET_RETRIES", default=2)
 UPSTREAM_RETRY_BACKOFF = env.float("UPSTREAM_RETRY_BACKOFF", default=0.2)
 # The longest Retry-After we wait out inside one request before giving the 429 to the user.
 UPSTREAM_MAX_RETRY_AFTER = env.float("UPSTREAM_MAX_RETRY_AFTER", default=2.0)
+# Seconds a web request may wait on one upstream in all, retries included: past it the page says
+# the upstream is unreachable rather than keep the user waiting (dashboard.services.budget).
+UPSTREAM_PAGE_BUDGET = env.float("UPSTREAM_PAGE_BUDGET", default=8.0)
+# The circuit breaker (dashboard.services.breaker): this many attempts in a row without an answer,
+# within this many seconds, and the upstream is treated as down for the cool-down (calls fail at once,
+# then one trial call decides).
+UPSTREAM_BREAKER_FAILURES = env.int("UPSTREAM_BREAKER_FAILURES", default=3)
+UPSTREAM_BREAKER_WINDOW = env.float("UPSTREAM_BREAKER_WINDOW", default=30.0)
+UPSTREAM_BREAKER_COOLDOWN = env.float("UPSTREAM_BREAKER_COOLDOWN", default=20.0)
 
 # The poller (manage.py runpoller): a claimed job or task stays leased this many seconds; a poller
 # that dies holds its work no longer than that. Longer than a slow pass, and renewed during one, so a
@@ -212,6 +222,9 @@ TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
 # Seconds a team's member list, as Nexical last gave it, decides who may see the team's tracked jobs
 # before it is read again: a member removed upstream loses the live pages within this time.
 TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)
+# Seconds one upstream call of the pollers may take in all, retries included: a hung upstream or
+# token delays a pass by about this much, never a minute.
+POLLER_CALL_BUDGET = env.float("POLLER_CALL_BUDGET", default=6.0)
 
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {

@@ -91,6 +91,17 @@ def _fresh_knobs(request):
     server.reset_knobs()
 
 
+@pytest.fixture(autouse=True)
+def _closed_breakers():
+    """An upstream that one test made time out is not treated as down in the next: every test
+    starts and ends with every circuit breaker of this process closed and forgotten."""
+    from dashboard.services import breaker
+
+    breaker.reset()
+    yield
+    breaker.reset()
+
+
 @pytest.fixture(scope="module")
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:

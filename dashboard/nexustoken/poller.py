@@ -4,8 +4,10 @@
 the job poller does, so several pollers share the work), asks upstream about each outside any
 transaction, and records the answer only while it still holds the lease. Calls of one API key are
 spaced (dashboard.core.ratelimits) to stay inside the seed's 10 requests/s per key; a 429 or a
-rejected key defers that key's remaining tasks instead of hammering on. One failing task backs off
-on its own and never stops the pass.
+rejected key defers that key's remaining tasks instead of hammering on. Each call may take
+POLLER_CALL_BUDGET seconds in all; one that gets no answer defers its key's remaining tasks too, so a
+hung upstream holds a pass up by one budget per key, and the keys run at once. One failing task
+backs off on its own and never stops the pass.
 """
 
 import asyncio
@@ -22,7 +24,15 @@ from dashboard.accounts.models import Connection, Service
 from dashboard.core import leases
 from dashboard.core.ratelimits import TokenLimits
 from dashboard.services import nexustoken as nt
-from dashboard.services.errors import NEXUSTOKEN, APIError, AuthError, RateLimitError, UpstreamError
+from dashboard.services.budget import upstream_budget
+from dashboard.services.errors import (
+    NEXUSTOKEN,
+    APIError,
+    AuthError,
+    NetworkError,
+    RateLimitError,
+    UpstreamError,
+)
 
 from . import recording
 from .models import OPEN_STATUSES, Source, Task
@@ -30,12 +40,17 @@ from .models import OPEN_STATUSES, Source, Task
 logger = logging.getLogger(__name__)
 
 NOT_CONNECTED_DELAY = timedelta(hours=1)
+# A key's call got no answer: its remaining tasks wait this long rather than a budget each now.
+NO_ANSWER_DELAY = timedelta(seconds=30)
 
 
 def _claim(owner: str) -> list[Task]:
     now = timezone.now()
     due = Task.objects.filter(leases.free(now), status__in=OPEN_STATUSES, next_poll_at__lte=now)
-    return leases.claim(due.order_by("next_poll_at"), owner, now)
+    # Most overdue first (the claim gives the rows back in no particular order).
+    return sorted(
+        leases.claim(due.order_by("next_poll_at"), owner, now), key=lambda task: task.next_poll_at or now
+    )
 
 
 def release_all(owner: str) -> None:
@@ -91,7 +106,13 @@ async def _poll_account(
             return
         await limits.take_turn(connection.pk, settings.TASK_POLL_SPACING)
         try:
-            upstream = await nt.task_get(api, task_id=task.task_id)
+            with upstream_budget(settings.POLLER_CALL_BUDGET):
+                upstream = await nt.task_get(api, task_id=task.task_id)
+        except NetworkError as error:
+            # No answer within the budget: the key's other tasks would only wait as long each.
+            await afailed(task, owner, error.user_message)
+            await adefer(tasks[index + 1 :], owner, NO_ANSWER_DELAY, error.user_message)
+            return
         except RateLimitError as error:
             retry_after = limits.limited(connection.pk, error)
             await adefer(tasks[index:], owner, timedelta(seconds=retry_after), error.user_message)

@@ -7,7 +7,10 @@ key or raw upstream output beyond the short human message the upstream wrote for
 
 import math
 import re
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 NEXICAL = "Nexical"
 NEXUSTOKEN = "NexusToken"
@@ -47,6 +50,33 @@ class NetworkError(UpstreamError):
     @property
     def user_message(self) -> str:
         return f"{_service_subject(self.service)} is unreachable right now. Try again in a minute."
+
+
+class CircuitOpenError(NetworkError):
+    """Not sent: the upstream timed out repeatedly just now, so this process treats it as down for a
+    short while (`services.breaker`). `last_answered` is when it last answered at all, if it has."""
+
+    def __init__(self, service: str = NEXICAL, *, last_answered: datetime | None = None) -> None:
+        self.last_answered = last_answered
+        super().__init__(service)
+
+    @property
+    def user_message(self) -> str:
+        subject = _service_subject(self.service)
+        if self.last_answered is None:
+            return f"{subject} is unreachable right now. Try again in a minute."
+        return (
+            f"{subject} is unreachable right now (last answered at {_clock(self.last_answered)}). "
+            "Try again in a minute."
+        )
+
+
+def _clock(moment: datetime) -> str:
+    """A time of day in the dashboard's time zone, with the date when it is not today."""
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate():
+        return f"{local:%H:%M:%S}"
+    return f"{local:%H:%M:%S} on {local:%Y-%m-%d}"
 
 
 class AuthError(UpstreamError):

@@ -2,6 +2,8 @@
 
 Only GETs are retried (network errors and 5xx, with jittered exponential backoff; a short 429 is
 waited out once). Writes are never retried: a timed-out POST may already have happened upstream.
+Every wait is bounded: by the caller's time budget (`budget`), and by the upstream's circuit
+breaker (`breaker`), which fails calls at once while the upstream is treated as down.
 Logs name the upstream, method, path and status, never headers, bodies or tokens.
 """
 
@@ -21,6 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 from pydantic import TypeAdapter, ValidationError
 
+from . import breaker, budget
 from .errors import (
     NEXICAL,
     NEXUSTOKEN,
@@ -38,6 +41,9 @@ USER_AGENT = "nexus-dashboard/0.1"
 # An upstream may ask for any wait at all ("inf", 1e999, a date in the year 9999); past a day it
 # only tells the user "later", and an unbounded number would break the arithmetic that shows it.
 MAX_RETRY_AFTER = 86_400.0
+# Seconds: a retry, or a 429's wait, that would leave less than this of the caller's budget is not
+# worth making; the failure is reported at once instead.
+SHORTEST_ATTEMPT = 0.5
 # Parsing is recursive: a hostile or broken upstream can nest arrays deeper than Python's stack.
 _UNPARSEABLE = (ValueError, RecursionError)
 
@@ -94,8 +100,8 @@ async def aclose() -> None:
         await client.aclose()
 
 
-def _timeout() -> httpx.Timeout:
-    return httpx.Timeout(settings.UPSTREAM_TIMEOUT, connect=settings.UPSTREAM_CONNECT_TIMEOUT)
+def _timeout(limit: float) -> httpx.Timeout:
+    return httpx.Timeout(limit, connect=min(limit, settings.UPSTREAM_CONNECT_TIMEOUT))
 
 
 def _backoff(attempt: int) -> float:
@@ -181,7 +187,11 @@ async def request(
     json: Any = None,
     params: dict[str, Any] | None = None,
 ) -> Response:
-    """Send one request to `upstream` and return its parsed JSON answer, or raise an UpstreamError."""
+    """Send one request to `upstream` and return its parsed JSON answer, or raise an UpstreamError.
+
+    Within the caller's time budget (`services.budget`): each attempt is cut to the time left, and
+    a retry or a 429's wait that would not leave a useful attempt is skipped.
+    """
     method = method.upper()
     is_get = method == "GET"
     retries_left = max(0, settings.UPSTREAM_GET_RETRIES) if is_get else 0
@@ -193,22 +203,25 @@ async def request(
 
     while True:
         attempt += 1
+        limit = _attempt_limit(upstream)
+        if limit <= 0:
+            logger.warning("%s %s %s not sent: its time budget is spent", upstream.name, method, path)
+            raise NetworkError(upstream.name)
         try:
-            # httpx's read timeout restarts with every chunk, so a body trickling in a byte at a time
-            # would never time out: the whole attempt gets one deadline as well.
-            async with asyncio.timeout(settings.UPSTREAM_TIMEOUT):
-                response = await _client(upstream.base_url).request(
-                    method, url, headers=headers, json=json, params=params or None, timeout=_timeout()
-                )
+            response = await _send(
+                upstream, method, url, limit, headers=headers, json=json, params=params or None
+            )
         except (httpx.TransportError, TimeoutError) as exc:
-            if isinstance(exc, TimeoutError):
-                reason = f"no complete answer within {settings.UPSTREAM_TIMEOUT:g} s"
-            else:
-                reason = type(exc).__name__
+            reason = (
+                f"no complete answer within {limit:.1f} s"
+                if isinstance(exc, TimeoutError)
+                else type(exc).__name__
+            )
             logger.warning("%s %s %s failed: %s (attempt %d)", upstream.name, method, path, reason, attempt)
-            if retries_left:
+            pause = _backoff(attempt)
+            if retries_left and _fits(upstream, pause):
                 retries_left -= 1
-                await asyncio.sleep(_backoff(attempt))
+                await asyncio.sleep(pause)
                 continue
             raise NetworkError(upstream.name) from exc
         except httpx.DecodingError:
@@ -228,14 +241,19 @@ async def request(
             return Response(status, response.headers, _success_body(upstream, method, path, response))
 
         body = _json_or_none(response)
-        if status >= 500 and retries_left:
+        pause = _backoff(attempt)
+        if status >= 500 and retries_left and _fits(upstream, pause):
             logger.warning("%s %s %s answered %d (attempt %d)", upstream.name, method, path, status, attempt)
             retries_left -= 1
-            await asyncio.sleep(_backoff(attempt))
+            await asyncio.sleep(pause)
             continue
         if status == 429 and is_get and not waited_for_rate_limit:
             retry_after = _retry_after(response, body)
-            if retry_after is not None and retry_after <= settings.UPSTREAM_MAX_RETRY_AFTER:
+            if (
+                retry_after is not None
+                and retry_after <= settings.UPSTREAM_MAX_RETRY_AFTER
+                and _fits(upstream, retry_after)
+            ):
                 logger.info("%s %s %s rate limited, waiting %.1f s", upstream.name, method, path, retry_after)
                 waited_for_rate_limit = True
                 await asyncio.sleep(retry_after)
@@ -244,6 +262,41 @@ async def request(
         level = logging.WARNING if status >= 500 or status == 429 else logging.INFO
         logger.log(level, "%s %s %s answered %d", upstream.name, method, path, status)
         raise _error_for(upstream, response, body)
+
+
+async def _send(upstream: Upstream, method: str, url: str, limit: float, **options: Any) -> httpx.Response:
+    """One attempt, given `limit` seconds in all, its outcome told to the upstream's circuit breaker
+    (which may refuse it at once with CircuitOpenError)."""
+    breaker.admit(upstream.name, upstream.base_url, trial_seconds=limit)
+    try:
+        # httpx's read timeout restarts with every chunk, so a body trickling in a byte at a time
+        # would never time out: the whole attempt gets one deadline as well.
+        async with asyncio.timeout(limit):
+            response = await _client(upstream.base_url).request(
+                method, url, timeout=_timeout(limit), **options
+            )
+    except (httpx.TransportError, TimeoutError):
+        breaker.failed(upstream.name, upstream.base_url)
+        raise
+    except httpx.RequestError:
+        # A body that cannot be decoded, too many redirects: the upstream did answer.
+        breaker.answered(upstream.name, upstream.base_url)
+        raise
+    breaker.answered(upstream.name, upstream.base_url)
+    return response
+
+
+def _attempt_limit(upstream: Upstream) -> float:
+    """Seconds the next attempt may take: the timeout, or less when the caller's budget is nearly spent."""
+    timeout: float = settings.UPSTREAM_TIMEOUT
+    left = budget.remaining(upstream.name)
+    return timeout if left is None else min(timeout, left)
+
+
+def _fits(upstream: Upstream, wait: float) -> bool:
+    """Whether waiting `wait` seconds still leaves a useful attempt within the caller's budget."""
+    left = budget.remaining(upstream.name)
+    return left is None or left - wait >= SHORTEST_ATTEMPT
 
 
 def _success_body(upstream: Upstream, method: str, path: str, response: httpx.Response) -> Any:

@@ -6,6 +6,10 @@ follows each job; write each result in its own short transaction, guarded by the
 job-list call updates every job of that branch; logs come with the `?after=` cursor; a job that
 finished gets one last fetch, after which its cache is complete. Any failure moves the jobs it
 touched ahead (backoff) and the pass carries on: nothing here may stop the loop.
+
+Every upstream call is bounded (POLLER_CALL_BUDGET, dashboard.tracking.tokens) and the branches
+are worked on at once, so a hung upstream or token delays a pass by about one budget, and the
+heartbeat written at its end keeps moving.
 """
 
 import asyncio
@@ -160,15 +164,23 @@ class Poller:
         except (UpstreamError, NoUsableToken, AllRateLimited) as failure:
             _failed(failure, [seen[job.pk] for job in jobs])
             return
-        for job in jobs:
-            if seen[job.pk].upstream is None and seen[job.pk].due and _status_wanted(job, now):
-                # Not in its branch's list: deleted, or a list that leaves some out. Ask for the job.
-                try:
-                    request = partial(nexical.job_get, **where, job_id=job.job_id)
-                    seen[job.pk].upstream = await self.tokens.call(connections, request)
-                except (UpstreamError, NoUsableToken, AllRateLimited) as failure:
-                    _failed(failure, [seen[job.pk]])
+        # Not in its branch's list: deleted, or a list that leaves some out. Ask for each such job.
+        unlisted = [
+            job
+            for job in jobs
+            if seen[job.pk].upstream is None and seen[job.pk].due and _status_wanted(job, now)
+        ]
+        await asyncio.gather(*(self._job(job, where, connections, seen[job.pk]) for job in unlisted))
         await asyncio.gather(*(self._logs(job, where, connections, seen[job.pk]) for job in jobs))
+
+    async def _job(
+        self, job: TrackedJob, where: BranchIds, connections: list[Connection], seen: Observation
+    ) -> None:
+        try:
+            request = partial(nexical.job_get, **where, job_id=job.job_id)
+            seen.upstream = await self.tokens.call(connections, request)
+        except (UpstreamError, NoUsableToken, AllRateLimited) as failure:
+            _failed(failure, [seen])
 
     async def _logs(
         self, job: TrackedJob, where: BranchIds, connections: list[Connection], seen: Observation

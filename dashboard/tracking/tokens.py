@@ -5,15 +5,30 @@ viewed it), never with a token of its own. It tries their connections in order; 
 connection for its owner (clients.note_failure) and the next is tried; a 403 or 404 may only mean
 that this user lost access, so the next is tried too. A 429 pauses that token alone for its
 Retry-After, in this process (dashboard.core.ratelimits).
+
+Each call may take POLLER_CALL_BUDGET seconds in all, retries included. A token whose call got no
+answer is left out for the rest of the pass (the next candidate serves its other jobs, if any), so
+one hung token costs a pass one budget, not one per branch; the next candidate is not tried for
+the same call, since a timeout more often means the upstream than the token.
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection
 from dashboard.core.ratelimits import TokenLimits
-from dashboard.services.errors import APIError, AuthError, RateLimitError
+from dashboard.services.budget import upstream_budget
+from dashboard.services.errors import (
+    NEXICAL,
+    APIError,
+    AuthError,
+    CircuitOpenError,
+    NetworkError,
+    RateLimitError,
+)
 from dashboard.services.nexical import NexicalAPI
 
 
@@ -31,15 +46,17 @@ class AllRateLimited(Exception):
 
 @dataclass
 class TokenPool:
-    """Per-process memory of tokens: rate-limited until when, and which were rejected this run."""
+    """Per-process memory of tokens: rate-limited until when, which were rejected or stalled this pass."""
 
     limits: TokenLimits = field(default_factory=TokenLimits)
     rejected: set[int] = field(default_factory=set)  # connection pks that answered 401 this pass
+    stalled: set[int] = field(default_factory=set)  # connection pks whose call got no answer this pass
 
     def new_pass(self) -> None:
         # A rejected connection is marked needs_attention and left out of later passes' candidates;
         # once its owner reconnects (same row, new secret) it is a candidate again.
         self.rejected.clear()
+        self.stalled.clear()
 
     async def call[T](
         self, connections: list[Connection], request: Callable[[NexicalAPI], Awaitable[T]]
@@ -47,12 +64,17 @@ class TokenPool:
         """`request` made with the first candidate whose token works.
 
         Raises the upstream's 404/403 if every candidate got one (the job is gone, or nobody may see
-        it any more), AllRateLimited, NoUsableToken, or any other UpstreamError as it came.
+        it any more), AllRateLimited, NoUsableToken, a NetworkError when the only usable tokens
+        stalled earlier in the pass, or any other UpstreamError as it came.
         """
         refused: APIError | AuthError | None = None
         waits: list[float] = []
+        skipped_stalled = False
         for candidate in connections:
             if candidate.pk in self.rejected:
+                continue
+            if candidate.pk in self.stalled:
+                skipped_stalled = True
                 continue
             wait = self.limits.wait(candidate.pk)
             if wait > 0:
@@ -60,7 +82,12 @@ class TokenPool:
                 continue
             try:
                 api = await clients.nexical_api(candidate)
-                return await request(api)
+                with upstream_budget(settings.POLLER_CALL_BUDGET):
+                    return await request(api)
+            except NetworkError as error:
+                if not isinstance(error, CircuitOpenError):  # refused unsent: the token is not to blame
+                    self.stalled.add(candidate.pk)
+                raise
             except RateLimitError as error:
                 waits.append(self.limits.limited(candidate.pk, error))
             except AuthError as error:
@@ -77,4 +104,6 @@ class TokenPool:
             raise refused
         if waits:
             raise AllRateLimited(min(waits))
+        if skipped_stalled:
+            raise NetworkError(NEXICAL)
         raise NoUsableToken

@@ -48,7 +48,7 @@ class FaultMiddleware:
         latency = knobs.get("latency_ms") + random.uniform(0, knobs.get("jitter_ms"))
         if latency:
             time.sleep(latency / 1000)
-        if knobs.take("hang"):
+        if knobs.get("hang_path") in path and knobs.take("hang"):
             # A hung request answers normally when it wakes: by then its client has long given up,
             # and it must not use up a fault that a later request (or test) was meant to get.
             time.sleep(knobs.get("hang_seconds"))

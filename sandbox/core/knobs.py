@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "malformed": 0,  # the next N requests get a body that is not JSON
     "hang": 0,  # the next N requests hang for hang_seconds before answering
     "hang_seconds": 30.0,
+    "hang_path": "",  # only requests whose path contains this text hang ("" for any)
     # Rate limits at the vendors' numbers (NexusToken: 10 req/s per key, 60 creates/min, 5 failed
     # auths/min per IP; Nexical: 600 req/min per token).
     "rate_limits": True,

@@ -1,7 +1,8 @@
 """manage.py runpoller: follow every tracked job until stopped (SIGTERM/SIGINT end it after the pass).
 
 Each pass also polls the NexusToken tasks that are due (the NexusToken task poller: the fallback for a
-webhook that never came). The two steps are independent: one failing never stops the other.
+webhook that never came). The two steps are independent and run at once: one failing or waiting on
+a hung upstream never stops or holds up the other.
 """
 
 import asyncio
@@ -51,21 +52,16 @@ async def _main(poller: Poller, *, once: bool, out: OutputWrapper) -> None:
     failures = 0
     try:
         while not stop.is_set():
-            try:
-                # A long-lived process: drop a connection the database closed (restart, failover).
-                await sync_to_async(close_old_connections)()
-                summary = await poller.run_pass()
-                failures = 0
-                delay = await sync_to_async(_until_due)()
-            except Exception:
+            # Independent steps, at once: a hung upstream of one never holds up the other.
+            delay, _ = await asyncio.gather(
+                _poll_jobs(poller), _poll_tasks(poller.name, poller.tokens.limits)
+            )
+            if delay is None:
                 # The database is down or locked for long: wait, then try again; never exit on it.
                 failures += 1
-                logger.exception("Poller pass %d failed", poller.passes)
                 delay = cadence.backoff(failures).total_seconds()
             else:
-                if summary.lost_leases:
-                    logger.warning("Poller lost %d leases in pass %d", summary.lost_leases, poller.passes)
-            await _poll_tasks(poller.name, poller.tokens.limits)
+                failures = 0
             if once:
                 break
             with contextlib.suppress(TimeoutError):
@@ -76,6 +72,21 @@ async def _main(poller: Poller, *, once: bool, out: OutputWrapper) -> None:
         await sync_to_async(connections.close_all)()  # the thread that ran the passes holds them
         await http.aclose()
     out.write(f"Poller {poller.name} stopped after {poller.passes} passes.")
+
+
+async def _poll_jobs(poller: Poller) -> float | None:
+    """One pass over the tracked jobs: seconds until the next is due, or None when the pass failed."""
+    try:
+        # A long-lived process: drop a connection the database closed (restart, failover).
+        await sync_to_async(close_old_connections)()
+        summary = await poller.run_pass()
+        delay = await sync_to_async(_until_due)()
+    except Exception:
+        logger.exception("Poller pass %d failed", poller.passes)
+        return None
+    if summary.lost_leases:
+        logger.warning("Poller lost %d leases in pass %d", summary.lost_leases, poller.passes)
+    return delay
 
 
 async def _poll_tasks(owner: str, limits: TokenLimits) -> None:
