@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from dashboard.core.models import PollerHeartbeat
 from dashboard.nexustoken.models import Status, Task
 from dashboard.nexustoken.poller import poll_due_tasks
-from dashboard.tracking.models import PollerHeartbeat
 from dashboard.tracking.poller import Poller
 from tests.support.tasks_cast import Person, settle
 from tests.support.tracking_helpers import Worker, new_branch, one_pass
