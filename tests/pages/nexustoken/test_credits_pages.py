@@ -158,14 +158,14 @@ def test_it_asks_to_reconnect_a_revoked_key(client, sandbox, owner):
 @pytest.fixture
 def fast_failures(settings):
     settings.UPSTREAM_GET_RETRIES = 0
-    settings.UPSTREAM_TIMEOUT = 0.5
+    settings.UPSTREAM_TIMEOUT = 1.5  # under the hang knob's 3 s, well over a loaded machine's answer time
     settings.UPSTREAM_MAX_RETRY_AFTER = 0
 
 
 @pytest.mark.parametrize(
     ("knobs", "status", "sentence"),
     [
-        ({"hang": 5, "hang_seconds": 2}, 503, "NexusToken is unreachable right now. Try again in a minute."),
+        ({"hang": 5, "hang_seconds": 3}, 503, "NexusToken is unreachable right now. Try again in a minute."),
         ({"malformed": 5}, 502, "NexusToken answered something unexpected. The problem has been logged."),
     ],
 )
