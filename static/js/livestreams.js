@@ -10,8 +10,9 @@
 //   {type: "unsub", tab, job}          it stopped (the job is done, the tab is hidden, or closing)
 //   {type: "census"}                   a new leader asks every tab to send its "sub"s again
 //   {type: "event", job, name, data}   an event of the shared stream, passed on by the leader
-//   {type: "state", state, jobs}       the stream is "live" for these jobs, "reconnecting", or
-//                                      "unavailable" (the server cannot stream: the tabs poll)
+//   {type: "state", state, jobs}       the stream is "connecting" or "live" for these jobs,
+//                                      "reconnecting", or "unavailable" (the server cannot
+//                                      stream: the tabs poll)
 //
 // The leader keeps each job's cursor (the newest line id it passed on) and reopens the stream with
 // them when a tab adds a job, so nothing is lost or sent twice. A tab that starts following a job
@@ -29,9 +30,9 @@
 
   var LOCK = "nexus-live-leader";
   var RETRY_MS = 2000; // before reopening a dropped stream
-  var OPEN_MS = 6000; // a stream that has not opened by then never will (a buffering proxy)
+  var OPEN_MS = 10000; // a stream that has not opened by then never will (a buffering proxy)
   var GATHER_MS = 50; // tabs opened together join one reopen, not one each
-  var SILENT_MS = 10000; // a tab that hears nothing of its job by then polls on its own
+  var SILENT_MS = 20000; // a tab that no leader answers by then polls on its own
   var PAUSE_MS = 10000; // a tab hidden this long stops following until it is shown again
 
   var tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
@@ -154,6 +155,8 @@
     var opened = false;
     this.source = source;
     this.streamed = jobs;
+    this.state = { type: "state", state: "connecting", jobs: jobs };
+    post(this.state);
     this.giveUp = window.setTimeout(function () {
       if (!opened) self.unavailable();
     }, OPEN_MS);
@@ -321,9 +324,9 @@
     if (message.state === "unavailable") {
       this.stop();
       this.options.fallBack();
-    } else if (message.state === "live" && message.jobs.indexOf(this.options.job) !== -1) {
-      window.clearTimeout(this.silence);
-      this.options.onState("live");
+    } else if (message.jobs.indexOf(this.options.job) !== -1) {
+      window.clearTimeout(this.silence); // a leader is on it
+      if (message.state === "live") this.options.onState("live");
     } else if (message.state === "reconnecting") {
       window.clearTimeout(this.silence);
       this.options.onState("reconnecting");

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page
+from dashboard.services.errors import UpstreamError
 from dashboard.services.nexical import NexicalAPI
 
 from .. import logs
@@ -77,9 +78,21 @@ async def _allowed(
     return streamed, refused
 
 
-async def _multiplex(jobs: list[Streamed], refused: list[str], lifetime: float) -> AsyncIterator[str]:
-    """The events of every job, as they come; keepalives while none does."""
+async def _multiplex(
+    request: AuthenticatedRequest, api: NexicalAPI, wanted: list[Wanted], lifetime: float
+) -> AsyncIterator[str]:
+    """The events of every job the viewer may see, as they come; keepalives while none does.
+
+    The checks run inside the stream, after its headers: the browser then knows at once that the
+    stream is open (a busy server may take seconds over twenty checks), and a refusal is an event.
+    """
     yield "retry: 2000\n\n"
+    try:
+        jobs, refused = await _allowed(request, api, wanted)
+    except UpstreamError as error:
+        # Nexical could not say: the stream ends, and the leader tries again two seconds later.
+        logger.warning("The shared live stream could not check access: %s", type(error).__name__)
+        return
     for key in refused:
         yield sse("refused", {"job": key})
     # None in place of an event: that job's events ended (True if they failed).
@@ -131,12 +144,11 @@ async def live_stream(request: AuthenticatedRequest, api: NexicalAPI) -> Streami
     wanted = _parse(request.GET.getlist("job"))
     if isinstance(wanted, str):
         return HttpResponse(wanted, status=400, content_type="text/plain; charset=utf-8")
-    jobs, refused = await _allowed(request, api, wanted)
     if not isinstance(request, ASGIRequest):
         # Under WSGI a stream would hold a server thread for as long as the tabs are open. 204 tells
         # EventSource not to reconnect; the tabs then poll their jobs' `job_updates` instead.
         return HttpResponse(status=204)
-    events = _multiplex(jobs, refused, ACCESS_SECONDS)
+    events = _multiplex(request, api, wanted, ACCESS_SECONDS)
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back in its buffer
