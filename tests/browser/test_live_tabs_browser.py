@@ -67,9 +67,9 @@ def test_twenty_live_tabs_load_stay_live_and_leave_the_dashboard_usable(browser,
 
     # Every tab receives the lines written after it opened.
     for number, job_ids in enumerate(ids):
-        write(job_ids, f"written to job {number} after its tab opened")
+        write(job_ids, f"job {number} after its tab opened")
     for number, page in enumerate(pages):
-        expect(page.locator("#L1")).to_contain_text(f"written to job {number} after its tab opened", timeout=PATIENCE)
+        expect(page.locator("#L1")).to_contain_text(f"job {number} after its tab opened", timeout=PATIENCE)
 
     # The browser holds one live connection, not one per tab: another page of the dashboard opens.
     other = context.new_page()
