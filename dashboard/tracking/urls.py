@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import deployments, jobs, watch
+from .views import deployments, jobs, streams, watch
 
 JOB = "teams/<int:team_id>/projects/<int:project_id>/branches/<int:branch_id>/jobs/<int:job_id>/"
 
@@ -9,6 +9,7 @@ app_name = "tracking"
 urlpatterns = [
     path("deployments/", deployments.deployments, name="deployments"),
     path("teams/<int:team_id>/projects/<int:project_id>/watch", watch.project_watch, name="project_watch"),
+    path("live/events", streams.live_stream, name="live_stream"),
     path(f"{JOB}events", jobs.job_stream, name="job_stream"),
     path(f"{JOB}updates", jobs.job_updates, name="job_updates"),
     path(f"{JOB}lines", jobs.job_log_lines, name="job_log_lines"),

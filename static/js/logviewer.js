@@ -4,6 +4,8 @@
 // tracking/_log_viewer.html:
 //
 //   [data-log-viewer]            data-stream-url  Server-Sent Events of the job (below)
+//                                data-live-url, data-live-job  the browser's shared stream and
+//                                                 this job's key in it (static/js/livestreams.js)
 //                                data-updates-url the polling fallback: GET ?after=<line id>
 //                                data-lines-url   a hidden range: GET ?after=<id>&before=<id>
 //                                data-last-id     the id of the newest line rendered
@@ -537,11 +539,39 @@
     }, delay);
   }
 
-  // The stream is reopened by hand rather than by EventSource's own retry, so that it resumes from
-  // the newest line shown (its URL carries the cursor). A stream that never opens (a proxy that
+  // The browser's one shared stream (static/js/livestreams.js): a stream per tab would exhaust the
+  // browser's six connections to the dashboard at the seventh tab.
+  function share() {
+    window.LiveStreams.follow(viewer.dataset.liveUrl, {
+      job: viewer.dataset.liveJob,
+      updatesUrl: viewer.dataset.updatesUrl,
+      cursor: function () {
+        return lastId;
+      },
+      handle: handle,
+      onState: function (state) {
+        if (finished) return;
+        if (state === "live") say("Live.");
+        else if (state === "reconnecting") say("Reconnecting…");
+        else say("Live updates stopped: this job's log is no longer available to you. Reload the page to see why.");
+      },
+      fallBack: function () {
+        say("Live (checking every few seconds).");
+        poll(0);
+      },
+    });
+  }
+
+  // The page's own stream, where the shared one cannot work (no Web Locks or BroadcastChannel).
+  // It is reopened by hand rather than by EventSource's own retry, so that it resumes from the
+  // newest line shown (its URL carries the cursor). A stream that never opens (a proxy that
   // buffers, a server that cannot stream) gives way to polling.
   function connect(retries) {
     if (finished || !viewer.dataset.updatesUrl) return;
+    if (window.LiveStreams && viewer.dataset.liveUrl && viewer.dataset.liveJob) {
+      share();
+      return;
+    }
     if (!window.EventSource || !viewer.dataset.streamUrl) {
       poll(0);
       return;

@@ -14,7 +14,8 @@ Events (Server-Sent Events, and the same objects in the polling fallback's JSON)
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from typing import TypedDict
 
 from django.core.handlers.asgi import ASGIRequest
@@ -55,6 +56,11 @@ def _cursor(request: HttpRequest, name: str = "after") -> int:
     if cursor is None:
         raise Http404("Malformed cursor.")
     return cursor
+
+
+def job_key(job: TrackedJob) -> str:
+    """How the shared stream of several jobs names a job: "team.project.branch.job"."""
+    return ".".join(str(part) for part in _job_args(job))
 
 
 def _job_args(job: TrackedJob) -> list[int]:
@@ -105,7 +111,7 @@ def line_payload(lines: list[LogLine]) -> LinePayload:
     return {"first": lines[0].number, "last": lines[-1].pk, "count": len(lines), "html": rows_html(lines)}
 
 
-def _sse(event: str, data: Mapping[str, object], event_id: int | None = None) -> str:
+def sse(event: str, data: Mapping[str, object], event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
@@ -121,36 +127,49 @@ async def _read_update(job_pk: int, after: int, limit: int) -> logs.Update:
     return update
 
 
-async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
-    """Events until the job is done; between changes it waits on the process's watcher, which also
-    reads the new rows once for all the job's streams: no query of its own while it keeps up."""
+# One event of a job's stream: its name, its data and its SSE id (a line event's cursor), or None
+# when nothing changed for KEEPALIVE seconds (the stream then sends a keepalive comment).
+type Sent = tuple[str, Mapping[str, object], int | None] | None
+
+
+async def job_events(job_pk: int, sight: Sight, after: int) -> AsyncGenerator[Sent]:
+    """A job's events until it is done; between changes it waits on the process's watcher, which also
+    reads the new rows once for all the job's streams: no query of its own while it keeps up. Used by
+    the job's own stream and by the shared stream of several jobs (views/streams.py)."""
     watcher = live.watcher()
     await watcher.join(job_pk)
     try:
-        yield "retry: 2000\n\n"  # reconnect soon after a dropped connection, with Last-Event-ID
         shown = None
         while True:
             change = watcher.next_change(job_pk)  # before the read: a change during it still wakes us
             update = await _read_update(job_pk, after, BATCH)
             if update.lines:
                 after = update.lines[-1].pk
-                yield _sse("line", line_payload(update.lines), event_id=after)
+                yield "line", line_payload(update.lines), after
             # The watcher re-reads the heartbeat and wakes every stream when the tracker stops or
             # comes back, so the notice changes without a reload.
             tracker = watcher.tracker or await poller_tracker.aread()
             status = status_payload(update.job, sight, update.events, tracker)
             if status != shown:
                 shown = status
-                yield _sse("status", status)
+                yield "status", status, None
             if update.finished:
-                yield _sse("done", {"status": update.job.status})
+                yield "done", {"status": update.job.status}, None
                 return
             if update.more:
                 continue
             while not await _changed(change, KEEPALIVE):
-                yield ": keepalive\n\n"
+                yield None
     finally:
         watcher.leave(job_pk)
+
+
+async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"  # reconnect soon after a dropped connection, with Last-Event-ID
+    # aclosing: when the client leaves, the job's events must leave the watcher now, not at GC.
+    async with aclosing(job_events(job_pk, sight, after)) as events:
+        async for sent in events:
+            yield ": keepalive\n\n" if sent is None else sse(*sent)
 
 
 async def _changed(event: asyncio.Event, timeout: float) -> bool:
@@ -244,6 +263,8 @@ async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
         "timeline": timeline(job, events),
         "log": log,
         "log_urls": urls,
+        "live_url": reverse("tracking:live_stream"),
+        "live_job": job_key(job),
         # The viewer listens for more only while more can come.
         "live": not logs.settled(job),
         "tracker": await poller_tracker.aread(),
