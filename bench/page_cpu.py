@@ -43,7 +43,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * TICK_SECONDS
 
 
-def start_web(sandbox, database_url: str | None) -> tuple[Stack, str]:
+def start_web(sandbox, database_url: str | None, web: list[str]) -> tuple[Stack, str]:
     workdir = Path(tempfile.mkdtemp(prefix="nexus-bench-cpu-"))
     port = free_port()
     postgres_name = ""
@@ -63,19 +63,7 @@ def start_web(sandbox, database_url: str | None) -> tuple[Stack, str]:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     stack = Stack(url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
     stack.manage("migrate", "--verbosity", "0")
-    stack.start(
-        "web",
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "dashboard.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    )
+    stack.start("web", *web, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning")
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -206,20 +194,53 @@ def measure(client: httpx.Client, pid: int, pages: dict[str, str], rounds: int, 
     return rows
 
 
+def count_queries(client: httpx.Client, pages: dict[str, str], sql_file: Path) -> None:
+    """Each page kind's statements for one request (after a warm-up one), and how many read auth_user."""
+    print(f"{'page':<15}{'queries':>8}{'auth_user':>10}")
+    for kind, path in pages.items():
+        client.get(path)
+        start = sql_file.stat().st_size
+        assert client.get(path).status_code == 200
+        with sql_file.open() as statements:
+            statements.seek(start)
+            seen = statements.read().splitlines()
+        users = sum(statement.startswith('SELECT "auth_user".') for statement in seen)
+        print(f"{kind:<15}{len(seen):>8}{users:>10}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument(
+        "--queries", action="store_true", help="count each kind's queries instead (a slower server)"
+    )
     parser.add_argument("--database-url", default="", help="PostgreSQL: a fresh database beside this one")
     options = parser.parse_args()
 
     sandbox = start_sandbox()
-    stack, postgres_name = start_web(sandbox, options.database_url or None)
+    web = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
+    sql_file = Path(tempfile.mkdtemp(prefix="nexus-bench-sql-")) / "statements.log"
+    if options.queries:
+        count_file = sql_file.with_name("count")
+        web = [
+            sys.executable,
+            "-m",
+            "bench.counting_web",
+            "--count-file",
+            str(count_file),
+            "--sql-file",
+            str(sql_file),
+        ]
+    stack, postgres_name = start_web(sandbox, options.database_url or None, web)
     try:
         pages = upstream_scene(sandbox, stack)
         client = sign_in(stack)
+        if options.queries:
+            count_queries(client, pages, sql_file)
+            return
         rows = measure(client, stack.pid("web"), pages, options.rounds, options.warmup)
         database = "PostgreSQL" if options.database_url else "SQLite"
         print(f"\nWeb process CPU per page ({database}, {options.rounds} requests each, no upstream latency)")
