@@ -217,12 +217,26 @@ def main() -> None:
     parser.add_argument(
         "--queries", action="store_true", help="count each kind's queries instead (a slower server)"
     )
+    parser.add_argument(
+        "--profile", default="", help="run the server under cProfile and write its statistics to this file"
+    )
     parser.add_argument("--database-url", default="", help="PostgreSQL: a fresh database beside this one")
     options = parser.parse_args()
 
     sandbox = start_sandbox()
     web = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
     sql_file = Path(tempfile.mkdtemp(prefix="nexus-bench-sql-")) / "statements.log"
+    if options.profile:  # the event loop's thread only: where async views render their templates
+        web = [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            options.profile,
+            "-m",
+            "uvicorn",
+            "dashboard.asgi:application",
+        ]
     if options.queries:
         count_file = sql_file.with_name("count")
         web = [
