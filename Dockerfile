@@ -36,5 +36,11 @@ host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].lstrip('.').re
 req = r.Request('http://127.0.0.1:8000/healthz', headers={'Host': host, 'X-Forwarded-Proto': 'https'}); \
 sys.exit(r.urlopen(req, timeout=4).status != 200)"
 
-# Behind a TLS-terminating proxy: trust its X-Forwarded-* headers (SECURE_PROXY_SSL_HEADER is set).
-CMD ["uvicorn", "dashboard.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# Web processes: each has its own event loop, database pool and live-update watcher. Two suit a
+# 2-core machine; raise it with the cores (each holds up to DATABASE_POOL_MAX_SIZE connections).
+ENV WEB_WORKERS=2
+
+# The check says once, plainly, when the static files were not collected (each worker would
+# otherwise fail at import and be restarted over and over). Then, behind a TLS-terminating proxy:
+# trust its X-Forwarded-* headers (SECURE_PROXY_SSL_HEADER is set).
+CMD ["sh", "-c", "python manage.py check --deploy --tag staticfiles-collected > /dev/null && exec uvicorn dashboard.asgi:application --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\" --proxy-headers --forwarded-allow-ips '*'"]

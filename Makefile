@@ -77,7 +77,8 @@ sandbox: $(STAMP) | .sandbox
 	$(PY) -m sandbox serve --port $(SANDBOX_PORT) --seed
 
 ## The benchmarks of docs/benchmarks.md, with 50 ms latency: a page needing four upstream calls vs one call; the
-## poller and the live pages; a task's webhook reaching its page; pages while both upstreams hang.
+## poller and the live pages; a task's webhook reaching its page; pages while both upstreams hang;
+## the web process's CPU per page kind.
 bench: $(STAMP)
 	$(PY) -m bench.team_page
 	$(PY) -m bench.poller_viewers
@@ -87,6 +88,7 @@ bench: $(STAMP)
 	$(PY) -m bench.live_long_log
 	$(PY) -m bench.task_webhook
 	$(PY) -m bench.hung_upstream
+	$(PY) -m bench.page_cpu
 
 ## Run the browser tests that take the README's pictures and keep them in docs/screenshots (the other
 ## shots they take, phone widths and pages without JavaScript, land in test-results/screenshots).

@@ -1,5 +1,6 @@
 """uvicorn serving the dashboard as `make run` does, plus a count of every database query the
-process makes, written to a file a few times a second (for bench.live_streams)."""
+process makes, written to a file a few times a second (for bench.live_streams), and optionally the
+statements themselves (for bench.page_cpu --queries)."""
 
 import argparse
 import os
@@ -10,6 +11,7 @@ import time
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count-file", required=True)
+    parser.add_argument("--sql-file", default="", help="also append the start of every statement here")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="warning")
@@ -24,10 +26,14 @@ def main() -> None:
     count = 0
     lock = threading.Lock()
 
+    sql_log = open(options.sql_file, "a", buffering=1) if options.sql_file else None  # noqa: SIM115
+
     def counted(execute, sql, params, many, context):
         nonlocal count
         with lock:
             count += 1
+            if sql_log is not None:
+                sql_log.write(" ".join(sql.split())[:120] + "\n")
         return execute(sql, params, many, context)
 
     def attach(connection, **_) -> None:

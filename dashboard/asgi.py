@@ -1,6 +1,23 @@
+"""The ASGI entry point: `/static/` goes straight to WhiteNoise, everything else to Django.
+
+Serving static files here, outside Django's middleware chain, keeps every page request on the async
+path from start to end (WhiteNoise's middleware would make each one cross into a thread and back).
+"""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from dashboard.core.static import Receive, Scope, Send, StaticFiles  # noqa: E402 (needs Django set up)
+
+static_files = StaticFiles()
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    if static_files.handles(scope):
+        await static_files(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

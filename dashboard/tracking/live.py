@@ -231,6 +231,8 @@ class Watcher:
                         async for notice in listener.notifies(timeout=STATE_EVERY):
                             await self._refresh([int(notice.payload)] if notice.payload.isdigit() else [])
                         await self._look_at_states()
+                        # Between looks the LISTEN connection (not pooled) is all the watcher holds.
+                        await release_connection()
             except psycopg.Error:
                 logger.warning("Lost the LISTEN connection for live updates; listening again shortly")
                 self._started.set()
@@ -349,6 +351,13 @@ class Watcher:
 def _shown(tracker: poller_tracker.Tracker) -> tuple[bool, datetime | None]:
     """What the pages say of the tracker: live, or paused since its last pass."""
     return tracker.paused, tracker.last_pass if tracker.paused else None
+
+
+async def release_connection() -> None:
+    """Close the calling context's database connection if Django would (CONN_MAX_AGE): with a pool
+    that hands it back, so a stream or the watcher waiting for changes holds no pooled connection.
+    It runs in the thread the caller's own database calls ran in (asgiref's thread-sensitive one)."""
+    await sync_to_async(close_old_connections)()
 
 
 _watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watcher] = weakref.WeakKeyDictionary()

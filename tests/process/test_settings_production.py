@@ -35,8 +35,14 @@ def production_env() -> dict[str, str]:
     }
 
 
-def test_deploy_checks_pass_in_production_mode():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env())
+def collected(tmp_path: Path) -> dict[str, str]:
+    """STATIC_ROOT as `collectstatic` leaves it, as far as the deploy check looks (its manifest)."""
+    (tmp_path / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
+    return {"STATIC_ROOT": str(tmp_path)}
+
+
+def test_deploy_checks_pass_in_production_mode(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_env(), **collected(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -101,3 +107,31 @@ def test_the_health_check_answers_plain_http_in_production(tmp_path):
     result = manage("shell", "-c", script, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].split() == ["200", "301"]
+
+
+NOT_COLLECTED = "Production mode (DEBUG=false) serves the static files collected in"
+
+
+def test_the_deploy_check_says_when_static_files_were_not_collected(tmp_path):
+    result = manage(
+        "check", "--deploy", "--tag", "staticfiles-collected", **production_env(), STATIC_ROOT=str(tmp_path)
+    )
+    assert result.returncode != 0
+    assert NOT_COLLECTED in result.stderr
+    assert "run `python manage.py collectstatic --noinput`" in result.stderr
+
+
+def test_the_web_server_refuses_to_start_without_collected_static_files(tmp_path):
+    """Rather than answering every page with a 500: the process stops at once with the sentence."""
+    base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "DEBUG": "false"}
+    env = {**base, **production_env(), "STATIC_ROOT": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert NOT_COLLECTED in result.stderr

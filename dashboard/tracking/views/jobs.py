@@ -119,11 +119,13 @@ def sse(event: str, data: Mapping[str, object], event_id: int | None = None) -> 
 async def _read_update(job_pk: int, after: int, limit: int) -> logs.Update:
     """What follows `after`, numbered: from the process's watcher when its buffer of the job holds
     the cursor (no query), else from the database (a reconnect far behind, a job no stream watches)."""
-    update = live.watcher().update(job_pk, after, limit)
-    if update is None:
-        number = await logs.acount_through(job_pk, after) + 1
-        update = await logs.aread_update(job_pk, after, limit)
-        logs.numbered(update.lines, number)
+    return live.watcher().update(job_pk, after, limit) or await _read_database(job_pk, after, limit)
+
+
+async def _read_database(job_pk: int, after: int, limit: int) -> logs.Update:
+    number = await logs.acount_through(job_pk, after) + 1
+    update = await logs.aread_update(job_pk, after, limit)
+    logs.numbered(update.lines, number)
     return update
 
 
@@ -139,10 +141,16 @@ async def job_events(job_pk: int, sight: Sight, after: int) -> AsyncGenerator[Se
     watcher = live.watcher()
     await watcher.join(job_pk)
     try:
+        # The access check and the join read the database: give the connection back (to the pool on
+        # PostgreSQL) now, not when the stream ends, since an open page would otherwise hold it for hours.
+        await live.release_connection()
         shown = None
         while True:
             change = watcher.next_change(job_pk)  # before the read: a change during it still wakes us
-            update = await _read_update(job_pk, after, BATCH)
+            update = watcher.update(job_pk, after, BATCH)
+            if update is None:  # behind the process's buffer: read the database, then let go of it
+                update = await _read_database(job_pk, after, BATCH)
+                await live.release_connection()
             if update.lines:
                 after = update.lines[-1].pk
                 yield "line", line_payload(update.lines), after

@@ -1,0 +1,111 @@
+"""`/static/` served by WhiteNoise beside Django, not inside its middleware chain.
+
+WhiteNoise's Django middleware is synchronous only: with it in MIDDLEWARE, every page request of the
+async stack crossed into a worker thread and back just to learn it was not a static file. Here
+dashboard/asgi.py sends `/static/` requests to `StaticFiles` before Django sees them, and every other
+request goes to Django's async handler untouched.
+
+`StaticFiles` is a small ASGI handler over WhiteNoise's own machinery rather than asgiref's WsgiToAsgi
+around WhiteNoise's WSGI app: WhiteNoise's WSGI class does not read Django's settings (finders in
+development, the manifest's hashed names that make a file cacheable forever), which its Django
+middleware class does; and WsgiToAsgi would build a WSGI environ and hop to a thread and back for
+every chunk. Building WhiteNoiseMiddleware once gives the same file table, headers (compressed
+variants chosen by Accept-Encoding, ETag and 304, Range, Cache-Control) as before; this handler only
+moves its answer onto ASGI, opening and reading files in a worker thread so the event loop never
+waits on the disk.
+"""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
+from whitenoise.middleware import WhiteNoiseMiddleware
+from whitenoise.responders import StaticFile
+
+CHUNK = 64 * 1024
+
+type Scope = dict[str, Any]
+type Receive = Any
+type Send = Any
+
+NOT_FOUND_BODY = b"Not found."
+
+
+def missing_collectstatic() -> str:
+    """The sentence saying the static files were not collected, or "" when they are (or not needed)."""
+    storage = settings.STORAGES["staticfiles"]["BACKEND"]
+    if "Manifest" not in storage:  # development: files come straight from the source folders
+        return ""
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if manifest.is_file():
+        return ""
+    return (
+        f"Production mode (DEBUG=false) serves the static files collected in {settings.STATIC_ROOT}, and "
+        "they are not there: run `python manage.py collectstatic --noinput` (with the same settings) "
+        "before starting the web server. Without them every page would fail."
+    )
+
+
+@register("staticfiles-collected", deploy=True)
+def check_collected(**_: object) -> list[CheckMessage]:
+    sentence = missing_collectstatic()
+    return [Error(sentence, id="core.E001")] if sentence else []
+
+
+class StaticFiles:
+    """An ASGI app answering requests under STATIC_URL from WhiteNoise's table of files."""
+
+    def __init__(self) -> None:
+        sentence = missing_collectstatic()
+        if sentence:
+            raise ImproperlyConfigured(sentence)
+        self.whitenoise = WhiteNoiseMiddleware(get_response=None)
+        self.prefix: str = self.whitenoise.static_prefix
+
+    def handles(self, scope: Scope) -> bool:
+        return scope["type"] == "http" and str(scope["path"]).startswith(self.prefix)
+
+    async def _find(self, path: str) -> StaticFile | None:
+        if self.whitenoise.autorefresh:  # development: looks at the disk on every request
+            found: StaticFile | None = await asyncio.to_thread(self.whitenoise.find_file, path)
+            return found
+        return self.whitenoise.files.get(path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        static_file = await self._find(scope["path"])
+        if static_file is None:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
+            await send({"type": "http.response.body", "body": NOT_FOUND_BODY})
+            return
+        # WhiteNoise reads request headers as a WSGI environ does (HTTP_ACCEPT_ENCODING, HTTP_RANGE...).
+        environ = {
+            "HTTP_" + name.decode("latin-1").upper().replace("-", "_"): value.decode("latin-1")
+            for name, value in scope["headers"]
+        }
+        response = await asyncio.to_thread(static_file.get_response, scope["method"], environ)
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+        ]
+        await send({"type": "http.response.start", "status": int(response.status), "headers": headers})
+        file = response.file
+        if file is None:
+            await send({"type": "http.response.body", "body": b""})
+            return
+        try:
+            while True:
+                chunk = await asyncio.to_thread(file.read, CHUNK)
+                more = len(chunk) == CHUNK
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
+                    break
+        finally:
+            file.close()
