@@ -54,21 +54,27 @@ def test_it_records_a_signed_delivery_after_confirming_it_upstream(client, sandb
     assert notice.body == "It cost 11 NC."
 
 
-@pytest.mark.parametrize(
-    ("how", "signature"),
-    [
-        ("unsigned", None),
-        ("empty", ""),
-        ("forged", signed(b"whatever", "not-the-secret")),
-        ("garbage", "sha256=zz"),
-    ],
-)
-def test_it_refuses_deliveries_without_a_valid_signature(client, sandbox, owner, how, signature):
+# Each way a signature header can be wrong, given the body and the right secret.
+BAD_SIGNATURES = {
+    "unsigned": lambda body, secret: None,
+    "empty": lambda body, secret: "",
+    "forged": lambda body, secret: signed(body, "whsec_" + "f" * 40),
+    "garbage": lambda body, secret: "sha256=zz",
+    # The right digest, but not in the documented `sha256=<lowercase hex>` form.
+    "without the prefix": lambda body, secret: signed(body, secret).removeprefix("sha256="),
+    "prefix in capitals": lambda body, secret: "SHA256=" + signed(body, secret).removeprefix("sha256="),
+    "hex in capitals": lambda body, secret: "sha256=" + signed(body, secret).removeprefix("sha256=").upper(),
+    "padded": lambda body, secret: f" {signed(body, secret)} ",
+    "two signatures": lambda body, secret: f"{signed(body, secret)},{signed(body, 'other')}",
+}
+
+
+@pytest.mark.parametrize("how", BAD_SIGNATURES)
+def test_it_refuses_deliveries_without_a_valid_signature(client, sandbox, owner, how):
     task = owner.post_task(client)
     settle(sandbox, task.task_id)
     body = delivery(task.task_id)
-    if how == "forged":
-        signature = signed(body, "whsec_" + "f" * 40)
+    signature = BAD_SIGNATURES[how](body, owner.account["webhook_secret"])
 
     response = send(receiver(owner), body, signature)
 
