@@ -1,12 +1,15 @@
 """The NexusToken webhook receiver, against the live sandbox: signed deliveries are confirmed
 upstream before anything is recorded; everything else is refused and changes nothing."""
 
+import logging
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from dashboard.nexustoken.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from dashboard.notifications.models import Notification
+from tests.support.helpers import watch_secret
 from tests.support.tasks_cast import Person, delivery, settle, signed
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +86,19 @@ def test_it_refuses_deliveries_without_a_valid_signature(client, sandbox, owner,
     assert task.status == Status.BIDDING
     assert not WebhookDelivery.objects.exists()
     assert TaskEvent.objects.filter(task=task).count() == 1
+
+
+def test_it_keeps_the_receivers_token_out_of_the_request_log(client, sandbox, owner, caplog):
+    task = owner.post_task(client)
+    url = receiver(owner)
+    token = WebhookEndpoint.objects.get(connection=owner.connection).token
+    watch_secret(token)  # the whole run fails if it shows up in any log record
+
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        assert send(url, delivery(task.task_id), "sha256=" + "0" * 64).status_code == 401
+
+    assert "Unauthorized: /tasks/webhooks/[hidden]/" in caplog.messages
+    assert not any(token in message for message in caplog.messages)
 
 
 def test_it_refuses_a_tampered_body(client, sandbox, owner):
