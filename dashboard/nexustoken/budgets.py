@@ -13,11 +13,12 @@ seeing the other's reservation. A check followed by the upstream call would let 
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -78,23 +79,33 @@ def budget_for(user: User) -> Budget:
     return budget
 
 
+def _total(rows: QuerySet[Any], total: Any) -> Coalesce:
+    """The sum `total` over `rows` (all of one user), as a subquery: 0 when there are none."""
+    summed = rows.order_by().values("user").annotate(total=total).values("total")
+    return Coalesce(Subquery(summed), 0)
+
+
 def month_spend(user: User, now: datetime | None = None) -> MonthSpend:
-    cost = Coalesce(Sum("awarded_price"), 0) + Coalesce(Sum("platform_fee"), 0)
-    tasks = Task.objects.filter(user=user)
-    settled = tasks.filter(status=Status.SETTLED, settled_at__gte=_month_start_datetime(now)).aggregate(
-        cost=cost
-    )["cost"]
-    committed = tasks.filter(status__in=OPEN_STATUSES).aggregate(total=Coalesce(Sum("budget"), 0))["total"]
-    reserved = _held(user, now).aggregate(total=Coalesce(Sum("amount"), 0))["total"]
-    limit = Budget.objects.filter(user=user).values_list("monthly_limit", flat=True).first()
-    return MonthSpend(settled=settled, committed=committed, limit=limit, reserved=reserved)
-
-
-def _held(user: User, now: datetime | None = None) -> QuerySet[SpendReservation]:
+    """This month's figures, read in one statement: one snapshot of the database. Read one by one,
+    a task that settles or a post that is recorded between two reads could be counted in neither."""
+    tasks = Task.objects.filter(user=OuterRef("pk"))
+    settled = tasks.filter(status=Status.SETTLED, settled_at__gte=_month_start_datetime(now))
     since = (now or timezone.now()) - RESERVATION_LIFETIME
-    return SpendReservation.objects.filter(
-        user=user, state=SpendReservation.State.HELD, created_at__gte=since
+    held = SpendReservation.objects.filter(
+        user=OuterRef("pk"), state=SpendReservation.State.HELD, created_at__gte=since
     )
+    figures = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            settled=_total(settled, Coalesce(Sum("awarded_price"), 0) + Coalesce(Sum("platform_fee"), 0)),
+            committed=_total(tasks.filter(status__in=OPEN_STATUSES), Sum("budget")),
+            reserved=_total(held, Sum("amount")),
+            limit=Subquery(Budget.objects.filter(user=OuterRef("pk")).values("monthly_limit")[:1]),
+        )
+        .values("settled", "committed", "reserved", "limit")
+        .get()
+    )
+    return MonthSpend(**figures)
 
 
 def _verdict(spend: MonthSpend, amount: int) -> SpendVerdict:

@@ -91,7 +91,7 @@ def test_it_accepts_at_most_what_the_limit_allows_when_ten_sessions_post_at_once
 
 
 def test_it_gives_the_reservation_back_when_nexustoken_refuses_the_post(person, sandbox):
-    Budget.objects.create(user=person.user, monthly_limit=40)
+    Budget.objects.create(user=person.user, monthly_limit=60)  # room for all three
     sandbox.set_knobs(scope="nexustoken", error_rate=1.0)
 
     answers = post_at_once(person, 3, budget=20)
@@ -104,7 +104,7 @@ def test_it_gives_the_reservation_back_when_nexustoken_refuses_the_post(person, 
 
     sandbox.reset_knobs()  # with NexusToken back, the whole limit is there again
     client = person.login(Client())
-    assert client.post("/tasks/new/", task_fields(budget="40")).status_code == 302
+    assert client.post("/tasks/new/", task_fields(budget="60")).status_code == 302
 
 
 def test_it_counts_a_post_in_flight_against_the_limit_on_every_page(person):
