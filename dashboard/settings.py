@@ -267,8 +267,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Request paths may hold a webhook receiver's secret token: masked before any handler sees them.
+    "filters": {"hide_webhook_tokens": {"()": "dashboard.nexustoken.logfilters.HideWebhookTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every request URL at INFO; keep it quiet so nothing upstream-specific leaks by default.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # httpx logs every request URL at INFO; keep it quiet so nothing upstream-specific leaks by default.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # The loggers that write request paths. Naming a logger here replaces the handlers it had
+        # (uvicorn's, or Django's for runserver), so those two get ours and still do not propagate.
+        "uvicorn.access": {"handlers": ["console"], "filters": ["hide_webhook_tokens"], "propagate": False},
+        "django.request": {"filters": ["hide_webhook_tokens"]},
+        "django.server": {"handlers": ["console"], "filters": ["hide_webhook_tokens"], "propagate": False},
+    },
 }

@@ -2,16 +2,23 @@
 when this month's spend crosses a threshold.
 
 Spend of a month = what settled tasks cost (awarded price + platform fee, by settlement date) plus
-the budgets still frozen by open tasks, whenever they were posted: money that is committed now
-counts now, so the guardrail cannot be dodged by posting many tasks before any settles.
+the budgets still frozen by open tasks, whenever they were posted, plus the budgets reserved by
+posts still in flight: money that is committed now counts now, so the guardrail cannot be dodged by
+posting many tasks before any settles, nor by posting several at the same moment.
+
+Posting reserves, it does not check: `reserve` decides and sets the budget aside in one transaction
+that holds the owner's budget row, so two posts at once are decided one after the other, each
+seeing the other's reservation. A check followed by the upstream call would let both through.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
-from django.db.models import Q, Sum
+from django.db import transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +26,11 @@ from django.utils import timezone
 from dashboard.notifications.models import Kind
 from dashboard.notifications.notify import notify
 
-from .models import OPEN_STATUSES, Budget, Status, Task
+from .models import OPEN_STATUSES, Budget, SpendReservation, Status, Task
+
+# A reservation counts this long at most: far beyond any upstream call's bound, so it only ends one
+# whose process died between reserving and hearing back (it is then neither released nor posted).
+RESERVATION_LIFETIME = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -35,10 +46,11 @@ class MonthSpend:
     settled: int  # awarded prices + fees of tasks settled this month
     committed: int  # budgets frozen by open tasks
     limit: int | None
+    reserved: int = 0  # budgets of posts in flight (held until the upstream answers)
 
     @property
     def total(self) -> int:
-        return self.settled + self.committed
+        return self.settled + self.committed + self.reserved
 
     @property
     def percent(self) -> int | None:
@@ -67,20 +79,36 @@ def budget_for(user: User) -> Budget:
     return budget
 
 
+def _total(rows: QuerySet[Any], total: Any) -> Coalesce:
+    """The sum `total` over `rows` (all of one user), as a subquery: 0 when there are none."""
+    summed = rows.order_by().values("user").annotate(total=total).values("total")
+    return Coalesce(Subquery(summed), 0)
+
+
 def month_spend(user: User, now: datetime | None = None) -> MonthSpend:
-    cost = Coalesce(Sum("awarded_price"), 0) + Coalesce(Sum("platform_fee"), 0)
-    tasks = Task.objects.filter(user=user)
-    settled = tasks.filter(status=Status.SETTLED, settled_at__gte=_month_start_datetime(now)).aggregate(
-        cost=cost
-    )["cost"]
-    committed = tasks.filter(status__in=OPEN_STATUSES).aggregate(total=Coalesce(Sum("budget"), 0))["total"]
-    limit = Budget.objects.filter(user=user).values_list("monthly_limit", flat=True).first()
-    return MonthSpend(settled=settled, committed=committed, limit=limit)
+    """This month's figures, read in one statement: one snapshot of the database. Read one by one,
+    a task that settles or a post that is recorded between two reads could be counted in neither."""
+    tasks = Task.objects.filter(user=OuterRef("pk"))
+    settled = tasks.filter(status=Status.SETTLED, settled_at__gte=_month_start_datetime(now))
+    since = (now or timezone.now()) - RESERVATION_LIFETIME
+    held = SpendReservation.objects.filter(
+        user=OuterRef("pk"), state=SpendReservation.State.HELD, created_at__gte=since
+    )
+    figures = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            settled=_total(settled, Coalesce(Sum("awarded_price"), 0) + Coalesce(Sum("platform_fee"), 0)),
+            committed=_total(tasks.filter(status__in=OPEN_STATUSES), Sum("budget")),
+            reserved=_total(held, Sum("amount")),
+            limit=Subquery(Budget.objects.filter(user=OuterRef("pk")).values("monthly_limit")[:1]),
+        )
+        .values("settled", "committed", "reserved", "limit")
+        .get()
+    )
+    return MonthSpend(**figures)
 
 
-def check_spend(user: User, amount: int) -> SpendVerdict:
-    """May this user commit `amount` NC more this month? (The task form asks before posting.)"""
-    spend = month_spend(user)
+def _verdict(spend: MonthSpend, amount: int) -> SpendVerdict:
     if spend.limit is None:
         return SpendVerdict(True, "", spend.total, None)
     after = spend.total + amount
@@ -88,13 +116,89 @@ def check_spend(user: User, amount: int) -> SpendVerdict:
         return SpendVerdict(True, "", spend.total, spend.limit)
     message = (
         f"A budget of {amount} NC would bring this month's AI spend to {after} NC, over your monthly "
-        f"limit of {spend.limit} NC ({spend.total} NC already spent or frozen by open tasks). Lower the "
-        "budget, raise the limit on the Usage page, or tick the override to post it anyway."
+        f"limit of {spend.limit} NC ({spend.total} NC already spent, frozen by open tasks or being "
+        "posted). Lower the budget, raise the limit on the Usage page, or tick the override to post it "
+        "anyway."
     )
     return SpendVerdict(False, message, spend.total, spend.limit)
 
 
+def check_spend(user: User, amount: int) -> SpendVerdict:
+    """Would `amount` NC more fit this month? An answer for the page only: posting calls `reserve`."""
+    return _verdict(month_spend(user), amount)
+
+
 acheck_spend = sync_to_async(check_spend)
+
+
+@dataclass(frozen=True)
+class Reserved:
+    reservation: SpendReservation | None  # None: refused, and nothing was set aside
+    verdict: SpendVerdict
+
+
+def _hold_budget_row(user: User) -> None:
+    """Make this transaction the only one deciding for this user until it ends.
+
+    Its first statement is a write to the user's budget row (a no-op value): on PostgreSQL that
+    locks the row until commit, and on SQLite it takes the database's one write lock, whatever the
+    transaction mode. Every read after it then sees each reservation committed before, and no
+    other reservation of this user commits until this one does. (A lone conditional UPDATE cannot
+    do it: the figures are sums over other tables, which an UPDATE's condition reads from the
+    snapshot it started with, not from what committed while it waited for the row.) A user without a
+    budget row has no limit, so there is nothing to hold.
+    """
+    Budget.objects.filter(user=user).update(alert_level=F("alert_level"))
+
+
+@transaction.atomic
+def reserve(user: User, amount: int, *, override: bool = False) -> Reserved:
+    """Set `amount` NC aside against this month's limit, or refuse it with the sentence to show.
+
+    With `override` a post over the limit is allowed, and the reservation records by how much.
+    """
+    _hold_budget_row(user)
+    verdict = _verdict(month_spend(user), amount)
+    if not verdict.allowed and not override:
+        return Reserved(None, verdict)
+    over = 0 if verdict.allowed or verdict.limit is None else verdict.spent + amount - verdict.limit
+    reservation = SpendReservation.objects.create(
+        user=user, amount=amount, monthly_limit=verdict.limit, over_limit_by=over
+    )
+    return Reserved(reservation, verdict)
+
+
+areserve = sync_to_async(reserve)
+
+
+def release(reservation: SpendReservation) -> None:
+    """The task was not posted: the money it held counts no more."""
+    SpendReservation.objects.filter(pk=reservation.pk, state=SpendReservation.State.HELD).update(
+        state=SpendReservation.State.RELEASED, finished_at=timezone.now()
+    )
+
+
+arelease = sync_to_async(release)
+
+
+def mark_posted(reservation: SpendReservation, task_id: str) -> None:
+    """The task was posted: from now on its record's open budget counts in place of the reservation.
+    Called in the transaction that writes that record, so the amount is never counted twice or lost."""
+    SpendReservation.objects.filter(pk=reservation.pk, state=SpendReservation.State.HELD).update(
+        state=SpendReservation.State.POSTED, finished_at=timezone.now(), task_id=task_id
+    )
+
+
+def overrides(user: User, now: datetime | None = None) -> list[SpendReservation]:
+    """This month's posts that went over the limit through the override, newest first."""
+    return list(
+        SpendReservation.objects.filter(
+            user=user,
+            state=SpendReservation.State.POSTED,
+            over_limit_by__gt=0,
+            created_at__gte=_month_start_datetime(now),
+        )
+    )
 
 
 def note_spend(user: User, now: datetime | None = None) -> int | None:
@@ -136,6 +240,6 @@ def _announce(user: User, level: int, spend: MonthSpend) -> None:
     )
     body = (
         f"This month's NexusToken spend is {spend.total} NC of your {spend.limit} NC limit: "
-        f"{spend.settled} NC on settled tasks and {spend.committed} NC frozen by open tasks."
+        f"{spend.settled} NC on settled tasks and {spend.committed + spend.reserved} NC frozen by open tasks."
     )
     notify(user, kind=Kind.BUDGET_THRESHOLD, title=title, body=body, url=reverse("nexustoken:credits_usage"))

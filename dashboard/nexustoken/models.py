@@ -220,6 +220,8 @@ class Purchase(models.Model):
         OPEN = "open", "Waiting for payment"
         PAID = "paid", "Paid"
         CANCELLED = "cancelled", "Cancelled"
+        # The checkout session's time ran out unpaid (abandoned, or every card was declined).
+        EXPIRED = "expired", "Expired unpaid"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="purchases")
     session_id = models.CharField(max_length=255, unique=True)
@@ -255,6 +257,39 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"Budget of {self.user}: {self.monthly_limit or 'no'} NC/month"
+
+
+class SpendReservation(models.Model):
+    """A task's budget set aside against its owner's monthly limit while the task is being posted.
+
+    Taken under the lock of the owner's budget row (budgets.reserve), before the upstream call, so
+    posts at the same moment cannot all pass one check; released when the upstream refuses the task,
+    and turned into the task's record (whose open budget then counts instead) when it accepts it.
+    A post over the limit is allowed only with the explicit override, and `over_limit_by` keeps it.
+    """
+
+    class State(models.TextChoices):
+        HELD = "held", "Held while the task is posted"
+        POSTED = "posted", "Posted: the task's frozen budget counts now"
+        RELEASED = "released", "Released: the task was not posted"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations")
+    amount = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.HELD)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField("upstream task id", max_length=64, blank=True)
+    # The override, recorded: the limit when the post was decided and how far past it the post went
+    # (0 when it stayed within the limit, or when there was no limit).
+    monthly_limit = models.PositiveIntegerField(null=True, blank=True)
+    over_limit_by = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} NC {self.state} for {self.user}"
 
 
 def dollars(credits: int) -> str:

@@ -1,8 +1,12 @@
 """Recording Stripe top-ups: one idempotent function, whatever path sees the payment.
 
 The redirect back from checkout proves nothing (anyone can type `?session_id=`): only the upstream's
-answer about the session says whether it was paid. The ledger row moves from open to paid or
-cancelled with a conditional UPDATE, so a reload, a double submit or two tabs record it once.
+answer about the session says whether it was paid. The ledger row moves from open to paid, cancelled
+or expired with a conditional UPDATE, so a reload, a double submit or two tabs record it once.
+
+A checkout nobody finishes (a closed tab, a declined card never retried) ends when its session
+expires upstream (24 hours after it opened, as Stripe's do); the credits page asks about open rows on
+every load, so such a row leaves "open" at the first visit after that.
 """
 
 import asyncio
@@ -18,9 +22,12 @@ from dashboard.services.nexustoken import Balance, CheckoutSession, NexusTokenAP
 
 from .models import Purchase
 
-# A checkout left open this long is abandoned: the credits page stops asking about it.
-RECHECK_WINDOW = timedelta(days=1)
+# The most open checkouts one page load asks about (the oldest first: they are the likeliest to
+# have ended); the rest wait for the next load.
 RECHECK_AT_MOST = 5
+# A checkout session lives at most this long upstream (Stripe's longest). An upstream answer that
+# names no expiry and still says "open" after it is taken as expired.
+LONGEST_CHECKOUT = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,17 @@ async def start_checkout(user: User, session: CheckoutSession, amount_credits: i
     )
 
 
+def _has_expired(purchase: Purchase, session: CheckoutSession) -> bool:
+    if session.status == Purchase.Status.EXPIRED:
+        return True
+    if session.status != Purchase.Status.OPEN:
+        return False  # a status this ledger does not know: leave the row as it is
+    now = timezone.now()
+    if session.expires_at is not None:
+        return session.expires_at <= now
+    return purchase.created_at + LONGEST_CHECKOUT <= now
+
+
 async def record_checkout(purchase: Purchase, session: CheckoutSession, balance: Balance | None) -> Recorded:
     """Record what the upstream says about this checkout, once."""
     if session.status == Purchase.Status.PAID:
@@ -46,6 +64,8 @@ async def record_checkout(purchase: Purchase, session: CheckoutSession, balance:
         }
     elif session.status == Purchase.Status.CANCELLED:
         changes = {"status": Purchase.Status.CANCELLED, "settled_at": timezone.now()}
+    elif _has_expired(purchase, session):
+        changes = {"status": Purchase.Status.EXPIRED, "settled_at": timezone.now()}
     else:
         return Recorded(purchase, newly=False)
     moved = await Purchase.objects.filter(pk=purchase.pk, status=Purchase.Status.OPEN).aupdate(**changes)
@@ -53,10 +73,10 @@ async def record_checkout(purchase: Purchase, session: CheckoutSession, balance:
 
 
 async def settle_open(api: NexusTokenAPI, user: User) -> None:
-    """Checkouts whose browser never came back (closed tab, lost connection): ask the upstream how
-    they ended, so the ledger matches the balance. A failed question leaves them open for next time."""
-    since = timezone.now() - RECHECK_WINDOW
-    rows = Purchase.objects.filter(user=user, status=Purchase.Status.OPEN, created_at__gte=since)
+    """Checkouts whose browser never came back (closed tab, lost connection, a declined card left
+    there): ask the upstream how they ended (paid, cancelled, expired), so the ledger matches the
+    balance and nothing stays "open" forever. A failed question leaves them open for next time."""
+    rows = Purchase.objects.filter(user=user, status=Purchase.Status.OPEN).order_by("created_at")
     waiting = [purchase async for purchase in rows[:RECHECK_AT_MOST]]
     answers = await asyncio.gather(
         *(nexustoken.credits_checkout_get(api, session_id=p.session_id) for p in waiting),

@@ -20,8 +20,8 @@ from dashboard.notifications.models import Kind
 from dashboard.notifications.notify import notify
 from dashboard.services import nexustoken as nt
 
-from .budgets import note_spend
-from .models import FINISHED_STATUSES, Origin, Source, Status, Task, TaskEvent
+from .budgets import mark_posted, note_spend
+from .models import FINISHED_STATUSES, Origin, Source, SpendReservation, Status, Task, TaskEvent
 
 # Upstream event types that explain a failed attempt, and the code the page explains.
 FAILURE_EVENTS = {"SUBMISSION_REJECTED", "TIMED_OUT"}
@@ -151,10 +151,19 @@ class PostedSettings(TypedDict, total=False):
 
 
 @transaction.atomic
-def create_record(user: User, upstream: nt.Task, *, origin: Origin, **fields: Unpack[PostedSettings]) -> Task:
+def create_record(
+    user: User,
+    upstream: nt.Task,
+    *,
+    origin: Origin,
+    reservation: SpendReservation | None = None,
+    **fields: Unpack[PostedSettings],
+) -> Task:
     """The local record of a task just posted (or added by id), with its first timeline entry.
 
-    `fields` are what the dashboard knows besides the upstream answer (the pool hours, the retries).
+    `reservation` is the budget set aside for the post: it ends in the same transaction, as the
+    record's open budget starts counting. `fields` are what the dashboard knows besides the upstream
+    answer (the pool hours, the retries).
     """
     now = timezone.now()
     task = Task(
@@ -177,6 +186,8 @@ def create_record(user: User, upstream: nt.Task, *, origin: Origin, **fields: Un
     task.next_poll_at = next_poll(task, now)
     task.save()
     TaskEvent.objects.create(task=task, from_status="", to_status=task.status, at=now, source=Source.CREATED)
+    if reservation is not None:
+        mark_posted(reservation, task.task_id)
     return task
 
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -56,12 +57,17 @@ def callback_url(connection: Connection) -> str | None:
 acallback_url = sync_to_async(callback_url)
 
 
+# The documented format, exactly: `sha256=` and the lowercase hex digest. Anything looser (no prefix,
+# another case, several signatures) is not what NexusToken sends, so it is refused, not guessed at.
+SIGNATURE = re.compile(r"sha256=([0-9a-f]{64})")
+
+
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
-    given = header.strip().lower().removeprefix("sha256=").strip()
-    if not secret or not given:
+    given = SIGNATURE.fullmatch(header)
+    if not secret or given is None:
         return False
     expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given)
+    return hmac.compare_digest(expected, given[1])
 
 
 def _webhook_secret(connection: Connection) -> str:

@@ -139,9 +139,10 @@ class Reputation(_Model):
 class CheckoutSession(_Model):
     session_id: str
     checkout_url: str
-    status: str | None = None  # open, paid, cancelled
+    status: str | None = None  # open, paid, cancelled, expired
     amount_credits: StrictInt | None = None
     created_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None  # unpaid by then, the session expires (24 h, as Stripe's)
     paid_at: AwareDatetime | None = None
 
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("accounts/<uuid:account_id>/credits", admin_views.grant_credits, name="nt-admin-credits"),
     path("webhooks", admin_views.webhooks, name="nt-admin-webhooks"),
     path("tasks/<uuid:task_id>/close-auction", admin_views.close_auction, name="nt-admin-close-auction"),
+    path("checkout/<str:session_id>/expire", admin_views.expire_checkout, name="nt-admin-expire-checkout"),
 ]

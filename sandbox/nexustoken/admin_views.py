@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import ledger
 from .api import error_response
 from .lifecycle import iso
-from .models import BIDDING, RecoveryCode, Task, WebhookDelivery
+from .models import BIDDING, CheckoutSession, RecoveryCode, Task, WebhookDelivery, expire_if_due
 
 logger = logging.getLogger(__name__)
 
@@ -133,3 +133,20 @@ def close_auction(request, task_id):
     if not closed:
         return error_response(409, "No auction is running for this task")
     return JsonResponse({"task_id": str(task_id), "closed": True})
+
+
+@csrf_exempt
+def expire_checkout(request, session_id):
+    """POST: a checkout session's time runs out now (unpaid, it becomes expired), so a test need not
+    wait the 24 hours a session lives."""
+    if not _is_admin(request):
+        return error_response(401, "Send the sandbox admin token")
+    if request.method != "POST":
+        return error_response(405, "Method Not Allowed")
+    if not CheckoutSession.objects.filter(pk=session_id).update(expires_at=timezone.now()):
+        return error_response(404, "Checkout session not found")
+    expire_if_due(session_id)
+    session = CheckoutSession.objects.get(pk=session_id)
+    return JsonResponse(
+        {"session_id": session.id, "status": session.status, "expires_at": iso(session.expires_at)}
+    )

@@ -1,8 +1,10 @@
 """State of the NexusToken emulator: accounts, keys, tasks with their bids, and the side objects."""
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.db import models
+from django.utils import timezone
 
 # The only statuses a task ever shows on the wire (contract §6).
 BIDDING = "BIDDING"
@@ -182,8 +184,16 @@ class DeviceCode(models.Model):
         return str(self.user_code)
 
 
+# Stripe's default (and longest) life of a Checkout Session: unpaid by then, it expires.
+CHECKOUT_LIFETIME = timedelta(hours=24)
+
+
+def checkout_expiry() -> datetime:
+    return timezone.now() + CHECKOUT_LIFETIME
+
+
 class CheckoutSession(models.Model):
-    OPEN, PAID, CANCELLED = "open", "paid", "cancelled"
+    OPEN, PAID, CANCELLED, EXPIRED = "open", "paid", "cancelled", "expired"
 
     id = models.CharField(primary_key=True, max_length=80)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="checkout_sessions")
@@ -192,10 +202,18 @@ class CheckoutSession(models.Model):
     cancel_url = models.URLField(max_length=2000, blank=True)
     status = models.CharField(max_length=10, default=OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=checkout_expiry)
     paid_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+def expire_if_due(session_id: str) -> None:
+    """An open session past its expiry becomes expired when next looked at, as Stripe's does."""
+    CheckoutSession.objects.filter(
+        pk=session_id, status=CheckoutSession.OPEN, expires_at__lte=timezone.now()
+    ).update(status=CheckoutSession.EXPIRED)
 
 
 class WebhookDelivery(models.Model):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import ledger
 from .api import ApiError, auth_failure, hash_key
-from .models import ApiKey, CheckoutSession
+from .models import ApiKey, CheckoutSession, expire_if_due
 from .views_auth import decide_device_code
 
 CARD_OK = "4242424242424242"
@@ -63,6 +63,7 @@ def _message(request, heading: str, message: str, kind: str = "ok", status: int 
 
 def _pay(session_id: str) -> CheckoutSession | None:
     """Mark the session paid and grant its credits, once: a second payment changes nothing."""
+    expire_if_due(session_id)
     with transaction.atomic():
         session = CheckoutSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None or session.status != CheckoutSession.OPEN:
@@ -77,6 +78,7 @@ def _pay(session_id: str) -> CheckoutSession | None:
 
 
 def checkout(request: HttpRequest, session_id: str):
+    expire_if_due(session_id)
     session = CheckoutSession.objects.filter(pk=session_id).first()
     if session is None:
         return _message(request, "Checkout", "This checkout session does not exist.", "error", 404)
@@ -106,6 +108,7 @@ def checkout(request: HttpRequest, session_id: str):
 
 
 def checkout_cancel(request: HttpRequest, session_id: str):
+    expire_if_due(session_id)
     with transaction.atomic():
         session = CheckoutSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from . import ledger, schemas, skill
 from .api import ApiError, body, uuid_or_404
 from .lifecycle import iso
-from .models import Capability, CheckoutSession
+from .models import Capability, CheckoutSession, expire_if_due
 from .views_auth import new_webhook_secret
 
 SECRET_GRACE = timedelta(hours=24)
@@ -58,6 +58,7 @@ def checkout_json(session: CheckoutSession) -> dict:
         "amount_credits": session.amount_credits,
         "checkout_url": f"{settings.SANDBOX_PUBLIC_URL}/nexustoken/checkout/{session.id}",
         "created_at": iso(session.created_at),
+        "expires_at": iso(session.expires_at),
         "paid_at": iso(session.paid_at),
     }
 
@@ -75,6 +76,7 @@ def create_checkout(request, account):
 
 
 def checkout_status(request, account, session_id):
+    expire_if_due(session_id)
     session = CheckoutSession.objects.filter(pk=session_id, account=account).first()
     if session is None:
         raise ApiError(404, "Checkout session not found")

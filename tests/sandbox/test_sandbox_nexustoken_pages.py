@@ -1,6 +1,7 @@
 """The NexusToken emulator's HTML pages: fake Stripe Checkout and device-code approval."""
 
 import re
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -66,6 +67,32 @@ def test_checkout_declines_and_validates_cards(sandbox):
     assert "security code" in bad_cvc.text
     assert api.get("/credits/balance").json()["credits_balance"] == 500
     assert api.get(f"/credits/stripe/session/{session['session_id']}").json()["status"] == "open"
+
+
+def test_checkout_expires_unpaid_and_can_no_longer_be_paid(sandbox):
+    _, api = account_api(sandbox)
+    session = checkout_session(sandbox, api)
+    life = datetime.fromisoformat(session["expires_at"]) - datetime.fromisoformat(session["created_at"])
+    assert abs(life - timedelta(hours=24)) < timedelta(seconds=1)  # as Stripe's: a day
+    with httpx.Client() as browser:
+        declined = pay(browser, session["checkout_url"], "4000 0000 0000 0002")
+        assert declined.status_code == 402
+
+        assert sandbox.expire_checkout(session["session_id"])["status"] == "expired"
+        page = browser.get(session["checkout_url"])
+        paid = browser.post(
+            session["checkout_url"],
+            data={
+                "csrfmiddlewaretoken": csrf_token(declined),
+                "card_number": SUCCESS_CARD,
+                "expiry": "12/39",
+            },
+        )
+
+    assert "This checkout has expired." in page.text
+    assert "This checkout has expired." in paid.text
+    assert api.get(f"/credits/stripe/session/{session['session_id']}").json()["status"] == "expired"
+    assert api.get("/credits/balance").json()["credits_balance"] == 500
 
 
 def test_checkout_cancel_link(sandbox):

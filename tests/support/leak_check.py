@@ -129,7 +129,11 @@ def recording_logs() -> Iterator[LogRecorder]:
 
     def recording_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
-        recorder.keep(record)
+        # Kept as its logger's own filters leave it, which is what every handler gets: settings.LOGGING
+        # masks secrets there (webhook tokens in request paths). Those filters only rewrite records,
+        # so the logger running them again on the same record changes nothing more.
+        filtered = logging.getLogger(record.name).filter(record)
+        recorder.keep(filtered if isinstance(filtered, logging.LogRecord) else record)
         return record
 
     lowered = {name: logging.getLogger(name) for name in LOGGERS_AT_DEBUG}

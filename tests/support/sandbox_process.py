@@ -76,6 +76,12 @@ class Sandbox:
         response = self._http.post(f"/_sandbox/nexustoken/tasks/{task_id}/close-auction")
         response.raise_for_status()
 
+    def expire_checkout(self, session_id: str) -> dict:
+        """A NexusToken checkout session's time runs out now, rather than 24 hours after it opened."""
+        response = self._http.post(f"/_sandbox/nexustoken/checkout/{session_id}/expire")
+        response.raise_for_status()
+        return response.json()
+
     def request_counts(self) -> dict[str, int]:
         return self._http.get("/_sandbox/requests").json()
 

@@ -18,7 +18,7 @@ from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
-from ..budgets import acheck_spend, anote_spend
+from ..budgets import anote_spend, arelease, areserve
 from ..forms.tasks import MIN_BUDGET, SETTING_NAMES, TaskForm, TemplateForm, worst_case_fee
 from ..models import Budget, Origin, TaskTemplate
 from ..recording import acreate_record
@@ -189,18 +189,23 @@ async def _post(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpRes
             "Lower the budget or top up credits.",
         )
         return await _render(request, api, form, status=400)
-    verdict = await acheck_spend(request.user, budget)
-    if not verdict.allowed and not form.cleaned_data["override_budget"]:
-        form.add_error("budget", verdict.message)
+    # Set aside before the upstream call, in one step with the decision: see budgets.reserve.
+    reserved = await areserve(request.user, budget, override=form.cleaned_data["override_budget"])
+    if reserved.reservation is None:
+        form.add_error("budget", reserved.verdict.message)
         return await _render(request, api, form, status=400)
+    # A post cut short (the browser went away mid-call) may have reached NexusToken: its
+    # reservation is kept until it lapses (budgets.RESERVATION_LIFETIME) rather than released.
     upstream = await _create(request, api, form)
-    if upstream is None:
+    if upstream is None:  # refused or failed upstream: nothing was frozen there
+        await arelease(reserved.reservation)
         return await _render(request, api, form, status=400)
     settings = form.settings_values()
     await acreate_record(
         request.user,
         upstream,
         origin=Origin.POSTED,
+        reservation=reserved.reservation,
         pending_pool_hours=settings["pending_pool_hours"],
         auto_retry=settings["auto_retry"],
     )

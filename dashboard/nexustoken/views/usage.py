@@ -52,6 +52,7 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "form": form,
         "spend": spend,
+        "overrides": budgets.overrides(request.user),
         "spend_chart": charts.spend_chart(request.user, limit=spend.limit),
         "status_chart": charts.status_chart(request.user),
         "price_chart": charts.price_chart(request.user),

@@ -74,7 +74,7 @@ def test_it_allows_a_budget_that_lands_exactly_on_the_limit_and_refuses_one_more
     assert not over.allowed
     assert over.message.startswith(
         "A budget of 41 NC would bring this month's AI spend to 101 NC, over your monthly limit of 100 NC "
-        "(60 NC already spent or frozen by open tasks)."
+        "(60 NC already spent, frozen by open tasks or being posted)."
     )
     assert "tick the override" in over.message
 
@@ -215,7 +215,10 @@ def test_it_refuses_the_task_that_would_cross_the_limit_and_alerts_once_at_it(cl
     person.post_task(client, budget="20")  # 67 %: the 50 % alert
     refused = client.post("/tasks/new/", task_fields(budget="11"))
     assert refused.status_code == 400
-    assert "over your monthly limit of 30 NC (20 NC already spent or frozen by open tasks)" in refused.text
+    assert (
+        "over your monthly limit of 30 NC (20 NC already spent, frozen by open tasks or being posted)"
+        in refused.text
+    )
     assert Task.objects.filter(user=person.user).count() == 1
     person.post_task(client, budget="10")  # exactly the limit: allowed, the 100 % alert
 

@@ -1,10 +1,12 @@
 """Stripe top-up: the checkout is opened upstream, and the return page believes only the upstream."""
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import respx
+from django.utils import timezone
 
 from dashboard.nexustoken.models import Purchase
 from tests.support.credits_cast import (
@@ -36,6 +38,13 @@ def start_checkout(client, amount: int = 1500) -> Purchase:
     assert response["Location"].startswith("http://127.0.0.1:")
     assert response["Location"].endswith(f"/nexustoken/checkout/{purchase.session_id}")
     return purchase
+
+
+def start_checkout_again(client, amount: int) -> Purchase:
+    """A further checkout of the same user (start_checkout expects the first)."""
+    response = client.post(URL, {"amount_credits": str(amount), "checkout": "1"})
+    assert response.status_code == 302
+    return Purchase.objects.get(session_id=response["Location"].rsplit("/", 1)[-1])
 
 
 def return_path(response) -> str:
@@ -98,6 +107,30 @@ def test_it_says_a_cancelled_checkout_charged_nothing(client, sandbox, owner):
     assert "Nothing was charged" in response.text
     assert Purchase.objects.get().status == Purchase.Status.CANCELLED
     assert balance(sandbox, owner) == SIGNUP_CREDITS
+
+
+def test_it_expires_abandoned_and_declined_checkouts_when_their_sessions_expire(client, sandbox, owner):
+    declined = start_checkout(client, 1000)
+    assert pay(f"{sandbox.nexustoken_url}/checkout/{declined.session_id}", DECLINED_CARD).status_code == 402
+    abandoned = start_checkout_again(client, 2000)  # opened, then the tab was closed
+    # Opened days ago: once past the day the page used to look back, it was never asked about again.
+    Purchase.objects.filter(pk=abandoned.pk).update(created_at=timezone.now() - timedelta(days=3))
+
+    page = client.get(URL).text
+    assert Purchase.objects.filter(status=Purchase.Status.OPEN).count() == 2  # both sessions still live
+    assert page.count(">Waiting for payment</span>") == 2
+
+    sandbox.expire_checkout(declined.session_id)
+    sandbox.expire_checkout(abandoned.session_id)
+    page = client.get(URL).text
+
+    assert set(Purchase.objects.values_list("status", flat=True)) == {Purchase.Status.EXPIRED}
+    assert page.count(">Expired unpaid</span>") == 2
+    assert "Waiting for payment" not in page
+    assert balance(sandbox, owner) == SIGNUP_CREDITS
+    # The return page, opened late, says so too.
+    late = client.get(f"/credits/checkout/?session_id={declined.session_id}").text
+    assert "This checkout expired unpaid." in late
 
 
 def test_it_hides_another_users_checkout(client, sandbox, owner):

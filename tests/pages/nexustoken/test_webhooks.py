@@ -1,12 +1,15 @@
 """The NexusToken webhook receiver, against the live sandbox: signed deliveries are confirmed
 upstream before anything is recorded; everything else is refused and changes nothing."""
 
+import logging
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from dashboard.nexustoken.models import Source, Status, Task, TaskEvent, WebhookDelivery, WebhookEndpoint
 from dashboard.notifications.models import Notification
+from tests.support.helpers import watch_secret
 from tests.support.tasks_cast import Person, delivery, settle, signed
 
 pytestmark = pytest.mark.django_db
@@ -54,21 +57,27 @@ def test_it_records_a_signed_delivery_after_confirming_it_upstream(client, sandb
     assert notice.body == "It cost 11 NC."
 
 
-@pytest.mark.parametrize(
-    ("how", "signature"),
-    [
-        ("unsigned", None),
-        ("empty", ""),
-        ("forged", signed(b"whatever", "not-the-secret")),
-        ("garbage", "sha256=zz"),
-    ],
-)
-def test_it_refuses_deliveries_without_a_valid_signature(client, sandbox, owner, how, signature):
+# Each way a signature header can be wrong, given the body and the right secret.
+BAD_SIGNATURES = {
+    "unsigned": lambda body, secret: None,
+    "empty": lambda body, secret: "",
+    "forged": lambda body, secret: signed(body, "whsec_" + "f" * 40),
+    "garbage": lambda body, secret: "sha256=zz",
+    # The right digest, but not in the documented `sha256=<lowercase hex>` form.
+    "without the prefix": lambda body, secret: signed(body, secret).removeprefix("sha256="),
+    "prefix in capitals": lambda body, secret: "SHA256=" + signed(body, secret).removeprefix("sha256="),
+    "hex in capitals": lambda body, secret: "sha256=" + signed(body, secret).removeprefix("sha256=").upper(),
+    "padded": lambda body, secret: f" {signed(body, secret)} ",
+    "two signatures": lambda body, secret: f"{signed(body, secret)},{signed(body, 'other')}",
+}
+
+
+@pytest.mark.parametrize("how", BAD_SIGNATURES)
+def test_it_refuses_deliveries_without_a_valid_signature(client, sandbox, owner, how):
     task = owner.post_task(client)
     settle(sandbox, task.task_id)
     body = delivery(task.task_id)
-    if how == "forged":
-        signature = signed(body, "whsec_" + "f" * 40)
+    signature = BAD_SIGNATURES[how](body, owner.account["webhook_secret"])
 
     response = send(receiver(owner), body, signature)
 
@@ -77,6 +86,19 @@ def test_it_refuses_deliveries_without_a_valid_signature(client, sandbox, owner,
     assert task.status == Status.BIDDING
     assert not WebhookDelivery.objects.exists()
     assert TaskEvent.objects.filter(task=task).count() == 1
+
+
+def test_it_keeps_the_receivers_token_out_of_the_request_log(client, sandbox, owner, caplog):
+    task = owner.post_task(client)
+    url = receiver(owner)
+    token = WebhookEndpoint.objects.get(connection=owner.connection).token
+    watch_secret(token)  # the whole run fails if it shows up in any log record
+
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        assert send(url, delivery(task.task_id), "sha256=" + "0" * 64).status_code == 401
+
+    assert "Unauthorized: /tasks/webhooks/[hidden]/" in caplog.messages
+    assert not any(token in message for message in caplog.messages)
 
 
 def test_it_refuses_a_tampered_body(client, sandbox, owner):
