@@ -30,7 +30,7 @@ from tests.support.helpers import new_nexustoken_account
 from tests.support.sandbox_process import free_port
 
 # Seconds: long enough for any answer of a sandbox on a loaded machine, short next to its hangs.
-SHORT_TIMEOUT = 0.5
+SHORT_TIMEOUT = 1.5  # under the hang knob's 4 s, and well over a loaded machine's answer time
 
 
 @pytest.fixture(autouse=True)
