@@ -148,6 +148,11 @@ async def viewable_job(
         return seen
     if roster is not None and _listed(request, roster):
         tracked = await interest.aadd_viewer(request.user, tracked)
+        if not (tracked.team_name and tracked.project_name and tracked.branch_name):
+            # Registered without its place's names (by a page that did not know them): read them once,
+            # for this job's every later viewer, with this member's token.
+            names = await _names(api, ids)
+            await interest.astore_names(tracked, names)
         sight = Sight(job=None)
         expires = (roster.read_at - timezone.now()).total_seconds() + settings.TEAM_ROSTER_SECONDS
         if expires >= 1:

@@ -86,6 +86,14 @@ def _tracked_job(job: nexical.Job, ids: JobPath, names: Names | None) -> Tracked
     return tracked
 
 
+def store_names(tracked: TrackedJob, names: Names) -> None:
+    """Keep the names of a tracked job's team, project and branch (on the row and this instance)."""
+    fields = _names(names)
+    TrackedJob.objects.filter(pk=tracked.pk).update(**fields)
+    for field, value in fields.items():
+        setattr(tracked, field, value)
+
+
 def _names(names: Names | None) -> dict[str, str]:
     names = names or Names()
     return {
@@ -178,6 +186,7 @@ def is_watching(user: User, team_id: int, project_id: int) -> bool:
 # Async views call these.
 atrack_job = sync_to_async(track_job)
 aadd_viewer = sync_to_async(add_viewer)
+astore_names = sync_to_async(store_names)
 atouch_viewed = sync_to_async(touch_viewed)
 awatch_project = sync_to_async(watch_project)
 aunwatch_project = sync_to_async(unwatch_project)
