@@ -207,6 +207,9 @@ POLLER_CLAIM_BATCH = env.int("POLLER_CLAIM_BATCH", default=200)
 # per key, and the pages of the same user share the key, so the poller leaves them room.
 TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
 
+# The bearer token Prometheus sends to read /metrics; without it there is no /metrics page (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {
     "default-src": ["'self'"],

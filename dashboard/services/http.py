@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 from pydantic import TypeAdapter, ValidationError
 
+from . import metrics
 from .errors import (
     NEXICAL,
     NEXUSTOKEN,
@@ -201,6 +202,7 @@ async def request(
                     method, url, headers=headers, json=json, params=params or None, timeout=_timeout()
                 )
         except (httpx.TransportError, TimeoutError) as exc:
+            metrics.count_request(upstream.name, "network")
             if isinstance(exc, TimeoutError):
                 reason = f"no complete answer within {settings.UPSTREAM_TIMEOUT:g} s"
             else:
@@ -224,6 +226,7 @@ async def request(
             raise NetworkError(upstream.name) from exc
 
         status = response.status_code
+        metrics.count_request(upstream.name, status)
         if response.is_success:
             return Response(status, response.headers, _success_body(upstream, method, path, response))
 

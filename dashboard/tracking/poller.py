@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable
@@ -83,6 +84,7 @@ class Poller:
 
     async def run_pass(self) -> PassSummary:
         """One reconciliation pass over everything due now."""
+        began = time.monotonic()
         self.passes += 1
         pass_id = f"{self.name}#{self.passes}"
         self.tokens.new_pass()
@@ -111,7 +113,7 @@ class Poller:
             )
         finally:
             renewing.cancel()
-        await sync_to_async(record.heartbeat)(self.name)
+        await sync_to_async(record.heartbeat)(self.name, time.monotonic() - began)
         return PassSummary(
             jobs=sum(len(m) for m in branches.values()), scans=len(scans), lost_leases=sum(lost)
         )

@@ -327,7 +327,9 @@ def finish_scan(pk: int, owner: str, *, error: str = "", retry_in: float | None 
     return bool(ProjectScan.objects.filter(pk=pk, lease_owner=owner).update(**fields))
 
 
-def heartbeat(name: str) -> None:
+def heartbeat(name: str, seconds: float | None = None) -> None:
+    """A pass of poller `name` is complete; `seconds` is how long it took."""
     now = timezone.now()
-    if not PollerHeartbeat.objects.filter(name=name).update(last_pass_at=now, passes=F("passes") + 1):
-        PollerHeartbeat.objects.create(name=name, started_at=now, last_pass_at=now, passes=1)
+    done = {"last_pass_at": now, "last_pass_seconds": seconds}
+    if not PollerHeartbeat.objects.filter(name=name).update(**done, passes=F("passes") + 1):
+        PollerHeartbeat.objects.create(name=name, started_at=now, passes=1, **done)

@@ -29,6 +29,7 @@ from dashboard.services.nexical import NexicalAPI
 
 from .. import live, logs
 from ..access import Sight, viewable_job
+from ..metrics import OPEN_STREAMS
 from ..models import JobEvent, LogLine, TrackedJob
 from ..timeline import timeline
 
@@ -122,6 +123,7 @@ async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
     reads the new rows once for all the job's streams: no query of its own while it keeps up."""
     watcher = live.watcher()
     await watcher.join(job_pk)
+    OPEN_STREAMS.inc()
     try:
         yield "retry: 2000\n\n"  # reconnect soon after a dropped connection, with Last-Event-ID
         shown = None
@@ -143,6 +145,7 @@ async def _stream(job_pk: int, sight: Sight, after: int) -> AsyncIterator[str]:
             while not await _changed(change, KEEPALIVE):
                 yield ": keepalive\n\n"
     finally:
+        OPEN_STREAMS.dec()
         watcher.leave(job_pk)
 
 
