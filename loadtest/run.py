@@ -245,28 +245,25 @@ def _answers(url: str) -> bool:
 
 
 def start_stack(workdir: Path, databases: Databases, web_workers: int) -> Stack:
-    """What `make run` starts, on free ports: the sandbox, then the poller and the web server."""
+    """What `make run` starts, on free ports: the sandbox, the poller and the web server (all three at
+    once: none needs another to start)."""
     base = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SANDBOX_"))}
     base.pop("DATABASE_URL", None)
     base["PYTHONUNBUFFERED"] = "1"
     _migrate(databases, base)
     stack = Stack(workdir, base, admin_token=f"nx_loadtest_admin_{secrets.token_hex(16)}")
-    web_port = free_port()
+    web_port, sandbox_port = free_port(), free_port()
     stack.web_url = f"http://127.0.0.1:{web_port}"
-    port_file = workdir / "sandbox.port"
+    stack.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    port_file = workdir / "sandbox.port"  # written once the sandbox answers
     sandbox_env = {
         **base,
         "SANDBOX_DATABASE_URL": databases.sandbox,
         "SANDBOX_ADMIN_TOKEN": stack.admin_token,
         "NEXICAL_INVITE_URL": f"{stack.web_url}/invites/accept/",
     }
-    stack.start(
-        "sandbox",
-        *(PYTHON, "-m", "sandbox", "serve", "--port", "0", "--port-file", str(port_file), "--no-migrate"),
-        env=sandbox_env,
-    )
-    port = _wait_until(lambda: port_file.exists() and port_file.read_text(), stack, "the sandbox")
-    stack.sandbox_url = f"http://127.0.0.1:{port}"
+    serve = ("serve", "--port", str(sandbox_port), "--port-file", str(port_file), "--no-migrate")
+    stack.start("sandbox", PYTHON, "-m", "sandbox", *serve, env=sandbox_env)
     stack.env = {
         **base,
         "DATABASE_URL": databases.dashboard,
@@ -275,19 +272,12 @@ def start_stack(workdir: Path, databases: Databases, web_workers: int) -> Stack:
         "PUBLIC_URL": stack.web_url,
     }
     stack.start("poller", PYTHON, "manage.py", "runpoller", env=stack.env)
-    web = [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "dashboard.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(web_port),
-    ]
+    web = [PYTHON, "-m", "uvicorn", "dashboard.asgi:application", "--host", "127.0.0.1"]
+    web += ["--port", str(web_port)]
     if web_workers > 1:
         web += ["--workers", str(web_workers)]
     stack.start("web", *web, env=stack.env)
+    _wait_until(port_file.exists, stack, "the sandbox")
     _wait_until(lambda: _answers(f"{stack.web_url}/accounts/login/"), stack, "the web server")
     return stack
 
