@@ -59,9 +59,10 @@ KINDS = [
 # enough that the deploys of fifty people start within seconds rather than queueing for minutes.
 WORKER_SLOTS = 16
 CREDITS = 5_000  # granted to each person's NexusToken account on top of the sign-up credits
-# How long the dashboard has, after the load stops, to show every status the sandbox reached: a few
-# of the poller's cadences, and the sandbox's webhook retries (1, 3 and 10 s).
-DRAIN_SECONDS = 30.0
+# How long the dashboard has, after the load stops, to show every status the sandbox reached: the
+# sandbox's webhook retries (1, 3 and 10 s), and the task poller's fallback, which looks at a task
+# every tenth of its age (30 s for one five minutes old) when every delivery failed.
+DRAIN_SECONDS = 60.0
 TERMINAL_TASK_STATUSES = {"SETTLED", "EXPIRED", "CANCELLED"}
 
 
@@ -191,6 +192,20 @@ class Stack:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited (status {process.returncode}):\n{self.log_tail(name)}")
+
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time used so far by a process and its children (uvicorn's workers), read from /proc."""
+        pid = self.processes[name].pid
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if stat.parent.name == str(pid) or fields[1] == str(pid):  # the process, or its child
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -391,8 +406,9 @@ def make_people(sandbox: Sandbox, count: int) -> dict[str, Any]:
 # --- Locust ---------------------------------------------------------------------------------------------
 
 
-def run_locust(stack: Stack, plan_path: Path, options: Options) -> Path:
-    """Locust headless for the run's length; returns the prefix of its CSV files."""
+def run_locust(stack: Stack, plan_path: Path, options: Options) -> tuple[Path, dict[str, float]]:
+    """Locust headless for the run's length; returns the prefix of its CSV files and the CPU seconds
+    each process of the stack used meanwhile."""
     prefix = stack.workdir / "locust"
     command = [
         *(PYTHON, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"), "--headless"),
@@ -401,13 +417,15 @@ def run_locust(stack: Stack, plan_path: Path, options: Options) -> Path:
         *("--loglevel", "WARNING", "--exit-code-on-error", "0"),
     ]
     env = {**stack.env, "LOADTEST_PLAN": str(plan_path)}
+    names = ("web", "poller", "sandbox")
+    before = {name: stack.cpu_seconds(name) for name in names}
     with (stack.workdir / "locust.log").open("wb") as log:
         done = subprocess.run(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=options.seconds + 180
         )
     if done.returncode != 0 or not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"Locust failed (status {done.returncode}):\n{stack.log_tail('locust')}")
-    return prefix
+    return prefix, {name: stack.cpu_seconds(name) - before[name] for name in names}
 
 
 @dataclass
@@ -510,7 +528,9 @@ def lost_changes(sandbox: Sandbox, plan: dict[str, Any], drain_seconds: float = 
 # --- Report -------------------------------------------------------------------------------------------------
 
 
-def report(options: Options, figures: Figures, changes: Changes) -> str:
+def report(
+    options: Options, figures: Figures, changes: Changes, cpu: dict[str, float], load: tuple[float, ...]
+) -> str:
     lines = [
         f"{options.users} people for {options.seconds} s on {options.database}: "
         f"{figures.requests} requests, {figures.errors} errors, "
@@ -526,6 +546,12 @@ def report(options: Options, figures: Figures, changes: Changes) -> str:
         )
     lines.append("")
     lines.append("(stream: until the response headers; each stream is then read for a while)")
+    per_request = 1000 * cpu["web"] / max(1, figures.requests)
+    lines.append(
+        f"CPU during the run: web {cpu['web']:.1f} s ({per_request:.0f} ms per request), "
+        f"poller {cpu['poller']:.1f} s, sandbox {cpu['sandbox']:.1f} s; the machine's load average "
+        f"at the end: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min) on {os.cpu_count()} CPUs"
+    )
     for failure in figures.failures[:10]:
         lines.append(f"error: {failure}")
     for lost in changes.lost[:10]:
@@ -563,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
             plan_path.touch(mode=0o600)  # the people's session cookies
             plan_path.write_text(json.dumps(plan))
             say(f"running Locust for {options.seconds} s")
-            prefix = run_locust(stack, plan_path, options)
+            prefix, cpu = run_locust(stack, plan_path, options)
+            load = os.getloadavg()
             stack.check_alive()
             say("comparing status changes")
             changes = lost_changes(sandbox, plan)
@@ -582,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                 connections.close_all()
             databases.drop()
     say("stopped")
-    print(report(options, figures, changes))
+    print(report(options, figures, changes, cpu, load))
     if options.json_path:
         summary = {
             "users": options.users,
@@ -592,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
             "errors": figures.errors,
             "status_changes": changes.made,
             "lost": len(changes.lost),
+            "cpu_seconds": cpu,
+            "load_average": load,
             "kinds": figures.kinds,
         }
         options.json_path.write_text(json.dumps(summary, indent=2))
