@@ -58,9 +58,10 @@ def test_it_counts_the_upstream_requests_of_a_page_view(client, cast):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
-    counted = sample(text, "dashboard_upstream_requests_total", service="nexical", status="200")
+    ok = {"service": "nexical", "status": "200"}
+    counted = sample(text, "dashboard_upstream_requests_total", **ok)
     assert counted is not None
-    assert counted > (sample(before, "dashboard_upstream_requests_total", service="nexical", status="200") or 0)
+    assert counted > (sample(before, "dashboard_upstream_requests_total", **ok) or 0)
     for name in ("dashboard_live_streams_open", "dashboard_poller_lag_seconds", "dashboard_pollers_active"):
         assert sample(text, name) is not None, name
 
