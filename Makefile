@@ -7,7 +7,7 @@ SANDBOX_PORT ?= 8001
 WEB_PORT ?= 8000
 WEB_WORKERS ?= 2
 
-.PHONY: run test test-fast setup sandbox lint format browser bench screenshots key clean
+.PHONY: run test test-fast setup sandbox lint format browser bench loadtest screenshots key clean
 
 ## Set everything up, then start the sandbox, the poller and the web server (Ctrl-C stops all).
 # scripts/run-stack keeps them together: a poller that dies is restarted (with backoff, and a line
@@ -89,6 +89,12 @@ bench: $(STAMP)
 	$(PY) -m bench.task_webhook
 	$(PY) -m bench.hung_upstream
 	$(PY) -m bench.page_cpu
+
+## Fifty people for five minutes against the stack `make run` starts (its own ports and fresh databases):
+## every page kind, live streams, deploys and task posts; p50/p95/p99 per page kind, errors, lost status
+## changes. LOADTEST_USERS, LOADTEST_MINUTES (or LOADTEST_SECONDS), LOADTEST_DATABASE=postgres.
+loadtest: $(STAMP)
+	$(PY) -m loadtest
 
 ## Run the browser tests that take the README's pictures and keep them in docs/screenshots (the other
 ## shots they take, phone widths and pages without JavaScript, land in test-results/screenshots).

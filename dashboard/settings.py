@@ -241,6 +241,9 @@ TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)
 # token delays a pass by about this much, never a minute.
 POLLER_CALL_BUDGET = env.float("POLLER_CALL_BUDGET", default=6.0)
 
+# The bearer token Prometheus sends to read /metrics; without it there is no /metrics page (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # Django 6's built-in Content Security Policy: everything is served by the app itself.
 SECURE_CSP = {
     "default-src": ["'self'"],

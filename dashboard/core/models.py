@@ -10,6 +10,7 @@ class PollerHeartbeat(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     last_pass_at = models.DateTimeField(null=True, blank=True)
     passes = models.PositiveBigIntegerField(default=0)
+    last_pass_seconds = models.FloatField(null=True, blank=True)  # how long that pass took
 
     def __str__(self) -> str:
         return f"poller {self.name}"

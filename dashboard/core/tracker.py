@@ -62,8 +62,9 @@ async def aread() -> Tracker:
     return judged((await PollerHeartbeat.objects.aaggregate(last=Max("last_pass_at")))["last"])
 
 
-def beat(name: str) -> None:
-    """A poller finished a pass."""
+def beat(name: str, seconds: float | None = None) -> None:
+    """A poller finished a pass; `seconds` is how long it took."""
     now = timezone.now()
-    if not PollerHeartbeat.objects.filter(name=name).update(last_pass_at=now, passes=F("passes") + 1):
-        PollerHeartbeat.objects.create(name=name, started_at=now, last_pass_at=now, passes=1)
+    done = {"last_pass_at": now, "last_pass_seconds": seconds}
+    if not PollerHeartbeat.objects.filter(name=name).update(**done, passes=F("passes") + 1):
+        PollerHeartbeat.objects.create(name=name, started_at=now, passes=1, **done)

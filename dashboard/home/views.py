@@ -1,11 +1,13 @@
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection as db_connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -16,8 +18,11 @@ from dashboard.nexustoken.summary import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
 from dashboard.tracking.access import refused_teams
+from dashboard.tracking.metrics import poller_figures
 from dashboard.tracking.models import TrackedJob
 from dashboard.tracking.views.deployments import followed_jobs, running_and_recent
+
+from .metrics import CONTENT_TYPE, exposition
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +78,22 @@ async def healthz(request: HttpRequest) -> JsonResponse:
         "poller": poller_age,
     }
     return JsonResponse(body, status=200 if database else 503)
+
+
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus's scrape, for the bearer of METRICS_TOKEN; without the setting there is no such page."""
+    token: str = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    given = request.headers.get("Authorization", "")
+    if not given.startswith("Bearer "):
+        response = HttpResponse("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if not hmac.compare_digest(given.removeprefix("Bearer ").strip().encode(), token.encode()):
+        return HttpResponse("That is not the metrics token.", status=403)
+    body = await asyncio.to_thread(exposition, await poller_figures())
+    return HttpResponse(body, content_type=CONTENT_TYPE)
 
 
 async def _database_ok() -> bool:

@@ -31,6 +31,7 @@ from dashboard.services import nexustoken as nt
 from dashboard.services.errors import UpstreamError
 
 from . import recording
+from .metrics import WEBHOOK_DELIVERIES
 from .models import Outcome, Source, Task, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ def _webhook_secret(connection: Connection) -> str:
         return ""
 
 
-def _answer(status: int, detail: str) -> JsonResponse:
+def _answer(status: int, detail: str, outcome: str) -> JsonResponse:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
     return JsonResponse({"detail": detail}, status=status)
 
 
@@ -124,21 +126,21 @@ async def _set_outcome(connection: Connection, body: bytes, outcome: Outcome) ->
 async def receive(request: HttpRequest, token: str) -> JsonResponse:
     endpoint = await WebhookEndpoint.objects.select_related("connection").filter(token=token).afirst()
     if endpoint is None:
-        return _answer(404, "Unknown webhook endpoint.")
+        return _answer(404, "Unknown webhook endpoint.", "unknown_endpoint")
     connection = endpoint.connection
     body = request.body
     if not signature_ok(_webhook_secret(connection), body, request.headers.get("X-Nexus-Signature", "")):
         logger.warning("Refused a webhook with a missing or wrong signature (connection %s)", connection.pk)
-        return _answer(401, "Missing or invalid X-Nexus-Signature.")
+        return _answer(401, "Missing or invalid X-Nexus-Signature.", "bad_signature")
     hint = _hint(body)
     if hint is None:
-        return _answer(400, "The body must be a JSON object with a task_id.")
+        return _answer(400, "The body must be a JSON object with a task_id.", "bad_body")
     task = await Task.objects.filter(user_id=connection.user_id, task_id=hint[0]).afirst()
     if task is None:
         # Not stored: if the user adds this task by id later, a retry of the delivery still counts.
-        return _answer(404, "This dashboard does not track that task.")
+        return _answer(404, "This dashboard does not track that task.", "unknown_task")
     if not await _claim_delivery(connection, body, request, hint):
-        return _answer(200, "Already processed.")
+        return _answer(200, "Already processed.", "duplicate")
     try:
         api = await clients.nexustoken_api(connection)
         async with asyncio.timeout(CONFIRM_SECONDS):
@@ -149,7 +151,9 @@ async def receive(request: HttpRequest, token: str) -> JsonResponse:
         # Let the sender retry, and have the poller look now in case every retry fails too.
         await Task.objects.filter(pk=task.pk).aupdate(next_poll_at=timezone.now())
         logger.info("Could not confirm webhook for task %s: %s", task.task_id, type(error).__name__)
-        return _answer(503, "Could not confirm the task with NexusToken; retry later.")
+        return _answer(503, "Could not confirm the task with NexusToken; retry later.", "unconfirmed")
     changed = await recording.arecord(task.pk, upstream, Source.WEBHOOK)
     await _set_outcome(connection, body, Outcome.RECORDED if changed else Outcome.UNCHANGED)
-    return _answer(200, "Recorded." if changed else "Confirmed; nothing new.")
+    if changed:
+        return _answer(200, "Recorded.", "recorded")
+    return _answer(200, "Confirmed; nothing new.", "unchanged")

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 from pydantic import TypeAdapter, ValidationError
 
-from . import breaker, budget
+from . import breaker, budget, metrics
 from .errors import (
     NEXICAL,
     NEXUSTOKEN,
@@ -212,6 +212,7 @@ async def request(
                 upstream, method, url, limit, headers=headers, json=json, params=params or None
             )
         except (httpx.TransportError, TimeoutError) as exc:
+            metrics.count_request(upstream.name, "network")
             reason = (
                 f"no complete answer within {limit:.1f} s"
                 if isinstance(exc, TimeoutError)
@@ -237,6 +238,7 @@ async def request(
             raise NetworkError(upstream.name) from exc
 
         status = response.status_code
+        metrics.count_request(upstream.name, status)
         if response.is_success:
             return Response(status, response.headers, _success_body(upstream, method, path, response))
 

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable
@@ -87,6 +88,7 @@ class Poller:
 
     async def run_pass(self) -> PassSummary:
         """One reconciliation pass over everything due now."""
+        began = time.monotonic()
         self.passes += 1
         pass_id = f"{self.name}#{self.passes}"
         self.tokens.new_pass()
@@ -115,7 +117,7 @@ class Poller:
             )
         finally:
             renewing.cancel()
-        await sync_to_async(tracker.beat)(self.name)
+        await sync_to_async(tracker.beat)(self.name, time.monotonic() - began)
         return PassSummary(
             jobs=sum(len(m) for m in branches.values()), scans=len(scans), lost_leases=sum(lost)
         )

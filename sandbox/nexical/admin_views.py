@@ -75,6 +75,29 @@ def outbox(request: HttpRequest) -> JsonResponse:
 
 
 @_admin_only
+def jobs(request: HttpRequest) -> JsonResponse:
+    """GET ?branch= -> {jobs: [{id, status, startedAt, completedAt}]}: every job of a branch, with the
+    moments it changed status, so a load test can count the changes a dashboard should have seen."""
+    branch = request.GET.get("branch", "")
+    if not branch.isdigit():
+        return ApiError(400, "bad_request", "Give ?branch=<id>.").response()
+    rows = Job.objects.filter(branch_id=min(int(branch), MAX_ID)).order_by("id")
+    return JsonResponse(
+        {
+            "jobs": [
+                {
+                    "id": job.pk,
+                    "status": job.status,
+                    "startedAt": job.started_at.isoformat() if job.started_at else None,
+                    "completedAt": job.completed_at.isoformat() if job.completed_at else None,
+                }
+                for job in rows
+            ]
+        }
+    )
+
+
+@_admin_only
 def expire_invitation(request: HttpRequest, invite_id: int) -> JsonResponse:
     """POST -> {success}: the invitation's 7 days are over now, so tests can see an expired one."""
     if request.method != "POST":

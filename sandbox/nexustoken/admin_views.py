@@ -91,6 +91,30 @@ def update_account(request, account_id):
     return JsonResponse({**ledger.credit_info_json(account), "reputation": account.reputation})
 
 
+def tasks(request):
+    """GET ?creator=<account id>: that account's tasks, oldest first, with their status and event
+    history (the load test compares them with what a dashboard recorded)."""
+    if not _is_admin(request):
+        return error_response(401, "Send the sandbox admin token")
+    try:
+        creator = uuid.UUID(request.GET.get("creator", ""))
+    except ValueError:
+        return error_response(422, "creator must be an account id (a UUID)")
+    rows = Task.objects.filter(creator_id=creator).order_by("created_at", "pk")
+    return JsonResponse(
+        {
+            "tasks": [
+                {
+                    "id": str(task.pk),
+                    "status": task.status,
+                    "events": [event["type"] for event in task.events],
+                }
+                for task in rows
+            ]
+        }
+    )
+
+
 def webhooks(request):
     """GET [?task_id=]: the latest 100 delivery attempts, newest first."""
     if not _is_admin(request):

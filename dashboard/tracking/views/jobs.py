@@ -31,6 +31,7 @@ from dashboard.services.nexical import NexicalAPI
 
 from .. import live, logs
 from ..access import Sight, viewable_job
+from ..metrics import OPEN_STREAMS
 from ..models import JobEvent, LogLine, TrackedJob
 from ..timeline import timeline
 
@@ -140,6 +141,7 @@ async def job_events(job_pk: int, sight: Sight, after: int) -> AsyncGenerator[Se
     the job's own stream and by the shared stream of several jobs (views/streams.py)."""
     watcher = live.watcher()
     await watcher.join(job_pk)
+    OPEN_STREAMS.inc()
     try:
         # The access check and the join read the database: give the connection back (to the pool on
         # PostgreSQL) now, not when the stream ends, since an open page would otherwise hold it for hours.
@@ -169,6 +171,7 @@ async def job_events(job_pk: int, sight: Sight, after: int) -> AsyncGenerator[Se
             while not await _changed(change, KEEPALIVE):
                 yield None
     finally:
+        OPEN_STREAMS.dec()
         watcher.leave(job_pk)
 
 
