@@ -21,7 +21,10 @@ def access_log():
         AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False)
     )
     logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)  # whatever an earlier test (or uvicorn's own setup) left it at
     yield logger, out
+    logger.setLevel(level)
     logger.removeHandler(handler)
 
 

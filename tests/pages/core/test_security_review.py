@@ -45,6 +45,8 @@ PUBLIC = {
     "admin:logout",
     # NexusToken's deliveries: authenticated by their signature (tests/pages/nexustoken/test_webhooks.py)
     "nexustoken:task_webhook",
+    # Prometheus's scrape: a bearer token, not a session (tests/pages/home/test_metrics.py)
+    "home:metrics",
 }
 # The one view a server, not a browser, posts to: no session, so no CSRF token; the signature instead.
 CSRF_EXEMPT = {"nexustoken:task_webhook"}
