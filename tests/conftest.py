@@ -194,16 +194,3 @@ def own_cast(sandbox):
     from tests.support.orchestrator_cast import make_cast
 
     return make_cast(sandbox)
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test database, whose PostgreSQL connection pool is closed before the database
-    is dropped: a pooled connection left open would keep the drop from happening."""
-    yield
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        for connection in connections.all(initialized_only=True):
-            if hasattr(connection, "close_pool"):
-                connection.close_pool()
