@@ -56,7 +56,8 @@ async def quiet_queries(cast, scene, streams: int, counter: QueryCounter) -> int
     return made
 
 
-async def test_it_makes_as_many_queries_for_fifty_streams_as_for_one(cast):
+async def one_and_fifty(cast, measure) -> tuple[int, int]:
+    """The queries `measure` counts with one open stream of a job, then with fifty."""
     scene = await sync_to_async(job_scene)(cast)
     client = AsyncClient()
     await client.aforce_login(cast.member.user)
@@ -65,10 +66,13 @@ async def test_it_makes_as_many_queries_for_fifty_streams_as_for_one(cast):
     counter = QueryCounter()
     await counter.attach()
     try:
-        one = await quiet_queries(cast, scene, 1, counter)
-        fifty = await quiet_queries(cast, scene, 50, counter)
+        return await measure(cast, scene, 1, counter), await measure(cast, scene, 50, counter)
     finally:
         await counter.detach()
+
+
+async def test_it_makes_as_many_queries_for_fifty_streams_as_for_one(cast):
+    one, fifty = await one_and_fifty(cast, quiet_queries)
     print(f"queries in {WINDOW} s: {one} with one stream, {fifty} with fifty")
     # A few ticks a second and a look at the jobs' state once a second, whatever the audience.
     assert 0 < one <= WINDOW * (1 / live.TICK + 2) + 2
@@ -164,18 +168,7 @@ async def writing_queries(cast, scene, streams: int, counter: QueryCounter) -> i
 
 
 async def test_it_makes_as_many_queries_for_fifty_streams_as_for_one_while_lines_arrive(cast):
-    scene = await sync_to_async(job_scene)(cast)
-    client = AsyncClient()
-    await client.aforce_login(cast.member.user)
-    assert (await client.get(scene.url())).status_code == 200
-    await sync_to_async(record_lines)(await sync_to_async(scene.tracked)(), ["already there"])
-    counter = QueryCounter()
-    await counter.attach()
-    try:
-        one = await writing_queries(cast, scene, 1, counter)
-        fifty = await writing_queries(cast, scene, 50, counter)
-    finally:
-        await counter.detach()
+    one, fifty = await one_and_fifty(cast, writing_queries)
     print(f"queries in {WINDOW} s, {WRITES_PER_SECOND} lines/s: {one} with one stream, {fifty} with fifty")
     # Each new line is read once for the process (a few queries), not once per stream: with a read
     # per stream, fifty streams would make 50 times the reads of one.
