@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"accounts"},
     {"core"},
     {"notifications"},
+    {"channels"},
     {"connections", "tracking", "nexustoken"},
     {"orchestrator"},
     {"home"},
