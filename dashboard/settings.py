@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "dashboard.core",
     "dashboard.accounts",
+    "dashboard.audit",
     "dashboard.connections",
     "dashboard.orchestrator",
     "dashboard.notifications",
@@ -240,6 +241,14 @@ TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)
 # Seconds one upstream call of the pollers may take in all, retries included: a hung upstream or
 # token delays a pass by about this much, never a minute.
 POLLER_CALL_BUDGET = env.float("POLLER_CALL_BUDGET", default=6.0)
+
+# The audit log (dashboard.audit): rows older than this many days are deleted by `manage.py prune_audit`.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
+# A detail key that looks like a secret raises (DEBUG and the tests) rather than being dropped quietly.
+AUDIT_STRICT = env.bool("AUDIT_STRICT", default=DEBUG)
+# Reverse proxies in front of the dashboard that append the client's address to X-Forwarded-For.
+# 0 (the default) trusts no header: the address is the connection's own (REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # The bearer token Prometheus sends to read /metrics; without it there is no /metrics page (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
