@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "dashboard.core",
     "dashboard.accounts",
+    "dashboard.audit",
     "dashboard.connections",
     "dashboard.orchestrator",
     "dashboard.notifications",
@@ -255,6 +256,14 @@ CHANNELS_RETRY_DELAYS = [
 ]
 # Failed deliveries in a row after which a channel is paused and the team's admins are told.
 CHANNELS_PAUSE_AFTER = env.int("CHANNELS_PAUSE_AFTER", default=5)
+
+# The audit log (dashboard.audit): rows older than this many days are deleted by `manage.py prune_audit`.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
+# A detail key that looks like a secret raises (DEBUG and the tests) rather than being dropped quietly.
+AUDIT_STRICT = env.bool("AUDIT_STRICT", default=DEBUG)
+# Reverse proxies in front of the dashboard that append the client's address to X-Forwarded-For.
+# 0 (the default) trusts no header: the address is the connection's own (REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # The bearer token Prometheus sends to read /metrics; without it there is no /metrics page (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
