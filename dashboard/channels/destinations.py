@@ -46,6 +46,13 @@ def _parts(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
+def hint(url: str) -> str:
+    """What is shown of a stored address: its scheme and host, never the path that may hold a key."""
+    scheme, host, port = _parts(url)
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}{'' if port == default else f':{port}'}/…"
+
+
 def _own_origins() -> set[tuple[str, int]]:
     public = urlsplit(settings.PUBLIC_URL)
     origins = set()

@@ -30,7 +30,10 @@ class Channel(models.Model):
     team_id = models.PositiveBigIntegerField(db_index=True)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    url = models.URLField(max_length=2000)
+    # The address is a secret too (a Slack webhook URL is its own credential): stored encrypted
+    # (accounts.crypto), and only its scheme and host are shown back.
+    url_encrypted = models.TextField()
+    url_hint = models.CharField(max_length=300)
     # The generic webhook's signing secret, encrypted (accounts.crypto); shown once, at creation.
     secret_encrypted = models.TextField(blank=True)
     events = models.JSONField(default=list)  # a list of Event values from SUBSCRIBABLE

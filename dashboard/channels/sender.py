@@ -37,7 +37,7 @@ logger = logging.getLogger("dashboard.channels")
 IN_FLIGHT = 16  # posts at once per process
 IDLE = 1.0  # the longest sleep between looks: views add test messages at any moment
 BUSY = 0.05
-UNREADABLE_SECRET = "The channel's secret cannot be read: delete the channel and add it again."
+UNREADABLE_SECRET = "The channel's address or secret cannot be read: delete the channel and add it again."
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,10 @@ def release(owner: str) -> None:
     leases.release([Delivery], owner)
 
 
-def _request(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
+def _request(delivery: Delivery) -> tuple[str, bytes, dict[str, str]]:
+    """The address, body and headers of a delivery (decrypting the channel's secrets: a sync call)."""
     channel = delivery.channel
+    url = crypto.decrypt(channel.url_encrypted)
     body = messages.body(channel.kind, delivery.event, delivery.facts, delivery.pk)
     headers = {
         "Content-Type": "application/json",
@@ -84,7 +86,7 @@ def _request(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
     }
     if channel.kind == Kind.WEBHOOK and channel.secret_encrypted:
         headers[messages.SIGNATURE_HEADER] = messages.sign(crypto.decrypt(channel.secret_encrypted), body)
-    return body, headers
+    return url, body, headers
 
 
 def _host_header(destination: destinations.Destination) -> str:
@@ -97,8 +99,8 @@ async def post(client: httpx.AsyncClient, delivery: Delivery) -> Attempt:
     """One attempt: check where the URL points now, then post to that very address."""
     timeout = settings.CHANNELS_TIMEOUT
     try:
-        destination = await asyncio.wait_for(destinations.acheck(delivery.channel.url), timeout)
-        body, headers = await sync_to_async(_request)(delivery)
+        address, body, headers = await sync_to_async(_request)(delivery)
+        destination = await asyncio.wait_for(destinations.acheck(address), timeout)
     except destinations.Refused as refused:
         return Attempt(ok=False, error=str(refused))
     except TimeoutError:

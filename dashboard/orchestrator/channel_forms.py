@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 
+from dashboard.accounts import crypto
+from dashboard.channels import destinations
 from dashboard.channels.models import SUBSCRIBABLE, Channel, Kind
 from dashboard.services.nexical import Project
 
@@ -45,7 +47,6 @@ class ChannelForm(forms.Form):
             initial = {
                 "name": channel.name,
                 "kind": channel.kind,
-                "url": channel.url,
                 "events": channel.events,
                 "projects": [str(pk) for pk in channel.project_ids],
                 "production_only": channel.production_only,
@@ -58,6 +59,9 @@ class ChannelForm(forms.Form):
         if channel is not None:
             # The kind decides whether there is a secret: changing it is a new channel.
             self.fields["kind"].disabled = True
+            # The stored address is never shown back: blank keeps it.
+            self.fields["url"].required = False
+            self.fields["url"].help_text = f"Now {channel.url_hint} Leave blank to keep it."
 
     def clean_production_branch(self) -> str:
         branch: str = self.cleaned_data["production_branch"].strip()
@@ -69,7 +73,9 @@ class ChannelForm(forms.Form):
         data = self.cleaned_data
         channel.name = data["name"]
         channel.kind = data["kind"]
-        channel.url = data["url"].strip()
+        if data["url"].strip():
+            channel.url_encrypted = crypto.encrypt(data["url"].strip())
+            channel.url_hint = destinations.hint(data["url"])
         channel.events = list(data["events"])
         channel.project_ids = sorted(int(pk) for pk in data["projects"])
         channel.production_only = data["production_only"]

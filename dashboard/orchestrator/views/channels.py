@@ -10,6 +10,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.views.decorators.cache import never_cache
 
 from dashboard.accounts import crypto
 from dashboard.accounts.models import Service
+from dashboard.audit import record
 from dashboard.channels import destinations
 from dashboard.channels import messages as channel_messages
 from dashboard.channels.models import Channel, Delivery, DeliveryStatus, Event, Kind, TeamAdminSeen
@@ -82,7 +84,10 @@ def _detail_url(channel: Channel) -> str:
 
 
 async def _destination_ok(form: ChannelForm) -> bool:
-    """The URL's destination, checked now (DNS, in a worker thread); the refusal goes on the field."""
+    """The URL's destination, checked now (DNS, in a worker thread); the refusal goes on the field.
+    A blank URL on an existing channel keeps the stored one, checked when it was saved."""
+    if not form.cleaned_data["url"].strip():
+        return True
     try:
         await sync_to_async(destinations.check)(form.cleaned_data["url"])
     except destinations.Refused as refused:
@@ -131,6 +136,25 @@ async def team_channels(request: AuthenticatedRequest, api: NexicalAPI, team_id:
     return page(request, "orchestrator/channels.html", context, status=outcome.status)
 
 
+def _described(channel: Channel) -> dict[str, object]:
+    """What the audit log keeps of a channel: never its address (a Slack URL is a credential) or secret."""
+    return {
+        "kind": channel.kind,
+        "host": channel.url_hint,
+        "events": channel.events,
+        "projects": channel.project_ids,
+        "production_only": channel.production_only,
+    }
+
+
+@sync_to_async
+def _saved(request: AuthenticatedRequest, channel: Channel, action: str) -> None:
+    """Save the channel and its audit row together."""
+    with transaction.atomic():
+        channel.save()
+        record(request, action, team_id=channel.team_id, target=channel.name, detail=_described(channel))
+
+
 async def _create(request: AuthenticatedRequest, team_id: int, form: ChannelForm) -> tuple[Channel, str]:
     channel = Channel(team_id=team_id, created_by=request.user)
     form.apply(channel)
@@ -138,7 +162,7 @@ async def _create(request: AuthenticatedRequest, team_id: int, form: ChannelForm
     if channel.kind == Kind.WEBHOOK:
         secret = channel_messages.new_secret()
         channel.secret_encrypted = crypto.encrypt(secret)
-    await channel.asave()
+    await _saved(request, channel, "channel.create")
     return channel, secret
 
 
@@ -195,7 +219,7 @@ async def _save(request: AuthenticatedRequest, channel: Channel, form: ChannelFo
     if not form.is_valid() or not await _destination_ok(form):
         return INVALID
     form.apply(channel)
-    await channel.asave()
+    await _saved(request, channel, "channel.update")
     messages.success(request, "Channel saved.")
     return go(request, _detail_url(channel))
 
@@ -203,7 +227,7 @@ async def _save(request: AuthenticatedRequest, channel: Channel, form: ChannelFo
 async def _delete(request: AuthenticatedRequest, channel: Channel) -> ActionResult:
     if asking := ask_first(request, _detail_url(channel), "delete"):
         return asking
-    await channel.adelete()
+    await _deleted(request, channel)
     messages.success(request, f"Channel “{channel.name}” deleted.")
     return go(request, _list_url(channel.team_id), same_page=False)
 
@@ -214,12 +238,41 @@ async def _test(request: AuthenticatedRequest, channel: Channel, team: Team) -> 
         "team_name": team.name,
         "url": settings.PUBLIC_URL.rstrip("/") + _detail_url(channel),
     }
-    await Delivery.objects.acreate(channel=channel, event=Event.TEST, facts=facts)
+    await _test_queued(request, channel, facts)
     messages.success(request, "Test message queued: it appears below within a few seconds.")
     return go(request, _detail_url(channel))
 
 
+@sync_to_async
+def _deleted(request: AuthenticatedRequest, channel: Channel) -> None:
+    with transaction.atomic():
+        record(
+            request,
+            "channel.delete",
+            team_id=channel.team_id,
+            target=channel.name,
+            detail=_described(channel),
+        )
+        channel.delete()
+
+
+@sync_to_async
+def _test_queued(request: AuthenticatedRequest, channel: Channel, facts: dict[str, object]) -> None:
+    with transaction.atomic():
+        Delivery.objects.create(channel=channel, event=Event.TEST, facts=facts)
+        record(request, "channel.test", team_id=channel.team_id, target=channel.name)
+
+
+@sync_to_async
+def _resumed(request: AuthenticatedRequest, channel: Channel) -> None:
+    with transaction.atomic():
+        Channel.objects.filter(pk=channel.pk).update(paused_at=None, paused_reason="", failures_in_row=0)
+        record(
+            request, "channel.update", team_id=channel.team_id, target=channel.name, detail={"resumed": True}
+        )
+
+
 async def _resume(request: AuthenticatedRequest, channel: Channel) -> ActionResult:
-    await Channel.objects.filter(pk=channel.pk).aupdate(paused_at=None, paused_reason="", failures_in_row=0)
+    await _resumed(request, channel)
     messages.success(request, "Channel resumed: the deliveries that waited are sent now.")
     return go(request, _detail_url(channel))

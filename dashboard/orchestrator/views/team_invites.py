@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.urls import reverse
 
+from dashboard.audit import Result as AuditResult
+from dashboard.audit import arecord
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -97,6 +99,16 @@ async def invite_many(
     # One after another: the same token's rate limit, and the upstream's own order of duplicates.
     results = [await invite_one(api, team_id, email, role) for email in form.cleaned_data["emails"]]
     for result in results:
+        if result.result != Result.INVALID:  # nothing was asked of Nexical for an invalid address
+            done = result.result in (Result.SENT, Result.JOINED)
+            await arecord(
+                request,
+                "team.invite.create",
+                result=AuditResult.DONE if done else AuditResult.REFUSED,
+                team_id=team_id,
+                target=result.email,
+                detail={"role": role, "outcome": result.result.value, "bulk": True},
+            )
         tag = f"invite-{result.result}"
         messages.add_message(request, LEVEL[result.result], result.sentence, extra_tags=tag)
     return go(request, _here(team_id))
@@ -111,21 +123,31 @@ async def resend_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id:
     invite = next((item for item in invites or [] if item.id == wanted and item.status == "pending"), None)
     if invite is None:
         return Outcome(ok=False, message="That invitation is no longer pending. Reload the page.", status=400)
+
+    async def resent(result: AuditResult) -> None:
+        detail = {"role": invite.role}
+        await arecord(
+            request, "team.invite.resend", result=result, team_id=team_id, target=invite.email, detail=detail
+        )
+
     try:
         await nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite.id)
     except UpstreamError as error:
+        await resent(AuditResult.REFUSED)
         return await refusal(request, error)
     try:
         again: Invitation = await nexical.team_invite(
             api, team_id=team_id, email=invite.email, role=invite.role
         )
     except UpstreamError as error:
+        await resent(AuditResult.REFUSED)
         await record_failure(request, error)
         message = (
             f"The old invitation to {invite.email} was revoked, but Nexical refused a new one: "
             f"{error_message(error)} Invite the address again."
         )
         return Outcome(ok=False, message=message, status=error_status(error))
+    await resent(AuditResult.DONE)
     if again.status == "accepted":
         messages.success(request, f"{again.email} had an account meanwhile and joined as {again.role}.")
     else:
