@@ -47,11 +47,13 @@ class Command(BaseCommand):
         asyncio.run(_main(poller, once=once, out=self.stdout))
 
 
-async def _main(poller: Poller, *, once: bool, out: OutputWrapper) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)  # the pass under way finishes, then the loop ends
+async def _main(poller: Poller, *, once: bool, out: OutputWrapper, stop: asyncio.Event | None = None) -> None:
+    """The passes (and the sender) until `stop` is set: by SIGTERM/SIGINT, or by a test that passes it."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)  # the pass under way finishes, then the loop ends
     out.write(f"Poller {poller.name} started.")
     failures = 0
     # The sender's own loop; with --once, one round of sending beside the one pass instead.
