@@ -133,7 +133,7 @@ def test_production_only_channels_hear_only_the_production_branch(cast):
 def test_a_500_is_retried_and_a_redirect_is_not_followed(cast, receiver, settings):
     settings.CHANNELS_RETRY_DELAYS = [0, 0, 0, 0]  # the clock: each retry is due at once
     receiver.statuses = [500, 302]
-    channel, secret = webhook(cast.team["id"], receiver.url)
+    _, secret = webhook(cast.team["id"], receiver.url)
     enqueue_job_event(61, "started", facts(cast.team["id"]))
     delivery = Delivery.objects.get()
 
