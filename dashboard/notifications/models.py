@@ -20,14 +20,7 @@ class Kind(models.TextChoices):
 # Which kinds a new user hears about, and which of them also by email (failures and money).
 DEFAULT_IN_APP = frozenset(Kind.values)
 DEFAULT_EMAIL = frozenset(
-    {
-        Kind.JOB_FAILED,
-        Kind.JOB_UNTRACKABLE,
-        Kind.TASK_FAILED,
-        Kind.BUDGET_THRESHOLD,
-        Kind.CONNECTION_REJECTED,
-        Kind.CHANNEL_PAUSED,
-    }
+    {Kind.JOB_FAILED, Kind.JOB_UNTRACKABLE, Kind.TASK_FAILED, Kind.BUDGET_THRESHOLD, Kind.CONNECTION_REJECTED}
 )
 
 
