@@ -191,10 +191,13 @@ async def _deliver(client: httpx.AsyncClient, delivery: Delivery, owner: str) ->
 
 def client() -> httpx.AsyncClient:
     # No redirects (a 3xx is a failed attempt), no proxies from the environment, a short timeout.
+    # No kept-alive connections either: they are pooled by address, and a TLS connection opened for
+    # one host name must not carry a request for another name on the same address.
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.CHANNELS_TIMEOUT),
         follow_redirects=False,
         trust_env=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
     )
 
 
