@@ -1,0 +1,141 @@
+"""CSV downloads of tasks and of spend, streamed: a row is written as it is read, so 100,000 tasks
+take the memory of one chunk of rows, not of the file.
+
+The rows are read with `aiterator(chunk_size=…)`, the async form of `.iterator(chunk_size=…)`:
+under ASGI a StreamingHttpResponse over a *sync* iterator is first read into a list whole (Django
+warns and does so), which is exactly the memory this avoids.
+
+Every cell a spreadsheet could take for a formula (one starting with = + - @, or a tab or carriage
+return) is prefixed with ' : an input text like `=HYPERLINK(…)` stays text when the file is opened.
+"""
+
+import csv
+from collections.abc import AsyncIterator, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from .models import Status, Task, TaskType
+
+CHUNK_SIZE = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+TASK_COLUMNS = (
+    "posted",
+    "task id",
+    "type",
+    "status",
+    "budget (NC)",
+    "awarded price (NC)",
+    "fee (NC)",
+    "total (NC)",
+    "settled",
+    "input text",
+)
+SPEND_COLUMNS = ("date", "task id", "type", "status", "budget (NC)", "price (NC)", "fee (NC)", "total (NC)")
+TASK_FIELDS = (
+    "created_at",
+    "task_id",
+    "task_type",
+    "status",
+    "budget",
+    "awarded_price",
+    "platform_fee",
+    "settled_at",
+    "input_data",
+)
+SPEND_FIELDS = ("spend_at", "task_id", "task_type", "status", "budget", "awarded_price", "platform_fee")
+
+
+def safe_cell(value: object) -> str:
+    """The cell as text, defused if a spreadsheet would run it as a formula."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, datetime | date) else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+class _Line:
+    """A file-like target for csv.writer that hands back the line just written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+
+def _line(writer: Any, buffer: _Line, cells: Iterable[object]) -> bytes:
+    writer.writerow([safe_cell(cell) for cell in cells])
+    return buffer.text.encode()
+
+
+def _local(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+_TYPE_LABELS = dict(TaskType.choices)
+_STATUS_LABELS = dict(Status.choices)
+
+
+def _total(price: int | None, fee: int | None) -> int | None:
+    return None if price is None else price + (fee or 0)
+
+
+async def task_rows(tasks: QuerySet[Task]) -> AsyncIterator[bytes]:
+    buffer = _Line()
+    writer = csv.writer(buffer)
+    yield _line(writer, buffer, TASK_COLUMNS)
+    async for posted, task_id, kind, status, budget, price, fee, settled, text in tasks.values_list(
+        *TASK_FIELDS
+    ).aiterator(chunk_size=CHUNK_SIZE):
+        yield _line(
+            writer,
+            buffer,
+            (
+                _local(posted),
+                task_id,
+                _TYPE_LABELS.get(kind, kind),
+                _STATUS_LABELS.get(status, status),
+                budget,
+                price,
+                fee,
+                _total(price, fee),
+                _local(settled),
+                text,
+            ),
+        )
+
+
+async def spend_rows(tasks: QuerySet[Task]) -> AsyncIterator[bytes]:
+    """`tasks` annotated with `spend_at` (see usage_range.spend_tasks)."""
+    buffer = _Line()
+    writer = csv.writer(buffer)
+    yield _line(writer, buffer, SPEND_COLUMNS)
+    async for at, task_id, kind, status, budget, price, fee in tasks.values_list(*SPEND_FIELDS).aiterator(
+        chunk_size=CHUNK_SIZE
+    ):
+        yield _line(
+            writer,
+            buffer,
+            (
+                timezone.localtime(at).date(),
+                task_id,
+                _TYPE_LABELS.get(kind, kind),
+                _STATUS_LABELS.get(status, status),
+                budget,
+                price,
+                fee,
+                _total(price, fee),
+            ),
+        )
+
+
+def csv_download(rows: AsyncIterator[bytes], filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"  # a person's money: never kept by a shared cache
+    return response
