@@ -85,27 +85,32 @@ def _total(price: int | None, fee: int | None) -> int | None:
     return None if price is None else price + (fee or 0)
 
 
+def _aiter_rows(tasks: QuerySet[Task], fields: tuple[str, ...]) -> AsyncIterator[dict[str, Any]]:
+    # .values(), not .values_list(): the latter's iterable runs its query as soon as it is created,
+    # which aiterator() does in the event loop (SynchronousOnlyOperation); the former's is lazy.
+    return tasks.values(*fields).aiterator(chunk_size=CHUNK_SIZE)
+
+
 async def task_rows(tasks: QuerySet[Task]) -> AsyncIterator[bytes]:
     buffer = _Line()
     writer = csv.writer(buffer)
     yield _line(writer, buffer, TASK_COLUMNS)
-    async for posted, task_id, kind, status, budget, price, fee, settled, text in tasks.values_list(
-        *TASK_FIELDS
-    ).aiterator(chunk_size=CHUNK_SIZE):
+    async for row in _aiter_rows(tasks, TASK_FIELDS):
+        price, fee = row["awarded_price"], row["platform_fee"]
         yield _line(
             writer,
             buffer,
             (
-                _local(posted),
-                task_id,
-                _TYPE_LABELS.get(kind, kind),
-                _STATUS_LABELS.get(status, status),
-                budget,
+                _local(row["created_at"]),
+                row["task_id"],
+                _TYPE_LABELS.get(row["task_type"], row["task_type"]),
+                _STATUS_LABELS.get(row["status"], row["status"]),
+                row["budget"],
                 price,
                 fee,
                 _total(price, fee),
-                _local(settled),
-                text,
+                _local(row["settled_at"]),
+                row["input_data"],
             ),
         )
 
@@ -115,18 +120,17 @@ async def spend_rows(tasks: QuerySet[Task]) -> AsyncIterator[bytes]:
     buffer = _Line()
     writer = csv.writer(buffer)
     yield _line(writer, buffer, SPEND_COLUMNS)
-    async for at, task_id, kind, status, budget, price, fee in tasks.values_list(*SPEND_FIELDS).aiterator(
-        chunk_size=CHUNK_SIZE
-    ):
+    async for row in _aiter_rows(tasks, SPEND_FIELDS):
+        price, fee = row["awarded_price"], row["platform_fee"]
         yield _line(
             writer,
             buffer,
             (
-                timezone.localtime(at).date(),
-                task_id,
-                _TYPE_LABELS.get(kind, kind),
-                _STATUS_LABELS.get(status, status),
-                budget,
+                timezone.localtime(row["spend_at"]).date(),
+                row["task_id"],
+                _TYPE_LABELS.get(row["task_type"], row["task_type"]),
+                _STATUS_LABELS.get(row["status"], row["status"]),
+                row["budget"],
                 price,
                 fee,
                 _total(price, fee),
