@@ -292,8 +292,8 @@ def test_it_accepts_a_custom_range_of_up_to_a_year(client, owner):
 @pytest.mark.parametrize(
     ("query", "sentence"),
     [
-        ("range=custom&start=2025-03-01&end=2025-02-01", "The range runs backwards: 01 Feb 2025 is before 01 Mar 2025."),
-        ("range=custom&start=2015-01-01&end=2025-01-01", "A range can be at most one year long; this one is 3,654 days."),
+        ("range=custom&start=2025-03-01&end=2025-02-01", "The range runs backwards: 01 Feb 2025 is before"),
+        ("range=custom&start=2015-01-01&end=2025-01-01", "at most one year long; this one is 3,654 days."),
         ("range=custom&start=2025-01-01", "A custom range needs both a From and a To date."),
         ("range=custom&start=yesterday&end=2025-01-01", "A date could not be read: use the form YYYY-MM-DD."),
         ("range=forever", "That period is not one of the choices."),
