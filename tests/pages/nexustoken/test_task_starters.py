@@ -116,7 +116,8 @@ def test_the_form_describes_the_limit_and_the_override_before_posting(client, ow
     refused = client.post(URL, task_fields(budget="80"))
     assert refused.status_code == 400 and "over your monthly limit of 100 NC" in refused.text
     template = TaskTemplate.objects.create(
-        user=owner.user, name="Big", input_data="text", schema=SCHEMA, example_output=EXAMPLE, default_budget=80,
+        user=owner.user, name="Big", input_data="text", schema=SCHEMA, example_output=EXAMPLE,
+        default_budget=80,
         settings={"max_seconds": 120, "quality_preference": "balanced", "min_skill_rating": 0,
                   "pending_pool_hours": 24, "auto_retry": 3},
     )  # fmt: skip
