@@ -101,7 +101,8 @@ loadtest: $(STAMP)
 ## shots they take, phone widths and pages without JavaScript, land in test-results/screenshots).
 screenshots: $(STAMP) browser
 	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser/test_journeys_orchestrator.py tests/browser/test_connections_browser.py \
-		tests/browser/test_live_journey.py tests/browser/test_credits_browser.py tests/browser/test_tasks_browser.py
+		tests/browser/test_live_journey.py tests/browser/test_credits_browser.py tests/browser/test_tasks_browser.py \
+		tests/browser/test_money_browser.py
 
 ## Lint, format check and type check (what CI runs before the tests).
 lint: $(STAMP)
