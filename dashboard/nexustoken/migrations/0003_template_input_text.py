@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('nexustoken', '0002_spend_reservations_and_expired_checkouts'),
+        ("nexustoken", "0002_spend_reservations_and_expired_checkouts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tasktemplate',
-            name='input_data',
+            model_name="tasktemplate",
+            name="input_data",
             field=models.TextField(blank=True),
         ),
     ]
