@@ -117,6 +117,17 @@ def test_it_lists_every_purchase_newest_first_with_a_receipt_for_the_paid_one(
     assert Client().get("/credits/purchases/").status_code == 302  # signed out: to the sign-in page
 
 
+def test_a_receipt_says_so_when_nexustoken_does_not_confirm_the_payment(client, owner):
+    response = client.post("/credits/", {"amount_credits": "900", "checkout": "1"})
+    session_id = response["Location"].rsplit("/", 1)[-1]
+    # The ledger says paid (a bug, a tampered row), NexusToken says the session is still open.
+    Purchase.objects.filter(session_id=session_id).update(status="paid", settled_at=timezone.now())
+    purchase = Purchase.objects.get(session_id=session_id)
+    receipt = client.get(f"/credits/purchases/{purchase.pk}/receipt/").text
+    assert "Not confirmed" in receipt and "NexusToken now says this session is “open”" in receipt
+    assert "confirmed by NexusToken" not in receipt
+
+
 def test_it_pages_a_long_purchase_history(client, owner):
     Purchase.objects.bulk_create(
         Purchase(
