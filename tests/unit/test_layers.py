@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"accounts"},
     {"core"},
     {"notifications"},
-    {"connections", "tracking", "nexustoken"},
+    {"connections", "tracking", "nexustoken", "security"},
     {"orchestrator"},
     {"home"},
 ]
