@@ -162,7 +162,7 @@ def _recovery_form(token: str) -> str:
 
 
 def _recovery_digest(user: AbstractBaseUser, code: str) -> str:
-    return salted_hmac("dashboard.security.recovery", f"{user.pk}:{code}").hexdigest()
+    return salted_hmac("dashboard.security.recovery", f"{user.pk}:{code}", algorithm="sha256").hexdigest()
 
 
 def check(user: AbstractBaseUser, token: str) -> Check:
@@ -199,10 +199,11 @@ def _check_app(user: AbstractBaseUser, digits: str) -> Check:
 def _was_used(device: TOTPDevice, token: int) -> bool:
     """Whether `token` is the code of a time step that already signed someone in (django-otp refuses
     every step up to `last_t` so a code cannot be replayed)."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
     totp.time = time.time()
     now = totp.t()
-    for step in range(now - device.tolerance - 1, now + device.tolerance + 1):
+    reach = device.tolerance + abs(device.drift) + 1
+    for step in range(now - reach, now + reach + 1):
         if step <= device.last_t:
             totp.time = device.t0 + step * device.step
             if totp.token() == token:

@@ -20,6 +20,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.decorators import sync_and_async_middleware
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from dashboard.core.http import DashboardRequest
 from dashboard.core.middleware import GetResponse, is_async
@@ -77,8 +78,9 @@ def _route(request: DashboardRequest, two_factor: bool) -> HttpResponseBase | No
 
 def _next(request: DashboardRequest) -> str:
     """Where to return after the second step: the page the user was on (for htmx, the page, not the fragment)."""
-    if request.htmx and request.htmx.current_url_abs_path:
-        return request.htmx.current_url_abs_path
+    htmx = HtmxDetails(request)  # django-htmx's middleware runs later in the chain
+    if htmx and htmx.current_url_abs_path:
+        return htmx.current_url_abs_path
     return request.get_full_path() if request.method == "GET" else "/"
 
 
