@@ -29,7 +29,7 @@ def code_from_uri(uri: str, *, steps_back: int = 0) -> str:
     secret = query["secret"][0]
     key = b32decode(secret + "=" * (-len(secret) % 8))
     totp = TOTP(key, int(query.get("period", ["30"])[0]), 0, int(query.get("digits", ["6"])[0]))
-    totp.time = time.time() - steps_back * totp._step
+    totp.time = time.time() - steps_back * totp.step
     return f"{totp.token():06d}"
 
 
