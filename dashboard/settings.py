@@ -4,6 +4,7 @@ With no environment at all it runs in development mode on SQLite against the san
 DEBUG=false it is production mode and refuses to start without real secrets.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -76,6 +77,8 @@ INSTALLED_APPS = [
     "dashboard.nexustoken",
     "dashboard.tracking",
     "dashboard.home",
+    # After dashboard.audit: the audit log's sign-in receivers run before axes' own (see audit/signals.py).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +95,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.core.middleware.sign_in_responses",
     "dashboard.core.deadlines.upstream_budget",
+    # Last, as django-axes asks: it turns a sign-in that locked an account out into our 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks the lockout before any password is compared; it must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -149,6 +160,25 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.core.debug.AlwaysSafeExceptionRep
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in throttling (django-axes): this many wrong passwords for one username from one address lock
+# that pair out for AXES_COOLOFF_MINUTES. Per username AND address together, so an attacker cannot
+# lock a whole office (one address) out, nor one person out from everywhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts made while locked out neither count nor extend the lock: the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in forgets that pair's earlier failures; the audit log records it, not axes.
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+# The address as the audit log sees it: X-Forwarded-For only behind TRUSTED_PROXY_COUNT proxies,
+# otherwise a client could send a new made-up address with every attempt.
+AXES_CLIENT_IP_CALLABLE = "dashboard.audit.recording.client_ip"
+# Our own page: the sign-in form again, with when to try again, as a 429.
+AXES_LOCKOUT_CALLABLE = "dashboard.core.signin.signin_locked_out"
+# Axes would log every failure at WARNING with the username; the audit log keeps them instead.
+AXES_VERBOSE = False
 # Open sign-up is off unless an operator turns it on.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 
