@@ -4,6 +4,7 @@ With no environment at all it runs in development mode on SQLite against the san
 DEBUG=false it is production mode and refuses to start without real secrets.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",
     "dashboard.core",
     "dashboard.accounts",
+    "dashboard.audit",
     "dashboard.connections",
     "dashboard.orchestrator",
     "dashboard.notifications",
@@ -82,6 +84,8 @@ INSTALLED_APPS = [
     "dashboard.tracking",
     "dashboard.security",
     "dashboard.home",
+    # After dashboard.audit: the audit log's sign-in receivers run before axes' own (see audit/signals.py).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +107,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.core.middleware.sign_in_responses",
     "dashboard.core.deadlines.upstream_budget",
+    # Last, as django-axes asks: it turns a sign-in that locked an account out into our 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks the lockout before any password is compared; it must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -164,6 +176,25 @@ LOGOUT_REDIRECT_URL = "login"
 OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
 # The name authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Nexus Dashboard")
+# Sign-in throttling (django-axes): this many wrong passwords for one username from one address lock
+# that pair out for AXES_COOLOFF_MINUTES. Per username AND address together, so an attacker cannot
+# lock a whole office (one address) out, nor one person out from everywhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts made while locked out neither count nor extend the lock: the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in forgets that pair's earlier failures; the audit log records it, not axes.
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+# The address as the audit log sees it: X-Forwarded-For only behind TRUSTED_PROXY_COUNT proxies,
+# otherwise a client could send a new made-up address with every attempt.
+AXES_CLIENT_IP_CALLABLE = "dashboard.audit.recording.client_ip"
+# Our own page: the sign-in form again, with when to try again, as a 429.
+AXES_LOCKOUT_CALLABLE = "dashboard.core.signin.signin_locked_out"
+# Axes would log every failure at WARNING with the username; the audit log keeps them instead.
+AXES_VERBOSE = False
 # Open sign-up is off unless an operator turns it on.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 
@@ -268,6 +299,13 @@ OTP_WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=_public_host)
 OTP_WEBAUTHN_RP_NAME = "Nexus Dashboard"
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[_public_origin])
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# The audit log (dashboard.audit): rows older than this many days are deleted by `manage.py prune_audit`.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
+# A detail key that looks like a secret raises (DEBUG and the tests) rather than being dropped quietly.
+AUDIT_STRICT = env.bool("AUDIT_STRICT", default=DEBUG)
+# Reverse proxies in front of the dashboard that append the client's address to X-Forwarded-For.
+# 0 (the default) trusts no header: the address is the connection's own (REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # The bearer token Prometheus sends to read /metrics; without it there is no /metrics page (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

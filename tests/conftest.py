@@ -31,6 +31,14 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _strict_audit():
+    """A caller that hands record() a detail key looking like a secret fails its test (production
+    drops the key with a warning instead)."""
+    with override_settings(AUDIT_STRICT=True):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _short_waits():
     """Waits meant for real upstreams: every injected 5xx would otherwise cost 0.2 + 0.4 s of
     backoff, and every polled task 0.2 s of spacing (the sandbox's rate limits are off)."""

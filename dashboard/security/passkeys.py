@@ -20,6 +20,8 @@ from django_otp_webauthn.views import (
     CompleteCredentialRegistrationView,
 )
 
+from dashboard.audit import record
+
 from . import factors, sessions
 
 
@@ -49,12 +51,8 @@ class CompleteAuthentication(CompleteCredentialAuthenticationView):
     def complete_auth(self, device: Any) -> AbstractBaseUser:
         sessions.cycle(self.request)
         user: AbstractBaseUser = super().complete_auth(device)
-        passed_second_step(self.request, "passkey")
+        record(self.request, "signin.success", detail={"step": "second", "method": "passkey"})
         return user
-
-
-def passed_second_step(request: Any, method: str) -> None:
-    """Hook for what follows a passed second step (the audit log)."""
 
 
 app_name = "otp_webauthn"

@@ -20,6 +20,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from dashboard.accounts import crypto
+from dashboard.audit import record
+from dashboard.audit.recording import client_ip
 
 from .models import UserSession
 from .useragent import device_name
@@ -36,10 +38,6 @@ def _store(session_key: str | None = None) -> SessionBase:
     engine = import_module(settings.SESSION_ENGINE)
     store: SessionBase = engine.SessionStore(session_key)
     return store
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def due(request: HttpRequest) -> bool:
@@ -136,7 +134,7 @@ def end(request: HttpRequest, user: AbstractBaseUser, session_id: int) -> bool:
     row = UserSession.objects.filter(user_id=user.pk, pk=session_id).exclude(key_hash=current).first()
     if row is None:
         return False
-    _end(row)
+    _end(request, row)
     return True
 
 
@@ -144,15 +142,21 @@ def end_others(request: HttpRequest, user: AbstractBaseUser) -> int:
     current = key_hash(request.session.session_key or "")
     rows = list(UserSession.objects.filter(user_id=user.pk).exclude(key_hash=current))
     for row in rows:
-        _end(row)
+        _end(request, row)
     return len(rows)
 
 
-def _end(row: UserSession) -> None:
+def _end(request: HttpRequest, row: UserSession) -> None:
     try:
         _store(crypto.decrypt(row.key_sealed)).delete()
     except crypto.UndecryptableSecret:
         pass  # unreadable with today's keys: nothing to end but the record
+    record(
+        request,
+        "session.end",
+        target=device_name(row.user_agent),
+        detail={"address": row.ip or "", "signed_in_at": row.created_at.isoformat()},
+    )
     row.delete()
 
 

@@ -8,12 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.db import transaction
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp_webauthn.models import WebAuthnCredential
 
+from dashboard.audit import Result, record
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import INVALID, STALE_ROW, UNKNOWN_ACTION, Outcome, action_name, ask_first, go, page
 
@@ -109,6 +111,7 @@ def _confirm(request: AuthenticatedRequest, context: dict[str, Any]) -> Outcome[
     # This session proved the new factor just now: it stays signed in; the user's other sessions
     # must pass the second step on their next request.
     otp_login(request, setup.device)
+    record(request, "signin.2fa.enable", detail={"method": "app"})
     context["codes"] = codes
     messages.success(request, "Two-factor is on. Save your recovery codes now: they are shown only once.")
     return Outcome(ok=True)
@@ -126,7 +129,9 @@ def _disable(request: AuthenticatedRequest, context: dict[str, Any]) -> HttpResp
         form.add_error(None, "That code or password is not right, so two-factor is still on.")
         context["disable_form"] = form
         return INVALID
-    factors.turn_off(user)
+    with transaction.atomic():
+        factors.turn_off(user)
+        record(request, "signin.2fa.disable", detail={"proof": "code" if token else "password"})
     messages.success(request, "Two-factor is off. Signing in now takes your password only.")
     return go(request, reverse(HERE))
 
@@ -166,7 +171,10 @@ def second_step(request: AuthenticatedRequest) -> HttpResponse:
             if result.ok:
                 sessions.cycle(request)
                 otp_login(request, result.device)
+                method = "recovery" if result.verdict is factors.Verdict.RECOVERY else "app"
+                record(request, "signin.success", detail={"step": "second", "method": method})
                 if result.verdict is factors.Verdict.RECOVERY:
+                    record(request, "signin.2fa.recovery_used", detail={"left": factors.recovery_codes_left(user)})
                     left = factors.recovery_codes_left(user)
                     messages.warning(
                         request,
@@ -174,6 +182,7 @@ def second_step(request: AuthenticatedRequest) -> HttpResponse:
                         "Make new ones in Settings > Security if you are running out.",
                     )
                 return redirect(_safe_next(request))
+            record(request, "signin.failed", result=Result.REFUSED, detail={"step": "second", "why": result.verdict})
             form.add_error("otp_token", result.sentence)
         status = 400
     context = {

@@ -18,6 +18,7 @@ DASHBOARD = ROOT / "dashboard"
 LAYERS: list[set[str]] = [
     {"services"},
     {"accounts"},
+    {"audit"},
     {"core"},
     {"notifications"},
     {"connections", "tracking", "nexustoken", "security"},

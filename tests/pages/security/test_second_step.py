@@ -6,6 +6,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from dashboard.audit import AuditEntry
 from dashboard.security.models import SpentRecoveryCode
 from tests.support.helpers import dashboard_user
 from tests.support.two_factor import code_for, enable, password_step, second_step, sentences
@@ -160,3 +161,29 @@ def test_the_session_key_changes_at_the_second_step(client, user_with_two_factor
     half = client.session.session_key
     second_step(client, code_for(device))
     assert client.session.session_key != half
+
+
+def _log(user) -> list[tuple[str, str, dict]]:
+    return [(row.action, row.result, row.detail) for row in AuditEntry.objects.filter(user=user).order_by("pk")]
+
+
+@NO_THROTTLE
+def test_the_second_step_writes_the_audit_log(user_with_two_factor):
+    user, device, codes = user_with_two_factor
+    with_code, with_recovery = Client(), Client()
+    password_step(with_code, user)
+    wrong = "000000" if code_for(device) != "000000" else "111111"
+    second_step(with_code, wrong)
+    second_step(with_code, code_for(device))
+    password_step(with_recovery, user)
+    second_step(with_recovery, codes[0])
+
+    second = [entry for entry in _log(user) if entry[2].get("step") == "second" or entry[0].startswith("signin.2fa")]
+    assert second == [
+        ("signin.failed", "refused", {"step": "second", "why": "wrong"}),
+        ("signin.success", "done", {"step": "second", "method": "app"}),
+        ("signin.success", "done", {"step": "second", "method": "recovery"}),
+        ("signin.2fa.recovery_used", "done", {"left": 9}),
+    ]
+    # The password step wrote its own success (dashboard.audit's signal), once per sign-in.
+    assert [entry[0] for entry in _log(user)].count("signin.success") == 4

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from dashboard.audit import AuditEntry
 from dashboard.security.models import UserSession
 from tests.support.helpers import PASSWORD, dashboard_user, watch_secret
 from tests.support.two_factor import code_for, code_from_uri, enable, password_step, second_step, sentences
@@ -62,6 +63,9 @@ def test_it_turns_two_factor_on_with_a_code_from_the_app(client):
     again = client.get(SECURITY).content.decode()
     assert "otpauth://" not in again and codes[0] not in again
     assert "10 recovery codes left." in sentences(client.get(SECURITY))
+    assert list(AuditEntry.objects.filter(user=user, action__startswith="signin.2fa").values_list("action", "detail")) == [
+        ("signin.2fa.enable", {"method": "app"})
+    ]
 
 
 def test_another_session_must_pass_the_second_step_once_two_factor_is_on():
@@ -115,6 +119,7 @@ def test_turning_it_off_takes_a_code_or_the_password(client):
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert not StaticToken.objects.filter(device__user=user).exists()
     assert "Two-factor is off." in sentences(client.get(SECURITY))
+    assert AuditEntry.objects.get(user=user, action="signin.2fa.disable").detail == {"proof": "password"}
 
     # Signing in now takes the password alone.
     fresh = Client()
@@ -171,6 +176,8 @@ def test_it_lists_the_sessions_and_ends_another_one():
     assert phone.get("/notifications/")["Location"].startswith("/accounts/login/")
     assert laptop.get("/notifications/").status_code == 200
     assert len(_session_row_ids(laptop.get(SECURITY).content.decode())) == 1
+    ended_entry = AuditEntry.objects.get(user=user, action="session.end")
+    assert ended_entry.target == "Chrome on Android" and ended_entry.detail["address"] == "203.0.113.9"
 
 
 def test_it_ends_every_other_session_but_not_this_one_nor_another_users():
@@ -192,6 +199,7 @@ def test_it_ends_every_other_session_but_not_this_one_nor_another_users():
         assert client.get("/notifications/")["Location"].startswith("/accounts/login/")
     assert here.get("/notifications/").status_code == 200
     assert strangers.get("/notifications/").status_code == 200
+    assert AuditEntry.objects.filter(user=user, action="session.end").count() == 2
 
 
 def test_sign_out_forgets_the_session(client):
