@@ -9,7 +9,12 @@ class CodeForm(forms.Form):
         max_length=20,
         help_text="The 6-digit code your authenticator app shows, or one of your recovery codes.",
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off", "autofocus": True}
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "autocapitalize": "off",
+                "autofocus": True,
+            }
         ),
     )
 
@@ -28,16 +33,23 @@ class DisableForm(forms.Form):
     """Turning two-factor off takes one proof: a current code, or the password."""
 
     otp_token = forms.CharField(
-        label="Code or recovery code", max_length=20, required=False, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+        label="Code or recovery code",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
     password = forms.CharField(
-        label="Or your password", required=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label="Or your password",
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
         if not cleaned.get("otp_token") and not cleaned.get("password"):
-            raise forms.ValidationError("Enter a code from your authenticator app, a recovery code, or your password.")
+            raise forms.ValidationError(
+                "Enter a code from your authenticator app, a recovery code, or your password."
+            )
         return cleaned
 
 

@@ -77,7 +77,8 @@ def _route(request: DashboardRequest, two_factor: bool) -> HttpResponseBase | No
 
 
 def _next(request: DashboardRequest) -> str:
-    """Where to return after the second step: the page the user was on (for htmx, the page, not the fragment)."""
+    """Where to return after the second step: the page the user was on (for htmx, the page, not
+    the fragment it asked for)."""
     htmx = HtmxDetails(request)  # django-htmx's middleware runs later in the chain
     if htmx and htmx.current_url_abs_path:
         return htmx.current_url_abs_path

@@ -25,7 +25,7 @@ from dashboard.audit import record
 from . import factors, sessions
 
 
-class TwoFactorFirst(exceptions.OTPWebAuthnApiError):
+class TwoFactorFirst(exceptions.OTPWebAuthnApiError):  # type: ignore[misc]  # untyped library
     status_code = 403
     code = "two_factor_first"
     default_detail = "Turn on two-factor with an authenticator app first; then add passkeys."
@@ -39,15 +39,15 @@ class _RegistrationRules:
             raise TwoFactorFirst()
 
 
-class BeginRegistration(_RegistrationRules, BeginCredentialRegistrationView):
+class BeginRegistration(_RegistrationRules, BeginCredentialRegistrationView):  # type: ignore[misc]
     pass
 
 
-class CompleteRegistration(_RegistrationRules, CompleteCredentialRegistrationView):
+class CompleteRegistration(_RegistrationRules, CompleteCredentialRegistrationView):  # type: ignore[misc]
     pass
 
 
-class CompleteAuthentication(CompleteCredentialAuthenticationView):
+class CompleteAuthentication(CompleteCredentialAuthenticationView):  # type: ignore[misc]
     def complete_auth(self, device: Any) -> AbstractBaseUser:
         sessions.cycle(self.request)
         user: AbstractBaseUser = super().complete_auth(device)
@@ -66,7 +66,9 @@ urlpatterns = [
         name="credential-authentication-begin",
     ),
     path(
-        "authentication/complete/", CompleteAuthentication.as_view(), name="credential-authentication-complete"
+        "authentication/complete/",
+        CompleteAuthentication.as_view(),
+        name="credential-authentication-complete",
     ),
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]), name="js-i18n-catalog"),
 ]

@@ -5,6 +5,7 @@ minute: the session itself remembers when it was last written (`SEEN`), so an or
 no query here. Ending a session deletes it from the session store: its next request is signed out.
 """
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ def due(request: HttpRequest) -> bool:
     if not key:
         return False
     seen = request.session.get(SEEN)
-    fresh = isinstance(seen, list) and len(seen) == 2 and seen[0] == key_hash(key)
-    return not (fresh and time.time() - seen[1] < SEEN_EVERY)
+    if not (isinstance(seen, list) and len(seen) == 2 and seen[0] == key_hash(key)):
+        return True
+    return bool(time.time() - seen[1] >= SEEN_EVERY)
 
 
 def note(request: HttpRequest, user: AbstractBaseUser) -> None:
@@ -117,6 +119,7 @@ def listed(request: HttpRequest, user: AbstractBaseUser) -> list[ListedSession]:
                 current=row.key_hash == current,
             )
         )
+    alive.sort(key=lambda session: not session.current)  # this session first, then newest first
     return alive
 
 
@@ -147,10 +150,9 @@ def end_others(request: HttpRequest, user: AbstractBaseUser) -> int:
 
 
 def _end(request: HttpRequest, row: UserSession) -> None:
-    try:
+    # A key unreadable with today's keys leaves nothing to end but the record.
+    with contextlib.suppress(crypto.UndecryptableSecret):
         _store(crypto.decrypt(row.key_sealed)).delete()
-    except crypto.UndecryptableSecret:
-        pass  # unreadable with today's keys: nothing to end but the record
     record(
         request,
         "session.end",
@@ -160,7 +162,9 @@ def _end(request: HttpRequest, row: UserSession) -> None:
     row.delete()
 
 
-def _signed_out(sender: Any, request: HttpRequest | None, user: AbstractBaseUser | AnonymousUser | None, **_: Any) -> None:
+def _signed_out(
+    sender: Any, request: HttpRequest | None, user: AbstractBaseUser | AnonymousUser | None, **_: Any
+) -> None:
     if request is not None and hasattr(request, "session"):
         forget(request.session.session_key)
 

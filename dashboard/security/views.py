@@ -6,9 +6,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.db import transaction
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -91,7 +91,9 @@ def _act(request: AuthenticatedRequest, context: dict[str, Any]) -> HttpResponse
         return go(request, here)
     if action == "end_others":
         ended = sessions.end_others(request, user)
-        messages.success(request, f"Signed out everywhere else ({ended} session{'s' if ended != 1 else ''} ended).")
+        messages.success(
+            request, f"Signed out everywhere else ({ended} session{'s' if ended != 1 else ''} ended)."
+        )
         return go(request, here)
     return UNKNOWN_ACTION
 
@@ -105,7 +107,9 @@ def _confirm(request: AuthenticatedRequest, context: dict[str, Any]) -> Outcome[
         return Outcome(ok=False, message="That setup was replaced or finished. Start again.", status=400)
     codes = factors.confirm_setup(setup, form.cleaned_data["otp_token"])
     if codes is None:
-        form.add_error("otp_token", "That code is not right. Check the app's clock, wait for the next code and enter it.")
+        form.add_error(
+            "otp_token", "That code is not right. Check the app's clock, wait for the next code and enter it."
+        )
         context.update(setup=setup, setup_form=form)
         return INVALID
     # This session proved the new factor just now: it stays signed in; the user's other sessions
@@ -150,7 +154,9 @@ def _remove_passkey(request: AuthenticatedRequest, passkey_id: int) -> HttpRespo
 
 def _safe_next(request: AuthenticatedRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
@@ -174,15 +180,20 @@ def second_step(request: AuthenticatedRequest) -> HttpResponse:
                 method = "recovery" if result.verdict is factors.Verdict.RECOVERY else "app"
                 record(request, "signin.success", detail={"step": "second", "method": method})
                 if result.verdict is factors.Verdict.RECOVERY:
-                    record(request, "signin.2fa.recovery_used", detail={"left": factors.recovery_codes_left(user)})
                     left = factors.recovery_codes_left(user)
+                    record(request, "signin.2fa.recovery_used", detail={"left": left})
                     messages.warning(
                         request,
                         f"You signed in with a recovery code; {left} left. "
                         "Make new ones in Settings > Security if you are running out.",
                     )
                 return redirect(_safe_next(request))
-            record(request, "signin.failed", result=Result.REFUSED, detail={"step": "second", "why": result.verdict})
+            record(
+                request,
+                "signin.failed",
+                result=Result.REFUSED,
+                detail={"step": "second", "why": result.verdict.value},
+            )
             form.add_error("otp_token", result.sentence)
         status = 400
     context = {

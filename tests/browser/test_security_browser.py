@@ -42,6 +42,7 @@ def test_the_totp_journey(live_server, page, shoot):
     uri = page.locator("#totp-uri").inner_text()
     watch_secret(re.search(r"secret=([A-Z2-7]+)", uri).group(1))
     assert page.locator("#totp-qr svg").is_visible()
+    shoot(page, "security-setup")
     # The period before this one's code, still accepted: the current one stays unused for the sign-in
     # below, as it would be for a person who signs in again half a minute later.
     page.get_by_label("Code from the app").fill(code_from_uri(uri, steps_back=1))
@@ -54,7 +55,12 @@ def test_the_totp_journey(live_server, page, shoot):
     device = TOTPDevice.objects.get(user=user, confirmed=True)
 
     # Another browser, so the sessions list has two rows for the screenshot.
-    other = Client(headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"}, REMOTE_ADDR="198.51.100.23")
+    other = Client(
+        headers={
+            "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+        },
+        REMOTE_ADDR="198.51.100.23",
+    )
     other.force_login(user)
     other.get("/accounts/two-factor/")
     page.goto(f"{base}{SECURITY}")
@@ -121,4 +127,6 @@ def test_a_passkey_is_registered_and_used_at_the_second_step(live_server, page):
         page.get_by_role("button", name="Use a passkey").click()
         page.wait_for_url(f"{base}{SECURITY}")
     assert page.locator("#passkeys tr[data-passkey]").count() == 1
-    assert AuditEntry.objects.filter(user=user, action="signin.success", detail__method="passkey").count() == 1
+    assert (
+        AuditEntry.objects.filter(user=user, action="signin.success", detail__method="passkey").count() == 1
+    )

@@ -49,9 +49,10 @@ def enable(user) -> tuple[TOTPDevice, list[str]]:
 
 def password_step(client: Client, user, *, next_url: str = "") -> None:
     """The sign-in form with the right password: the session is now half signed in."""
-    response = client.post("/accounts/login/" + (f"?next={next_url}" if next_url else ""), {
-        "username": user.username, "password": PASSWORD
-    })
+    response = client.post(
+        "/accounts/login/" + (f"?next={next_url}" if next_url else ""),
+        {"username": user.username, "password": PASSWORD},
+    )
     assert response.status_code == 302, response.content.decode()[:500]
 
 

@@ -117,7 +117,9 @@ def test_a_recovery_code_works_exactly_once(user_with_two_factor):
         assert second_step(second, codes[1]).status_code == 302  # another code still works
 
 
-def test_a_half_signed_in_session_reaches_nothing_but_the_second_step_and_sign_out(client, user_with_two_factor):
+def test_a_half_signed_in_session_reaches_nothing_but_the_second_step_and_sign_out(
+    client, user_with_two_factor
+):
     user, _, _ = user_with_two_factor
     password_step(client, user)
     blocked = [
@@ -136,7 +138,9 @@ def test_a_half_signed_in_session_reaches_nothing_but_the_second_step_and_sign_o
         assert response.status_code == 302, path
         assert response["Location"].startswith(SECOND_STEP), path
     # htmx is sent to the second step for the whole page, returning to the page the user was on.
-    fragment = client.get("/notifications/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/teams/"})
+    fragment = client.get(
+        "/notifications/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/teams/"}
+    )
     assert fragment["HX-Redirect"] == f"{SECOND_STEP}?next=%2Fteams%2F"
     # A write is refused too, and a passkey cannot be added to get around the code.
     assert client.post(reverse("security:security"), {"disable": "1", "password": "x"}).status_code == 302
@@ -164,7 +168,9 @@ def test_the_session_key_changes_at_the_second_step(client, user_with_two_factor
 
 
 def _log(user) -> list[tuple[str, str, dict]]:
-    return [(row.action, row.result, row.detail) for row in AuditEntry.objects.filter(user=user).order_by("pk")]
+    return [
+        (row.action, row.result, row.detail) for row in AuditEntry.objects.filter(user=user).order_by("pk")
+    ]
 
 
 @NO_THROTTLE
@@ -178,7 +184,9 @@ def test_the_second_step_writes_the_audit_log(user_with_two_factor):
     password_step(with_recovery, user)
     second_step(with_recovery, codes[0])
 
-    second = [entry for entry in _log(user) if entry[2].get("step") == "second" or entry[0].startswith("signin.2fa")]
+    second = [
+        entry for entry in _log(user) if entry[2].get("step") == "second" or entry[0].startswith("signin.2fa")
+    ]
     assert second == [
         ("signin.failed", "refused", {"step": "second", "why": "wrong"}),
         ("signin.success", "done", {"step": "second", "method": "app"}),

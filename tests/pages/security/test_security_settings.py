@@ -63,9 +63,9 @@ def test_it_turns_two_factor_on_with_a_code_from_the_app(client):
     again = client.get(SECURITY).content.decode()
     assert "otpauth://" not in again and codes[0] not in again
     assert "10 recovery codes left." in sentences(client.get(SECURITY))
-    assert list(AuditEntry.objects.filter(user=user, action__startswith="signin.2fa").values_list("action", "detail")) == [
-        ("signin.2fa.enable", {"method": "app"})
-    ]
+    assert list(
+        AuditEntry.objects.filter(user=user, action__startswith="signin.2fa").values_list("action", "detail")
+    ) == [("signin.2fa.enable", {"method": "app"})]
 
 
 def test_another_session_must_pass_the_second_step_once_two_factor_is_on():
@@ -104,7 +104,7 @@ def test_new_recovery_codes_replace_the_old_ones(client):
 @override_settings(OTP_TOTP_THROTTLE_FACTOR=0, OTP_STATIC_THROTTLE_FACTOR=0)
 def test_turning_it_off_takes_a_code_or_the_password(client):
     user = dashboard_user()
-    device, codes = enable(user)
+    device, _ = enable(user)
     password_step(client, user)
     second_step(client, code_for(device))
 
@@ -132,7 +132,9 @@ def test_passkeys_are_added_only_once_two_factor_is_on(client):
     client.force_login(user)
     refused = client.post(reverse("otp_webauthn:credential-registration-begin"))
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "Turn on two-factor with an authenticator app first; then add passkeys."
+    assert (
+        refused.json()["detail"] == "Turn on two-factor with an authenticator app first; then add passkeys."
+    )
 
     device, _ = enable(user)
     signed_in = Client()
@@ -143,7 +145,9 @@ def test_passkeys_are_added_only_once_two_factor_is_on(client):
     assert options.json()["rp"]["id"] == settings.OTP_WEBAUTHN_RP_ID
     page = signed_in.get(SECURITY).content.decode()
     # django-otp-webauthn's script, served by the app (CSP: script-src 'self'), with its placeholder.
-    assert '<script type="module" src="/static/django_otp_webauthn/otp_webauthn_register.js"></script>' in page
+    assert (
+        '<script type="module" src="/static/django_otp_webauthn/otp_webauthn_register.js"></script>' in page
+    )
     assert 'id="passkey-registration-placeholder"' in page
     assert finders.find("django_otp_webauthn/otp_webauthn_register.js")  # collected with the app's own
 
@@ -152,10 +156,20 @@ def _session_row_ids(html: str) -> list[str]:
     return re.findall(r'<tr data-session="(\d+)"', html)
 
 
+SAFARI_ON_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15"
+)
+CHROME_ON_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 "
+    "Mobile Safari/537.36"
+)
+
+
 def test_it_lists_the_sessions_and_ends_another_one():
     user = dashboard_user()
-    laptop = Client(headers={"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"})
-    phone = Client(headers={"User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"}, REMOTE_ADDR="203.0.113.9")
+    laptop = Client(headers={"User-Agent": SAFARI_ON_MAC})
+    phone = Client(headers={"User-Agent": CHROME_ON_ANDROID}, REMOTE_ADDR="203.0.113.9")
     laptop.force_login(user)
     phone.force_login(user)
     assert phone.get("/notifications/").status_code == 200
