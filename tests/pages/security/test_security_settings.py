@@ -152,6 +152,29 @@ def test_passkeys_are_added_only_once_two_factor_is_on(client):
     assert finders.find("django_otp_webauthn/otp_webauthn_register.js")  # collected with the app's own
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "otp_webauthn:credential-registration-begin",
+        "otp_webauthn:credential-registration-complete",
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+    ],
+)
+def test_passkey_endpoints_refuse_anonymous_callers(client, name):
+    response = client.post(reverse(name), "{}", content_type="application/json")
+    assert response.status_code in (401, 403)
+    assert response.json()["detail"]
+
+
+def test_the_setup_page_has_nothing_the_csp_would_block(client):
+    client.force_login(dashboard_user())
+    body = client.post(SECURITY, {"start": "1"}).content.decode()
+    assert "<svg" in body and " style=" not in body and "<style" not in body
+    scripts = re.findall(r"<script\b[^>]*>", body)
+    assert scripts and all("src=" in tag or 'type="application/json"' in tag for tag in scripts)
+
+
 def _session_row_ids(html: str) -> list[str]:
     return re.findall(r'<tr data-session="(\d+)"', html)
 
