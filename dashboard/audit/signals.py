@@ -22,6 +22,19 @@ def _username(credentials: dict[str, Any] | None) -> str:
     return str((credentials or {}).get("username") or "")[:150]
 
 
+def _refused_unchecked(request: HttpRequest | None) -> bool:
+    """Whether axes' backend refused this attempt as locked out, before the password was compared.
+
+    Whichever of axes' receiver and ours runs first: a locked-out attempt is flagged before the
+    signal is sent, whereas a failure that starts a lock is flagged by axes' receiver after it has
+    counted the failures (axes_failures_since_start), so that one is still a failed sign-in.
+    """
+    return bool(
+        getattr(request, "axes_locked_out", False)
+        and getattr(request, "axes_failures_since_start", None) is None
+    )
+
+
 @receiver(user_logged_in, dispatch_uid="audit_signin_success")
 def _signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     record(request, "signin.success", user=user)
@@ -31,7 +44,7 @@ def _signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: A
 def _sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    if request is not None and getattr(request, "axes_locked_out", False):
+    if _refused_unchecked(request):
         return  # axes refused before any password check: `_locked_out` writes that row
     record(request, "signin.failed", result=Result.REFUSED, user=None, username=_username(credentials))
 
