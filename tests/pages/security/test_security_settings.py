@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test import Client, override_settings
@@ -16,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dashboard.audit import AuditEntry
 from dashboard.security.models import UserSession
-from tests.support.helpers import PASSWORD, dashboard_user, watch_secret
+from tests.support.helpers import PASSWORD, dashboard_user, unique, watch_secret
 from tests.support.two_factor import code_for, code_from_uri, enable, password_step, second_step, sentences
 
 pytestmark = pytest.mark.django_db
@@ -298,3 +299,13 @@ def test_it_costs_one_indexed_read_per_page():
     assert len(secured_queries) == len(baseline) + 1
     assert sum("otp_totp_totpdevice" in sql for sql in secured_queries) == 1
     assert not any("security_usersession" in sql for sql in plain_queries + secured_queries)
+
+
+def test_the_django_admin_shows_no_totp_secret_nor_recovery_code(client):
+    root = get_user_model().objects.create_superuser(unique("root"), "root@example.com", PASSWORD)
+    device, _ = enable(dashboard_user())
+    client.force_login(root)
+    assert client.get("/admin/").status_code == 200
+    for path in ("/admin/otp_totp/totpdevice/", f"/admin/otp_totp/totpdevice/{device.pk}/change/"):
+        assert client.get(path).status_code == 404
+    assert client.get("/admin/otp_static/staticdevice/").status_code == 404
