@@ -4,7 +4,9 @@ With no environment at all it runs in development mode on SQLite against the san
 DEBUG=false it is production mode and refuses to start without real secrets.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +69,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Two-factor: TOTP apps, single-use recovery codes, passkeys (dashboard.security).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "dashboard.core",
     "dashboard.accounts",
     "dashboard.audit",
@@ -76,7 +83,10 @@ INSTALLED_APPS = [
     "dashboard.nexustoken",
     "dashboard.tracking",
     "dashboard.channels",
+    "dashboard.security",
     "dashboard.home",
+    # After dashboard.audit: the audit log's sign-in receivers run before axes' own (see audit/signals.py).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -86,13 +96,26 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): which two-factor device, if any, verified this session.
+    "django_otp.middleware.OTPMiddleware",
     "dashboard.core.middleware.resolve_user",
+    # A half-signed-in session (password done, code not yet) reaches only the second step; sessions
+    # are listed in Settings > Security. After resolve_user (the user is loaded), before the bell.
+    "dashboard.security.middleware.second_factor",
     "dashboard.notifications.middleware.unread_count",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.core.middleware.sign_in_responses",
     "dashboard.core.deadlines.upstream_budget",
+    # Last, as django-axes asks: it turns a sign-in that locked an account out into our 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks the lockout before any password is compared; it must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -150,6 +173,29 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.core.debug.AlwaysSafeExceptionRep
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "login"
+# Every user must set up two-factor before using the dashboard (they are sent to Settings > Security).
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Nexus Dashboard")
+# Sign-in throttling (django-axes): this many wrong passwords for one username from one address lock
+# that pair out for AXES_COOLOFF_MINUTES. Per username AND address together, so an attacker cannot
+# lock a whole office (one address) out, nor one person out from everywhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts made while locked out neither count nor extend the lock: the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in forgets that pair's earlier failures; the audit log records it, not axes.
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+# The address as the audit log sees it: X-Forwarded-For only behind TRUSTED_PROXY_COUNT proxies,
+# otherwise a client could send a new made-up address with every attempt.
+AXES_CLIENT_IP_CALLABLE = "dashboard.audit.recording.client_ip"
+# Our own page: the sign-in form again, with when to try again, as a 429.
+AXES_LOCKOUT_CALLABLE = "dashboard.core.signin.signin_locked_out"
+# Axes would log every failure at WARNING with the username; the audit log keeps them instead.
+AXES_VERBOSE = False
 # Open sign-up is off unless an operator turns it on.
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 
@@ -257,6 +303,17 @@ CHANNELS_RETRY_DELAYS = [
 # Failed deliveries in a row after which a channel is paused and the team's admins are told.
 CHANNELS_PAUSE_AFTER = env.int("CHANNELS_PAUSE_AFTER", default=5)
 
+# Passkeys (django-otp-webauthn) as a second factor, never alone. Browsers refuse an IP address as
+# the relying party, so the development default of PUBLIC_URL (127.0.0.1) becomes localhost: open the
+# dashboard at http://localhost:8000 to use passkeys in development. Changing WEBAUTHN_RP_ID later
+# invalidates every registered passkey.
+_public = urlsplit(PUBLIC_URL)
+_public_host = "localhost" if _public.hostname in ("127.0.0.1", "::1") else (_public.hostname or "localhost")
+_public_origin = f"{_public.scheme}://{_public_host}" + (f":{_public.port}" if _public.port else "")
+OTP_WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=_public_host)
+OTP_WEBAUTHN_RP_NAME = "Nexus Dashboard"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[_public_origin])
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # The audit log (dashboard.audit): rows older than this many days are deleted by `manage.py prune_audit`.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 # A detail key that looks like a secret raises (DEBUG and the tests) rather than being dropped quietly.

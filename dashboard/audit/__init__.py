@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 # The model module cannot be imported before Django's apps are ready, and this package is imported
 # while they load (INSTALLED_APPS): the API is reached lazily.
 if TYPE_CHECKING:
+    from .actions import Audit, result_of
     from .models import AuditEntry, Result
     from .recording import arecord, record
 
-__all__ = ["AuditEntry", "Result", "arecord", "record"]
+__all__ = ["Audit", "AuditEntry", "Result", "arecord", "record", "result_of"]
 
 
 def __getattr__(name: str) -> object:
@@ -23,4 +24,8 @@ def __getattr__(name: str) -> object:
         from . import recording
 
         return getattr(recording, name)
+    if name in ("Audit", "result_of"):
+        from . import actions
+
+        return getattr(actions, name)
     raise AttributeError(name)

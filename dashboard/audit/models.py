@@ -50,3 +50,8 @@ class AuditEntry(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.username or 'anonymous'} {self.action} {self.result}"
         )
+
+    @property
+    def result_badge(self) -> str:
+        """The stylesheet's badge for the result: done green, refused amber, failed red."""
+        return {Result.DONE: "ok", Result.REFUSED: "pending"}.get(Result(self.result), "failed")

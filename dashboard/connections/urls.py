@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .views.audit import my_audit
 from .views.connections import connections
 from .views.signup import signup
 
@@ -8,4 +9,5 @@ app_name = "connections"
 urlpatterns = [
     path("accounts/signup/", signup, name="signup"),
     path("settings/connections/", connections, name="connections"),
+    path("settings/audit/", my_audit, name="my_audit"),
 ]

@@ -4,7 +4,7 @@ upstream does becomes something the user can read: a page, an inline message, a 
 - `nexical_page` / `nexustoken_page`: sign-in required, a connection required, a bound client handed
   to the view; no upstream failure can reach Django's 500 handler.
 - `load(...)`: a page's reads, at once. `attempt(...)`: one write, whose refusal lands on the form
-  field it is about, or becomes a sentence (`Outcome`).
+  field it is about, or becomes a sentence (`Outcome`), and with `audit=` one row in the audit log.
 - `page(...)` / `go(...)`: render, or redirect after a POST, for plain requests and htmx alike.
 """
 
@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from dashboard.accounts import clients
 from dashboard.accounts.models import Service
+from dashboard.audit import Audit
 from dashboard.services.errors import (
     APIError,
     AuthError,
@@ -171,12 +172,21 @@ async def attempt[T](
     *,
     form: forms.Form | None = None,
     conflict_field: str | None = None,
+    audit: Audit | None = None,
 ) -> Outcome[T]:
-    """Await one upstream write; a refusal lands on the form's field, anything else becomes a sentence."""
+    """Await one upstream write; a refusal lands on the form's field, anything else becomes a sentence.
+
+    With `audit`, the audit log gets one row right after the answer: done, refused or failed.
+    """
     try:
-        return Outcome(ok=True, value=await call)
+        value = await call
     except UpstreamError as error:
+        if audit is not None:
+            await audit.not_done(request, error)
         return await refusal(request, error, form=form, conflict_field=conflict_field)
+    if audit is not None:
+        await audit.done(request, value)
+    return Outcome(ok=True, value=value)
 
 
 def action_name(request: AuthenticatedRequest, *names: str) -> str | None:

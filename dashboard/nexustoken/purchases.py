@@ -13,9 +13,13 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from dashboard.audit import record
 from dashboard.services import nexustoken
 from dashboard.services.errors import UpstreamError
 from dashboard.services.nexustoken import Balance, CheckoutSession, NexusTokenAPI
@@ -54,8 +58,11 @@ def _has_expired(purchase: Purchase, session: CheckoutSession) -> bool:
     return purchase.created_at + LONGEST_CHECKOUT <= now
 
 
-async def record_checkout(purchase: Purchase, session: CheckoutSession, balance: Balance | None) -> Recorded:
-    """Record what the upstream says about this checkout, once."""
+async def record_checkout(
+    purchase: Purchase, session: CheckoutSession, balance: Balance | None, request: HttpRequest | None = None
+) -> Recorded:
+    """Record what the upstream says about this checkout, once; a payment also in the audit log,
+    from `request` when the buyer's browser brought the answer."""
     if session.status == Purchase.Status.PAID:
         changes = {
             "status": Purchase.Status.PAID,
@@ -68,8 +75,24 @@ async def record_checkout(purchase: Purchase, session: CheckoutSession, balance:
         changes = {"status": Purchase.Status.EXPIRED, "settled_at": timezone.now()}
     else:
         return Recorded(purchase, newly=False)
-    moved = await Purchase.objects.filter(pk=purchase.pk, status=Purchase.Status.OPEN).aupdate(**changes)
+    moved = await _move(purchase, changes, request)
     return Recorded(await Purchase.objects.aget(pk=purchase.pk), newly=bool(moved))
+
+
+@sync_to_async
+def _move(purchase: Purchase, changes: dict[str, object], request: HttpRequest | None) -> int:
+    """Move the row out of "open", and log a payment in the same transaction: once, like the row."""
+    with transaction.atomic():
+        moved = Purchase.objects.filter(pk=purchase.pk, status=Purchase.Status.OPEN).update(**changes)
+        if moved and changes["status"] == Purchase.Status.PAID:
+            record(
+                request,
+                "credits.purchase",
+                user=purchase.user,
+                target=f"{purchase.amount_credits} NC",
+                detail={"amount_credits": purchase.amount_credits, "purchase_id": purchase.pk},
+            )
+    return moved
 
 
 async def settle_open(api: NexusTokenAPI, user: User) -> None:

@@ -69,6 +69,21 @@ def test_a_team_admin_manages_a_team_from_creation_to_deletion(page, live_server
     expect(page.locator(".alert-success", has_text="Member removed.")).to_be_visible()
     expect(page.locator(f'tr[data-member="{joiner.email}"]')).to_have_count(0)
 
+    # The team's audit log: every action above, newest first, filtered in place.
+    team_page = page.url
+    page.click(".page-actions >> text=Audit log")
+    rows = page.locator("#audit-table tbody tr")
+    expect(rows).to_have_count(6)
+    expect(rows.first).to_have_attribute("data-action", "team.member.remove")
+    expect(rows.last).to_have_attribute("data-action", "team.create")
+    page.select_option("#audit_action", "team.invite.create")
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"action=team\.invite\.create"))
+    page.select_option("#audit_action", "")
+    expect(rows).to_have_count(6)
+    shoot(page, "audit")
+    page.goto(team_page)
+
     page.click("text=Delete team…")
     dialog = page.locator("dialog#delete-dialog")
     expect(dialog).to_be_visible()

@@ -21,7 +21,7 @@ from dashboard.services import nexical
 from dashboard.services.errors import AuthError, DeviceFlowError, DevicePending, UpstreamError
 
 from ..forms import NexicalTokenForm
-from .cards import finish, forget, store
+from .cards import audit, finish, forget, store
 
 SERVICE = Service.NEXICAL
 CLIENT_ID = "nexus-dashboard"
@@ -163,9 +163,11 @@ async def _store_verified(
     The token is not stored yet, so a refusal says nothing about the stored connection: it is shown,
     never recorded against it.
     """
+    how = "token" if form is not None else "device"
     try:
         me = await nexical.users_me(clients.nexical_api_for_token(token))
     except AuthError as error:
+        await audit("connection.connect", SERVICE, how).not_done(request, error)
         if not error.is_unauthenticated:
             card.error = error.user_message
             return None
@@ -182,6 +184,7 @@ async def _store_verified(
     await store(
         request,
         SERVICE,
+        how=how,
         secret=token,
         account_id=str(me.id),
         account_label=me.email or me.full_name or "",

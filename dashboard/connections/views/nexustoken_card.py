@@ -8,18 +8,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.views.decorators.debug import sensitive_variables
 
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection, Service
+from dashboard.audit import record
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.services import nexustoken
 from dashboard.services.errors import APIError, AuthError, UpstreamError
 
 from ..forms import EmailForm, NexusTokenKeyForm, RecoveryCodeForm, WebhookSecretForm
-from .cards import finish, forget, store
+from .cards import audit, finish, forget, store
 
 SERVICE = Service.NEXUSTOKEN
 # The email of a key recovery waiting for its emailed code.
@@ -127,6 +130,7 @@ async def save_key(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpR
         # The balance call is the check; the reputation call says whose key it is.
         _, account = await asyncio.gather(nexustoken.credits_balance(api), nexustoken.reputation(api))
     except AuthError as error:
+        await audit("connection.connect", SERVICE, "api key").not_done(request, error)
         if not error.is_unauthenticated:
             card.error = error.user_message
             return None
@@ -141,6 +145,7 @@ async def save_key(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpR
     await store(
         request,
         SERVICE,
+        how="api key",
         secret=api_key,
         # Another account's webhook secret would fail every signature check: drop it.
         webhook_secret=None if same_account else "",
@@ -162,6 +167,7 @@ async def register(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpR
     await store(
         request,
         SERVICE,
+        how="register",
         secret=registration.api_key,
         webhook_secret=registration.webhook_secret or "",
         account_id=registration.account_id,
@@ -209,6 +215,8 @@ async def recover_verify(request: AuthenticatedRequest, card: NexusTokenCard) ->
     await store(
         request,
         SERVICE,
+        action="connection.recover",
+        how="email",
         secret=recovered.api_key,
         webhook_secret=recovered.webhook_secret or None,
         account_id=recovered.account_id,
@@ -238,11 +246,14 @@ async def rotate_key(request: AuthenticatedRequest, card: NexusTokenCard) -> Htt
     try:
         rotated = await nexustoken.key_rotate(await clients.nexustoken_api(connection))
     except UpstreamError as error:
+        await audit("connection.rotate", SERVICE, "api key").not_done(request, error)
         await _show_failure(request, card, error)
         return None
     await store(
         request,
         SERVICE,
+        action="connection.rotate",
+        how="api key",
         secret=rotated.api_key,
         webhook_secret=rotated.webhook_secret or None,
         account_id=connection.account_id,
@@ -263,7 +274,7 @@ async def webhook_save(request: AuthenticatedRequest, card: NexusTokenCard) -> H
         card.error = NOT_CONNECTED
         return None
     connection.webhook_secret = form.cleaned_data["webhook_secret"]
-    await connection.asave(update_fields=["webhook_secret_encrypted", "updated_at"])
+    await _save_webhook_secret(request, connection, "connection.webhook.save")
     card.notice = "Webhook secret stored."
     return finish(request, SERVICE, card.notice)
 
@@ -277,12 +288,21 @@ async def webhook_rotate(request: AuthenticatedRequest, card: NexusTokenCard) ->
     try:
         rotated = await nexustoken.webhook_secret_rotate(await clients.nexustoken_api(connection))
     except UpstreamError as error:
+        await audit("connection.webhook.rotate", SERVICE, "webhook secret").not_done(request, error)
         await _show_failure(request, card, error)
         return None
     connection.webhook_secret = rotated.webhook_secret
-    await connection.asave(update_fields=["webhook_secret_encrypted", "updated_at"])
+    await _save_webhook_secret(request, connection, "connection.webhook.rotate")
     card.notice = "Webhook secret rotated at NexusToken and stored."
     return finish(request, SERVICE, card.notice)
+
+
+@sync_to_async
+def _save_webhook_secret(request: AuthenticatedRequest, connection: Connection, action: str) -> None:
+    with transaction.atomic():
+        connection.save(update_fields=["webhook_secret_encrypted", "updated_at"])
+        detail = {"service": SERVICE.value, "how": "webhook secret"}
+        record(request, action, target=SERVICE.label, detail=detail)
 
 
 async def remove(request: AuthenticatedRequest, card: NexusTokenCard) -> HttpResponse | None:

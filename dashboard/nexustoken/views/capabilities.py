@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.urls import reverse
 
+from dashboard.audit import Audit
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
@@ -23,7 +24,9 @@ async def _register(
 ) -> pages.Outcome[Capability]:
     if not form.is_valid():
         return pages.INVALID
-    outcome = await pages.attempt(request, nexustoken.capability_create(api, **form.cleaned_data), form=form)
+    call = nexustoken.capability_create(api, **form.cleaned_data)
+    audit = Audit("capability.create", target=str(form.cleaned_data.get("name", "")))
+    outcome = await pages.attempt(request, call, form=form, audit=audit)
     if outcome.ok:
         messages.success(request, f"Capability “{outcome.result.name}” registered.")
     return outcome
@@ -38,7 +41,12 @@ async def _toggle(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Ou
         capability_id=str(form.cleaned_data["capability_id"]),
         is_available=form.cleaned_data["is_available"],
     )
-    outcome = await pages.attempt(request, call)
+    audit = Audit(
+        "capability.availability",
+        target=f"capability {form.cleaned_data['capability_id']}",
+        detail={"available": form.cleaned_data["is_available"]},
+    )
+    outcome = await pages.attempt(request, call, audit=audit)
     if outcome.ok:
         state = "available" if outcome.result.is_available else "paused"
         messages.success(request, f"“{outcome.result.name}” is now {state}.")

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.csp import build_policy
 from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard.audit import Audit
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
@@ -72,7 +73,8 @@ async def _checkout(
     call = nexustoken.credits_checkout_create(
         api, amount_credits=amount, success_url=back, cancel_url=f"{back}?cancelled=1"
     )
-    outcome = await pages.attempt(request, call, form=form)
+    audit = Audit("credits.checkout", target=f"{amount} NC", detail={"amount_credits": amount})
+    outcome = await pages.attempt(request, call, form=form, audit=audit)
     if not outcome.ok:
         return outcome
     session = outcome.result
@@ -90,9 +92,10 @@ async def _repay(
     forms.repay = form = RepayForm(request.POST, prefix="repay")
     if not form.is_valid():
         return pages.INVALID
-    outcome = await pages.attempt(
-        request, nexustoken.credits_repay(api, amount_credits=form.cleaned_data["amount_credits"]), form=form
-    )
+    amount = form.cleaned_data["amount_credits"]
+    audit = Audit("credits.repay", target=f"{amount} NC", detail={"amount_credits": amount})
+    call = nexustoken.credits_repay(api, amount_credits=amount)
+    outcome = await pages.attempt(request, call, form=form, audit=audit)
     if outcome.ok:
         messages.success(
             request, f"Repaid {outcome.result.repaid} NC. Remaining debt: {outcome.result.debt or 0} NC."
@@ -108,9 +111,12 @@ async def _dev_top_up(
     forms.dev = form = DevTopUpForm(request.POST, prefix="dev")
     if not form.is_valid():
         return pages.INVALID
-    outcome = await pages.attempt(
-        request, nexustoken.credits_topup(api, amount_credits=form.cleaned_data["amount_credits"]), form=form
+    amount = form.cleaned_data["amount_credits"]
+    audit = Audit(
+        "credits.topup", target=f"{amount} NC", detail={"amount_credits": amount, "simulated": True}
     )
+    call = nexustoken.credits_topup(api, amount_credits=amount)
+    outcome = await pages.attempt(request, call, form=form, audit=audit)
     if outcome.ok:
         messages.success(request, f"Added {outcome.result.added} NC (simulated, no payment).")
     return outcome
@@ -123,14 +129,16 @@ async def _github_link(
     if not form.is_valid():
         return pages.INVALID
     call = nexustoken.github_link(api, github_login=form.cleaned_data["github_login"])
-    outcome = await pages.attempt(request, call, form=form, conflict_field="github_login")
+    audit = Audit("credits.github.link", target=form.cleaned_data["github_login"])
+    outcome = await pages.attempt(request, call, form=form, conflict_field="github_login", audit=audit)
     if outcome.ok:
         messages.success(request, f"GitHub account {outcome.result.github_login} linked.")
     return outcome
 
 
 async def _github_refresh(request: AuthenticatedRequest, api: NexusTokenAPI) -> pages.Outcome[GithubLink]:
-    outcome = await pages.attempt(request, nexustoken.github_refresh(api))
+    call = nexustoken.github_refresh(api)
+    outcome = await pages.attempt(request, call, audit=Audit("credits.github.refresh"))
     if outcome.ok:
         messages.success(request, f"GitHub credit score refreshed: {outcome.result.github_credit_score}.")
     return outcome
@@ -192,6 +200,6 @@ async def checkout_return(request: AuthenticatedRequest, api: NexusTokenAPI) -> 
     session, balance = await pages.load(
         nexustoken.credits_checkout_get(api, session_id=session_id), nexustoken.credits_balance(api)
     )
-    recorded = await purchases.record_checkout(purchase, session, balance)
+    recorded = await purchases.record_checkout(purchase, session, balance, request)
     context = {"purchase": recorded.purchase, "newly": recorded.newly, "balance": balance}
     return pages.page(request, "nexustoken/checkout_return.html", context)

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django_htmx.http import HTMX_STOP_POLLING
 
+from dashboard.audit import Audit
 from dashboard.core import pages, tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
@@ -105,9 +106,13 @@ async def _write(
     request: AuthenticatedRequest, api: nt.NexusTokenAPI, task: Task, action: str
 ) -> HttpResponse:
     call = nt.task_cancel if action == "cancel" else nt.task_get
+    # Refreshing is a read: only the cancel is an action for the audit log.
+    audit = Audit("task.cancel", target=task.task_id) if action == "cancel" else None
     try:
         upstream = await call(api, task_id=task.task_id)
     except UpstreamError as error:
+        if audit is not None:
+            await audit.not_done(request, error)
         await pages.record_failure(request, error)
         message = pages.error_message(error)
         if isinstance(error, APIError) and error.status == 409:
@@ -115,6 +120,8 @@ async def _write(
         task = await Task.objects.aget(pk=task.pk)
         status = 409 if isinstance(error, APIError) and error.status == 409 else pages.error_status(error)
         return pages.page(request, TEMPLATE, await _context(task, message=message), status=status)
+    if audit is not None:
+        await audit.done(request)
     await arecord(task.pk, upstream, Source.PAGE)
     return pages.go(request, reverse("nexustoken:task_detail", args=[task.task_id]))
 

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.accounts.models import Service
+from dashboard.audit import Audit
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
@@ -177,12 +178,21 @@ async def _create(request: AuthenticatedRequest, api: nt.NexusTokenAPI, form: Ta
         auto_retry=data["auto_retry"],
         callback_url=await acallback_url(request.connections[Service.NEXUSTOKEN]),
     )
+    # The type and budget only: the input text is the user's data, not the log's.
+    audit = Audit(
+        "task.post",
+        detail={"task_type": data["task_type"], "budget": str(data["budget"])},
+        from_result=lambda task: {"target": task.id},
+    )
     try:
-        return await call
+        task = await call
     except UpstreamError as error:
+        await audit.not_done(request, error)
         await pages.record_failure(request, error)
         _place_refusal(form, error)
         return None
+    await audit.done(request, task)
+    return task
 
 
 async def _post(

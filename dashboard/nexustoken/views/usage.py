@@ -7,10 +7,12 @@ upstream call and works while NexusToken is down.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 
+from dashboard.audit import record
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
@@ -21,10 +23,18 @@ from ..models import Budget
 
 
 def _save_budget(request: AuthenticatedRequest, form: BudgetForm) -> None:
-    budget = budgets.budget_for(request.user)
-    budget.monthly_limit = form.cleaned_data["monthly_limit"]
-    budget.thresholds = form.cleaned_data["thresholds"]
-    budget.save(update_fields=["monthly_limit", "thresholds", "updated_at"])
+    with transaction.atomic():
+        budget = budgets.budget_for(request.user)
+        before = budget.monthly_limit
+        budget.monthly_limit = form.cleaned_data["monthly_limit"]
+        budget.thresholds = form.cleaned_data["thresholds"]
+        budget.save(update_fields=["monthly_limit", "thresholds", "updated_at"])
+        detail = {
+            "from": None if before is None else str(before),
+            "to": None if budget.monthly_limit is None else str(budget.monthly_limit),
+            "thresholds": [str(threshold) for threshold in budget.thresholds],
+        }
+        record(request, "budget.change", detail=detail)
     if budget.monthly_limit:
         messages.success(request, f"Monthly limit set to {budget.monthly_limit} NC.")
     else:

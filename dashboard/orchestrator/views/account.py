@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection, Service
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -76,8 +77,15 @@ async def _generate(request: AuthenticatedRequest, api: NexicalAPI, form: TokenF
     call = nexical.token_create(
         api, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], expires_at=form.expires_at()
     )
+    # The token's id from the answer, never the token itself.
+    audit = Audit(
+        "token.create",
+        target=form.cleaned_data["name"],
+        detail={"scopes": list(form.cleaned_data["scopes"])},
+        from_result=lambda created: {"id": created.id},
+    )
     # Not a redirect: the new token is shown in this response only (the outcome's value).
-    return await attempt(request, call, form=form, conflict_field="name")
+    return await attempt(request, call, form=form, conflict_field="name", audit=audit)
 
 
 async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResult:
@@ -89,7 +97,8 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResul
         return asking
     connection = request.connections[Service.NEXICAL]
     own = token_id in dashboard_token_ids(await nexical.token_list(api), connection)
-    outcome = await attempt(request, nexical.token_revoke(api, token_id=token_id))
+    audit = Audit("token.revoke", target=f"token {token_id}", detail={"dashboard_own": own})
+    outcome = await attempt(request, nexical.token_revoke(api, token_id=token_id), audit=audit)
     if not outcome.ok:
         return outcome
     if own:
@@ -110,7 +119,7 @@ async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespons
         if form.is_valid():
             # An emptied field clears it upstream (null); "" would be refused as a malformed URL.
             call = nexical.users_me_update(api, **blank_to_none(form.cleaned_data))
-            outcome = await attempt(request, call, form=form)
+            outcome = await attempt(request, call, form=form, audit=Audit("profile.update"))
             if outcome.ok:
                 messages.success(request, "Profile saved.")
                 return go(request, reverse("orchestrator:profile"))

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpResponse
 
 from dashboard.accounts.models import Service
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import Outcome, action_name, nexical_page, page, refusal
 from dashboard.services import nexical
@@ -47,7 +48,8 @@ async def device_verify(request: AuthenticatedRequest, api: NexicalAPI) -> HttpR
                 call = nexical.device_approve(api, user_code=user_code)
             else:
                 call = nexical.device_deny(api, user_code=user_code)
-            outcome = await _decide(request, call, form)
+            audit = Audit(f"device.{action}", from_result=lambda client: {"target": client or ""})
+            outcome = await _decide(request, call, form, audit)
             if outcome.ok:
                 step = "approved" if action == "approve" else "denied"
                 client_id = outcome.value or ""
@@ -88,13 +90,16 @@ async def _look_up(
 
 
 async def _decide(
-    request: AuthenticatedRequest, call: Awaitable[str | None], form: DeviceCodeForm
+    request: AuthenticatedRequest, call: Awaitable[str | None], form: DeviceCodeForm, audit: Audit
 ) -> Outcome[str | None]:
     """Approve or deny; a code the orchestrator will not decide on is a mistake in the code field."""
     try:
-        return Outcome(ok=True, value=await call)
+        client = await call
     except UpstreamError as error:
+        await audit.not_done(request, error)
         if isinstance(error, APIError) and error.status in CODE_REFUSALS:
             form.add_error("user_code", CODE_REFUSALS[error.status])
             return Outcome(ok=False, status=400)
         return await refusal(request, error, form=form)
+    await audit.done(request, client)
+    return Outcome(ok=True, value=client)

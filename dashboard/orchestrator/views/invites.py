@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from dashboard.accounts.models import Service
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import INVALID, Outcome, PageResponse, action_name, go, nexical_page, page, refusal
 from dashboard.services import nexical
@@ -72,15 +73,19 @@ async def _accept(request: AuthenticatedRequest, api: NexicalAPI, form: InviteTo
     if not token:
         form.add_error("token", "Paste the token from your invitation email, or open the email's link.")
         return INVALID
+    audit = Audit("team.invite.accept", from_result=lambda team: {"team_id": team.id, "target": team.name})
     try:
-        return Outcome(ok=True, value=await nexical.invite_accept(api, token=token))
+        team = await nexical.invite_accept(api, token=token)
     except UpstreamError as error:
+        await audit.not_done(request, error)
         code = _refusal_code(error)
         if code is None:  # not about the invitation: an outage, a dead credential, "already a member"
             return await refusal(request, error, form=form)
         account = request.connections[Service.NEXICAL].account_label or "unknown"
         form.add_error("token", REFUSALS[code].format(account=account))
         return INVALID
+    await audit.done(request, team)
+    return Outcome(ok=True, value=team)
 
 
 def _refusal_code(error: UpstreamError) -> str | None:

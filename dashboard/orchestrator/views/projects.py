@@ -7,6 +7,7 @@ from django.forms import Form
 from django.http import HttpResponse
 from django.urls import reverse
 
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -99,7 +100,15 @@ async def _update_project(
     call = nexical.project_update(
         api, team_id=team_id, project_id=project_id, **blank_to_none(form.cleaned_data)
     )
-    outcome = await attempt(request, call, form=form, conflict_field="name")
+    # Only the name and mode: a repository URL may carry credentials.
+    audit = Audit(
+        "project.update",
+        team_id=team_id,
+        project_id=project_id,
+        target=form.cleaned_data["name"],
+        detail={"mode": form.cleaned_data["mode"]},
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="name", audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Project saved.")
@@ -114,7 +123,8 @@ async def _delete_project(
     if not form.is_valid():
         return INVALID
     call = nexical.project_delete(api, team_id=team_id, project_id=project_id)
-    outcome = await attempt(request, call, form=form)
+    audit = Audit("project.delete", team_id=team_id, project_id=project_id, target=project.name)
+    outcome = await attempt(request, call, form=form, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, f"Project “{project.name}” deleted.")
@@ -130,7 +140,14 @@ async def _create_branch(
     call = nexical.branch_create(
         api, team_id=team_id, project_id=project_id, **blank_to_none(form.cleaned_data)
     )
-    outcome = await attempt(request, call, form=form, conflict_field="name")
+    audit = Audit(
+        "branch.create",
+        team_id=team_id,
+        project_id=project_id,
+        target=form.cleaned_data["name"],
+        from_result=lambda branch: {"branch_id": branch.id},
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="name", audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, f"Branch “{outcome.result.name}” created.")
@@ -148,7 +165,8 @@ async def _delete_branch_row(
     if asking := ask_first(request, here, "delete_branch", branch_id):
         return asking
     call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)
-    outcome = await attempt(request, call)
+    audit = Audit("branch.delete", team_id=team_id, project_id=project_id, target=f"branch {branch_id}")
+    outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Branch deleted.")
@@ -209,7 +227,16 @@ async def _create_job(
     call = nexical.job_create(
         api, team_id=team_id, project_id=project_id, branch_id=branch_id, **form.cleaned_data
     )
-    outcome = await attempt(request, call, form=form, conflict_field="type")
+    # The job's type only: its inputs are the deploy's own business and may hold secrets.
+    audit = Audit(
+        "job.trigger",
+        team_id=team_id,
+        project_id=project_id,
+        target=f"branch {branch_id}",
+        detail={"type": form.cleaned_data["type"], "branch_id": branch_id},
+        from_result=lambda job: {"job_id": job.id},
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="type", audit=audit)
     if not outcome.ok:
         return outcome
     job = outcome.result
@@ -232,7 +259,8 @@ async def _delete_branch(
     if asking := ask_first(request, here, "delete"):
         return asking
     call = nexical.branch_delete(api, team_id=team_id, project_id=project_id, branch_id=branch_id)
-    outcome = await attempt(request, call)
+    audit = Audit("branch.delete", team_id=team_id, project_id=project_id, target=f"branch {branch_id}")
+    outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Branch deleted.")

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -93,7 +94,8 @@ async def _create_user(request: AuthenticatedRequest, api: NexicalAPI, form: Sys
     if not form.is_valid():
         return INVALID
     call = nexical.system_user_create(api, **form.cleaned_data)
-    outcome = await attempt(request, call, form=form, conflict_field="email")
+    audit = Audit("system.user.create", target=form.cleaned_data["email"])
+    outcome = await attempt(request, call, form=form, conflict_field="email", audit=audit)
     if not outcome.ok:
         return outcome
     user = outcome.result
@@ -109,8 +111,14 @@ async def _create_enrollment(
     call = nexical.enrollment_token_create(
         api, team_id=form.cleaned_data["team_id"], name=form.cleaned_data["name"] or None
     )
+    audit = Audit(
+        "system.enrollment.create",
+        team_id=form.cleaned_data["team_id"],
+        target=form.cleaned_data["name"],
+        from_result=lambda created: {"id": created.id},
+    )
     # Not a redirect: the new token is in this response only (the outcome's value).
-    return await attempt(request, call, form=form)
+    return await attempt(request, call, form=form, audit=audit)
 
 
 async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResult:
@@ -121,7 +129,8 @@ async def _revoke_enrollment(request: AuthenticatedRequest, api: NexicalAPI) -> 
     here = reverse("orchestrator:system_admin")
     if asking := ask_first(request, here, "revoke_enrollment", token_id):
         return asking
-    outcome = await attempt(request, nexical.enrollment_token_revoke(api, token_id=token_id))
+    audit = Audit("system.enrollment.revoke", target=f"enrollment token {token_id}")
+    outcome = await attempt(request, nexical.enrollment_token_revoke(api, token_id=token_id), audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Enrollment token revoked. Workers already enrolled keep running.")

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from dashboard.accounts.models import Service
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -86,7 +87,10 @@ async def _create_team(request: AuthenticatedRequest, api: NexicalAPI, form: Tea
     if not form.is_valid():
         return INVALID
     call = nexical.team_create(api, name=form.cleaned_data["name"], slug=form.cleaned_data["slug"])
-    outcome = await attempt(request, call, form=form, conflict_field="slug")
+    audit = Audit(
+        "team.create", target=form.cleaned_data["name"], from_result=lambda team: {"team_id": team.id}
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="slug", audit=audit)
     if outcome.ok:
         messages.success(request, f"Team “{outcome.result.name}” created.")
     return outcome
@@ -180,7 +184,8 @@ async def _rename(
     if not form.is_valid():
         return INVALID
     call = nexical.team_update(api, team_id=team_id, **form.cleaned_data)
-    outcome = await attempt(request, call, form=form, conflict_field="slug")
+    audit = Audit("team.rename", team_id=team_id, target=form.cleaned_data["name"], detail=form.cleaned_data)
+    outcome = await attempt(request, call, form=form, conflict_field="slug", audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Team renamed.")
@@ -198,7 +203,8 @@ async def _delete(
     bound["delete"] = form = DeleteConfirmForm(request.POST, expected=team.slug)
     if not form.is_valid():
         return INVALID
-    outcome = await attempt(request, nexical.team_delete(api, team_id=team_id), form=form)
+    audit = Audit("team.delete", team_id=team_id, target=team.slug, detail={"name": team.name})
+    outcome = await attempt(request, nexical.team_delete(api, team_id=team_id), form=form, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, f"Team “{team.name}” deleted.")
@@ -218,7 +224,13 @@ async def _invite(
     if not form.is_valid():
         return INVALID
     call = nexical.team_invite(api, team_id=team_id, **form.cleaned_data)
-    outcome = await attempt(request, call, form=form, conflict_field="email")
+    audit = Audit(
+        "team.invite.create",
+        team_id=team_id,
+        target=form.cleaned_data["email"],
+        detail={"role": form.cleaned_data["role"]},
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="email", audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, _invited(outcome.result))
@@ -232,7 +244,13 @@ async def _create_project(
     if not form.is_valid():
         return INVALID
     call = nexical.project_create(api, team_id=team_id, **blank_to_none(form.cleaned_data))
-    outcome = await attempt(request, call, form=form, conflict_field="name")
+    audit = Audit(
+        "project.create",
+        team_id=team_id,
+        target=form.cleaned_data["name"],
+        from_result=lambda project: {"project_id": project.id},
+    )
+    outcome = await attempt(request, call, form=form, conflict_field="name", audit=audit)
     if not outcome.ok:
         return outcome
     project = outcome.result
@@ -244,7 +262,8 @@ async def _leave(request: AuthenticatedRequest, api: NexicalAPI, team_id: int) -
     if asking := ask_first(request, _here(team_id), "leave"):
         return asking
     me = _my_upstream_id(request)
-    outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=me))
+    call = nexical.team_member_remove(api, team_id=team_id, user_id=me)
+    outcome = await attempt(request, call, audit=Audit("team.leave", team_id=team_id, target=f"user {me}"))
     if not outcome.ok:
         return outcome
     messages.success(request, "You left the team.")
@@ -259,7 +278,8 @@ async def _revoke_invite(request: AuthenticatedRequest, api: NexicalAPI, team_id
     if asking := ask_first(request, _here(team_id), "revoke_invite", invite_id):
         return asking
     call = nexical.team_invite_revoke(api, team_id=team_id, invite_id=invite_id)
-    outcome = await attempt(request, call)
+    audit = Audit("team.invite.revoke", team_id=team_id, target=f"invitation {invite_id}")
+    outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Invitation revoked.")
@@ -273,7 +293,9 @@ async def _remove_member(request: AuthenticatedRequest, api: NexicalAPI, team_id
     user_id = form.cleaned_data["user_id"]
     if asking := ask_first(request, _here(team_id), "remove_member", user_id):
         return asking
-    outcome = await attempt(request, nexical.team_member_remove(api, team_id=team_id, user_id=user_id))
+    call = nexical.team_member_remove(api, team_id=team_id, user_id=user_id)
+    audit = Audit("team.member.remove", team_id=team_id, target=f"user {user_id}")
+    outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Member removed.")
@@ -284,7 +306,14 @@ async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: 
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         return STALE_ROW
-    outcome = await attempt(request, nexical.team_member_update(api, team_id=team_id, **form.cleaned_data))
+    call = nexical.team_member_update(api, team_id=team_id, **form.cleaned_data)
+    audit = Audit(
+        "team.member.role",
+        team_id=team_id,
+        target=f"user {form.cleaned_data['user_id']}",
+        detail={"role": form.cleaned_data["role"]},
+    )
+    outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         return outcome
     messages.success(request, "Role changed.")

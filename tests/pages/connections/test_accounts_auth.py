@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.http import HttpRequest
 
 from tests.support.helpers import PASSWORD, dashboard_user
 
@@ -81,7 +82,7 @@ def test_it_resets_a_password_by_email(client):
         {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"},
     )
     assert response.status_code == 302
-    assert client.login(username=user.username, password="a-new-long-passphrase")
+    assert client.login(request=HttpRequest(), username=user.username, password="a-new-long-passphrase")
 
 
 def test_it_sends_no_mail_for_an_unknown_address(client):

@@ -6,6 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection as db
+from django.http import HttpRequest
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.crypto import UndecryptableSecret
@@ -89,7 +90,7 @@ def test_demo_user_connects_to_the_sandbox_demo_accounts(tmp_path, client, setti
     call_command("demo_user", credentials=str(credentials))
     call_command("demo_user", credentials=str(credentials))  # idempotent
 
-    assert client.login(username="demo", password="demo-password")
+    assert client.login(request=HttpRequest(), username="demo", password="demo-password")
     connections = {c.service: c for c in Connection.objects.filter(user__username="demo")}
     assert connections[Service.NEXICAL].secret == "nx_demo_token_ada"
     assert connections[Service.NEXICAL].account_role == "system"

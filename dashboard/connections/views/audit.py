@@ -1,0 +1,28 @@
+"""Settings > Audit log: the signed-in user's own actions, team-less ones included, and the sign-ins
+someone tried with their username."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpResponse, StreamingHttpResponse
+
+from dashboard.audit import AuditEntry
+from dashboard.core import auditlog
+from dashboard.core.http import AuthenticatedRequest
+
+# Rows written without an account (nobody was signed in) that still concern this user.
+_ATTEMPTS_ON_MY_NAME = ("signin.failed", "signin.locked")
+
+
+@login_required
+async def my_audit(request: AuthenticatedRequest) -> HttpResponse | StreamingHttpResponse:
+    mine = Q(user=request.user) | Q(
+        user__isnull=True, username=request.user.get_username(), action__in=_ATTEMPTS_ON_MY_NAME
+    )
+    return await auditlog.respond(
+        request,
+        AuditEntry.objects.filter(mine),
+        template="connections/audit.html",
+        context={"show_team": True, "retention_days": settings.AUDIT_RETENTION_DAYS},
+        filename="my-audit-log.csv",
+    )
