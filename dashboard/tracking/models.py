@@ -192,14 +192,20 @@ class LogLine(models.Model):
     message = models.TextField()
     truncated = models.BooleanField(default=False)  # the message was cut to MAX_MESSAGE_BYTES
     logged_at = models.DateTimeField()
-    # Not a column: the line's position in the whole log, set by logs.numbered for display.
-    number: int
+    # The line's 1-based position in its job's log (its `L<n>` anchor), set by the poller when it
+    # stores the line: windows, search results and the outline address lines by it without counting.
+    number = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["job", "upstream_id"], name="one_line_per_upstream_line")
         ]
-        indexes = [models.Index(fields=["job", "id"], name="tracking_line_cursor_idx")]
+        # Search indexes on `message` (PostgreSQL pg_trgm GIN, SQLite FTS5 trigram) are made by the
+        # migration that added `number`, per database: Django's Meta cannot declare either portably.
+        indexes = [
+            models.Index(fields=["job", "id"], name="tracking_line_cursor_idx"),
+            models.Index(fields=["job", "number"], name="tracking_line_number_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"job {self.job_id} line {self.upstream_id}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,13 +120,16 @@ def save_lines(pk: int, owner: str, lines: list[nexical.JobLog]) -> bool:
         new = [line for line in lines if line.id > after]
         if not new:
             return True
+        # The job's row is locked (select_for_update above): no other writer numbers its lines now.
+        stored = LogLine.objects.filter(job_id=pk).aggregate(top=Max("number"))["top"] or 0
         rows = []
-        for line in new:
+        for position, line in enumerate(sorted(new, key=lambda line: line.id), start=stored + 1):
             message, truncated = cut_message(line.message)
             rows.append(
                 LogLine(
                     job_id=pk,
                     upstream_id=line.id,
+                    number=position,
                     level=line.level,
                     message=message,
                     truncated=truncated,

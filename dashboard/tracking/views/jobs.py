@@ -124,10 +124,7 @@ async def _read_update(job_pk: int, after: int, limit: int) -> logs.Update:
 
 
 async def _read_database(job_pk: int, after: int, limit: int) -> logs.Update:
-    number = await logs.acount_through(job_pk, after) + 1
-    update = await logs.aread_update(job_pk, after, limit)
-    logs.numbered(update.lines, number)
-    return update
+    return await logs.aread_update(job_pk, after, limit)
 
 
 # One event of a job's stream: its name, its data and its SSE id (a line event's cursor), or None
