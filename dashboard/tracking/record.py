@@ -55,6 +55,7 @@ class Observation:
     upstream: nexical.Job | None = None  # its state upstream, when the pass fetched it
     gone: bool = False
     logs_complete: bool = False
+    logs_read: bool = False  # the pass asked upstream for the job's new log lines
     error: str = ""  # a sentence for the user: upstream failed, try later
     untrackable: bool = False
     retry_in: float | None = None  # every token is rate limited for this long
@@ -167,6 +168,8 @@ def finish_job(pk: int, owner: str, pass_id: str, seen: Observation, started: da
         fields.update(_schedule(job, seen, after, started))
         if seen.logs_complete:
             fields["logs_complete"] = True
+        if seen.logs_read:
+            fields["logs_read_at"] = started
         if seen.gone:
             fields["gone"] = True
         if seen.untrackable and not job.untrackable_reason:
