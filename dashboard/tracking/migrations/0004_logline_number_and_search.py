@@ -1,5 +1,9 @@
 """LogLine.number (stored, backfilled), its (job, number) index, and the search index of messages:
-a pg_trgm GIN index on PostgreSQL, an FTS5 trigram table kept in step by triggers on SQLite."""
+a pg_trgm GIN index on PostgreSQL, an FTS5 trigram table kept in step by triggers on SQLite.
+
+Beware on SQLite: a later migration that makes Django rebuild tracking_logline (most AlterField
+operations) drops the triggers with the old table; it must create them again (SQLITE_INDEX here).
+tests/live/test_log_search.py fails if search stops finding new lines."""
 
 from django.db import migrations, models
 
