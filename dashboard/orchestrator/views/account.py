@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection, Service
+from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -36,6 +37,7 @@ def dashboard_token_ids(tokens: list[ApiToken], connection: Connection) -> set[i
     return {token.id for token in tokens if token.token_prefix and mine.startswith(token.token_prefix)}
 
 
+@uncompressed  # a new token beside its typed name: see dashboard/core/compression.py (BREACH)
 @never_cache  # a new token is shown in this response only: no cache may keep it
 @nexical_page
 async def api_tokens(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
