@@ -185,5 +185,5 @@ def test_it_explains_a_bad_marketplace_filter_and_still_lists_everything(client,
 def test_it_shows_no_success_rate_before_the_first_task(client, sandbox, owner):
     page = client.get("/reputation/").text  # a new account: the upstream reports a rate of 1.0
     assert 'id="success-rate">—<' in page
-    assert "No tasks worked yet" in page
+    assert "No task finished yet" in page
     assert "100%" not in page
