@@ -13,9 +13,16 @@ every chunk. Building WhiteNoiseMiddleware once gives the same file table, heade
 variants chosen by Accept-Encoding, ETag and 304, Range, Cache-Control) as before; this handler only
 moves its answer onto ASGI, opening and reading files in a worker thread so the event loop never
 waits on the disk.
+
+Static files are always sent compressed to a browser that accepts gzip. In production collectstatic
+writes a .gz beside each file (CompressedManifestStaticFilesStorage) and WhiteNoise picks it. In
+development the files come straight from the source folders, which hold no .gz: a text file is
+compressed here on first request and kept in memory until it changes on disk.
 """
 
 import asyncio
+import gzip
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,24 @@ type Receive = Any
 type Send = Any
 
 NOT_FOUND_BODY = b"Not found."
+
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+TEXTUAL = ("text/", "application/javascript", "application/json", "image/svg+xml")
+# (path, size, mtime) -> the gzipped body: development only, a handful of small files.
+_compressed: dict[tuple[str, int, int], bytes] = {}
+
+
+def _compressed_body(path: str) -> bytes:
+    """The gzipped bytes of the file at `path`, from memory while it is unchanged on disk."""
+    stat = Path(path).stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    body = _compressed.get(key)
+    if body is None:
+        body = gzip.compress(Path(path).read_bytes(), mtime=0)
+        if len(_compressed) > 256:  # files edited over and over: drop the old versions
+            _compressed.clear()
+        _compressed[key] = body
+    return body
 
 
 def missing_collectstatic() -> str:
@@ -74,6 +99,38 @@ class StaticFiles:
             return found
         return self.whitenoise.files.get(path)
 
+    async def _send_compressed(
+        self,
+        static_file: StaticFile,
+        method: str,
+        environ: dict[str, str],
+        response: Any,
+        headers: list[tuple[bytes, bytes]],
+        send: Send,
+    ) -> bool:
+        """Development: gzip a text file WhiteNoise has no .gz for; True when it was sent so."""
+        if not self.whitenoise.autorefresh or int(response.status) != 200:
+            return False
+        names = {name for name, _ in headers}
+        content_type = dict(headers).get(b"content-type", b"").decode("latin-1")
+        if b"content-encoding" in names or not content_type.startswith(TEXTUAL):
+            return False
+        if "HTTP_RANGE" in environ or not ACCEPTS_GZIP.search(environ.get("HTTP_ACCEPT_ENCODING", "")):
+            return False
+        path, _ = static_file.get_path_and_headers({})  # the uncompressed file's path
+        body = await asyncio.to_thread(_compressed_body, path)
+        if response.file is not None:
+            response.file.close()
+        kept = [(name, value) for name, value in headers if name not in (b"content-length", b"vary")]
+        kept += [
+            (b"content-encoding", b"gzip"),
+            (b"content-length", str(len(body)).encode()),
+            (b"vary", b"Accept-Encoding"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": kept})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        return True
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         static_file = await self._find(scope["path"])
         if static_file is None:
@@ -95,6 +152,8 @@ class StaticFiles:
         headers = [
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
         ]
+        if await self._send_compressed(static_file, scope["method"], environ, response, headers, send):
+            return
         await send({"type": "http.response.start", "status": int(response.status), "headers": headers})
         file = response.file
         if file is None:

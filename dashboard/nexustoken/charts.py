@@ -11,7 +11,9 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from .models import Status, Task, TaskType
+from dashboard.core.labels import label
+
+from .models import Status, Task
 
 # The SVG's own coordinate system; CSS scales it to the width of the card.
 WIDTH, HEIGHT = 720, 240
@@ -224,11 +226,10 @@ def price_chart(user: User) -> BarChart:
     settled = Task.objects.filter(user=user, status=Status.SETTLED, awarded_price__isnull=False)
     for task_type, price, fee in settled.values_list("task_type", "awarded_price", "platform_fee"):
         costs[task_type].append((price or 0) + (fee or 0))
-    labels = dict(TaskType.choices)
     rows: list[tuple[str, float, str, int]] = []
     for task_type, values in sorted(costs.items()):
         average = sum(values) / len(values)
-        rows.append((labels.get(task_type, task_type), average, f"{average:.1f} NC", len(values)))
+        rows.append((label(task_type), average, f"{average:.1f} NC", len(values)))
     return _bar_chart(rows)
 
 

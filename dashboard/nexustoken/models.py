@@ -17,15 +17,16 @@ from django.db import models
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection
+from dashboard.core.labels import LABELS
 
 
 class Status(models.TextChoices):
-    BIDDING = "BIDDING", "Bidding"
-    PENDING_POOL = "PENDING_POOL", "Waiting for bids"
-    AWARDED = "AWARDED", "Awarded"
-    SETTLED = "SETTLED", "Settled"
-    EXPIRED = "EXPIRED", "Expired"
-    CANCELLED = "CANCELLED", "Cancelled"
+    BIDDING = "BIDDING", LABELS["BIDDING"]
+    PENDING_POOL = "PENDING_POOL", LABELS["PENDING_POOL"]
+    AWARDED = "AWARDED", LABELS["AWARDED"]
+    SETTLED = "SETTLED", LABELS["SETTLED"]
+    EXPIRED = "EXPIRED", LABELS["EXPIRED"]
+    CANCELLED = "CANCELLED", LABELS["CANCELLED"]
 
 
 OPEN_STATUSES = frozenset({Status.BIDDING, Status.PENDING_POOL, Status.AWARDED})
@@ -40,12 +41,12 @@ class Quality(models.TextChoices):
 
 
 class TaskType(models.TextChoices):
-    JSON_EXTRACTION = "json_extraction", "JSON extraction"
-    TEXT_CLASSIFICATION = "text_classification", "Text classification"
-    TEXT_GENERATION = "text_generation", "Text generation"
-    DATA_TRANSFORMATION = "data_transformation", "Data transformation"
-    CODE_EXECUTION = "code_execution", "Code execution"
-    PHYSICAL_PROOF = "physical_proof", "Physical proof"
+    JSON_EXTRACTION = "json_extraction", LABELS["json_extraction"]
+    TEXT_CLASSIFICATION = "text_classification", LABELS["text_classification"]
+    TEXT_GENERATION = "text_generation", LABELS["text_generation"]
+    DATA_TRANSFORMATION = "data_transformation", LABELS["data_transformation"]
+    CODE_EXECUTION = "code_execution", LABELS["code_execution"]
+    PHYSICAL_PROOF = "physical_proof", LABELS["physical_proof"]
 
 
 class Origin(models.TextChoices):

@@ -2,6 +2,7 @@
 
 from typing import TypedDict
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -86,4 +87,7 @@ def notification_preferences(request: AuthenticatedRequest) -> HttpResponse:
             messages.success(request, "Notification preferences saved.")
             return redirect("notifications:notification_preferences")
     status = 400 if form.errors else 200
-    return render(request, "notifications/preferences.html", {"form": form}, status=status)
+    # The console backend prints mail instead of sending it: the page says so, or a developer waits in vain.
+    debug_mail = settings.MAILERS["default"]["BACKEND"].endswith("console.EmailBackend")
+    context = {"form": form, "debug_mail": debug_mail}
+    return render(request, "notifications/preferences.html", context, status=status)

@@ -278,6 +278,13 @@ class ProfileForm(_Form):
     avatar_url = WebURLField(max_length=500, required=False, label="Avatar URL")
 
 
+class NotificationEmailForm(_Form):
+    """The dashboard account's own address: where its notification emails go (not the Nexical one)."""
+
+    id_prefix = "mail"
+    email = forms.EmailField(max_length=254, required=False, label="Email for notifications")
+
+
 class DeviceCodeForm(_Form):
     id_prefix = "device"
     user_code = forms.CharField(

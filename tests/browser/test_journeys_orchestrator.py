@@ -122,7 +122,7 @@ def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_serve
     page.fill("#job_type", "deploy")
     page.fill("#job_inputs", '{"ref": "main", "environment": "production", "fail": false}')
     page.click("button[name=create_job]")
-    expect(page.locator("#job-status")).to_have_text("pending")
+    expect(page.locator("#job-status")).to_have_text("Pending")
 
     sandbox.set_knobs(simulate_worker=True, worker_speed=20)
     deadline = time.monotonic() + 120
@@ -131,7 +131,7 @@ def test_a_manager_ships_a_branch_and_watches_the_deploy_finish(page, live_serve
         assert time.monotonic() < deadline, "the simulated worker did not finish the job in time"
         poll_once()
         page.wait_for_timeout(300)
-    expect(page.locator("#job-status")).to_have_text("completed")
+    expect(page.locator("#job-status")).to_have_text("Completed")
     poll_once()  # the last fetch after the end completes the log
     expect(page.locator("#log-lines li").first).to_be_visible()
     expect(page.locator("#job-finished")).to_be_visible()

@@ -41,7 +41,7 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
     page.fill("#job_type", "deploy")
     page.fill("#job_inputs", '{"ref": "demo"}')
     page.click("button[name=create_job]")
-    expect(page.locator("#job-status")).to_have_text("pending")
+    expect(page.locator("#job-status")).to_have_text("Pending")
     queued = page.locator(".messages .alert", has_text="queued.")
     expect(queued).to_be_visible()
     page.evaluate("window.sameDocument = true")  # gone if anything below reloads the page
@@ -55,7 +55,7 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
 
     write("cloning storefront", "\x1b[32minstalling dependencies\x1b[0m", "a needle in the log")
     expect(page.locator("#L3")).to_contain_text("a needle in the log")
-    expect(page.locator("#job-status")).to_have_text("running")
+    expect(page.locator("#job-status")).to_have_text("Running")
     expect(page.locator("#job-timeline [data-status=running]")).to_be_visible()
     expect(queued).to_have_count(0)  # "queued" no longer true: the banner went with it
 
@@ -98,7 +98,7 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
     worker.post(
         logs.removesuffix("/logs") + "/complete", json={"outputs": {"url": "https://shop.example.com"}}
     )
-    expect(page.locator("#job-status")).to_have_text("completed", timeout=20_000)
+    expect(page.locator("#job-status")).to_have_text("Completed", timeout=20_000)
     expect(page.locator("#L86")).to_contain_text("shipped to")
     expect(page.locator("#job-finished")).to_be_visible(timeout=20_000)
     expect(page.locator("#job-timeline [data-status=completed]")).to_be_visible()

@@ -367,7 +367,7 @@ def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_
     assert follow.get_attribute("aria-pressed") == "true"
     page.wait_for_function("() => { const s = document.querySelector('.logviewer-scroll');"
                            " return s.scrollHeight - s.scrollTop - s.clientHeight < 24; }")  # fmt: skip
-    assert page.locator("#job-status").inner_text() == "running"
+    assert page.locator("#job-status").inner_text() == "Running"
 
     record_lines(tracked, ["\x1b[33mwarming caches\x1b[0m", "linking"])
     page.locator("#L122").wait_for()
@@ -388,7 +388,7 @@ def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_
     record_lines(tracked, ["done in 3.2s"])
     record_status(tracked, "completed", logs_complete=True)
     page.locator(".logviewer-live", has_text="The job completed.").wait_for()
-    assert page.locator("#job-status").inner_text() == "completed"
+    assert page.locator("#job-status").inner_text() == "Completed"
     assert in_view(page, "#L126")
     assert page.locator(".log-line").count() == 126  # each line once
 
@@ -410,7 +410,7 @@ def test_it_falls_back_to_polling_when_it_cannot_stream(live_server, page, cast,
     assert page.locator("#no-logs").count() == 0
     record_status(tracked, "failed", logs_complete=True, outputs={"error": "exit 1"})
     page.locator(".logviewer-live", has_text="The job failed.").wait_for()
-    assert page.locator("#job-status").inner_text() == "failed"
+    assert page.locator("#job-status").inner_text() == "Failed"
 
 
 # --- without JavaScript, and on a phone ----------------------------------------------------------------

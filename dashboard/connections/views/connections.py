@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts.models import Service
+from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import action_name
 
@@ -114,6 +115,7 @@ def _refresh_alerts(request: AuthenticatedRequest) -> None:
 
 # Every field posted here is a credential or leads to one: keep them all out of DEBUG's error page
 # and of error reports. The page can show a new API key once, so no cache may keep a copy either.
+@uncompressed  # a new API key shown once: see dashboard/core/compression.py (BREACH)
 @sensitive_post_parameters()
 @never_cache
 @login_required

@@ -9,10 +9,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from dashboard.core import humanize
+from dashboard.core import humanize, labels
 from dashboard.core.links import web_url
 
 register = template.Library()
+
+
+@register.filter
+def label(value: object) -> str:
+    """`{{ project.mode|label }}`: "Self-hosted", never "self_hosted" (dashboard/core/labels.py)."""
+    return labels.label(value)
 
 
 @register.filter

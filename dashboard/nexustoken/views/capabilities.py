@@ -68,7 +68,9 @@ async def capabilities(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
     if action and outcome.ok:
         return pages.go(request, reverse("nexustoken:capabilities"))
 
-    browse = BrowseForm(request.GET or None)
+    # Its own ids: the register form above has a `category` field too, and two id_category broke
+    # both labels. The names (the query string) stay.
+    browse = BrowseForm(request.GET or None, auto_id="browse_%s")
     filters = browse.filters() if browse.is_valid() else {}
     mine, market = await pages.load(
         nexustoken.capability_list(api), nexustoken.capability_browse(api, **filters)

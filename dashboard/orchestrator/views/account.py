@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from dashboard.accounts import clients
 from dashboard.accounts.models import Connection, Service
 from dashboard.audit import Audit
+from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -26,7 +27,7 @@ from dashboard.core.pages import (
 from dashboard.services import nexical
 from dashboard.services.nexical import ApiToken, NexicalAPI
 
-from ..forms import IdForm, ProfileForm, TokenForm, blank_to_none
+from ..forms import IdForm, NotificationEmailForm, ProfileForm, TokenForm, blank_to_none
 
 
 def dashboard_token_ids(tokens: list[ApiToken], connection: Connection) -> set[int]:
@@ -37,6 +38,7 @@ def dashboard_token_ids(tokens: list[ApiToken], connection: Connection) -> set[i
     return {token.id for token in tokens if token.token_prefix and mine.startswith(token.token_prefix)}
 
 
+@uncompressed  # a new token beside its typed name: see dashboard/core/compression.py (BREACH)
 @never_cache  # a new token is shown in this response only: no cache may keep it
 @nexical_page
 async def api_tokens(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
@@ -114,7 +116,16 @@ async def _revoke(request: AuthenticatedRequest, api: NexicalAPI) -> ActionResul
 async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpResponse:
     outcome: Outcome[nexical.User] = Outcome(ok=True)
     form = None
-    if request.method == "POST" and action_name(request, "save"):
+    mail_form = NotificationEmailForm(initial={"email": request.user.email})
+    if request.method == "POST" and action_name(request, "save_email"):
+        mail_form = NotificationEmailForm(request.POST)
+        if mail_form.is_valid():
+            request.user.email = mail_form.cleaned_data["email"]
+            await request.user.asave(update_fields=["email"])
+            messages.success(request, "Email for notifications saved.")
+            return go(request, reverse("orchestrator:profile"))
+        outcome = INVALID
+    elif request.method == "POST" and action_name(request, "save"):
         form = ProfileForm(request.POST)
         if form.is_valid():
             # An emptied field clears it upstream (null); "" would be refused as a malformed URL.
@@ -129,5 +140,5 @@ async def profile(request: AuthenticatedRequest, api: NexicalAPI) -> HttpRespons
     me = await nexical.users_me(api)
     if form is None:
         form = ProfileForm(initial={"full_name": me.full_name or "", "avatar_url": me.avatar_url or ""})
-    context = {"me": me, "form": form, "error": outcome.message}
+    context = {"me": me, "form": form, "mail_form": mail_form, "error": outcome.message}
     return page(request, "orchestrator/profile.html", context, status=outcome.status)

@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.accounts.models import Service
 from dashboard.audit import Audit
+from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -44,6 +45,7 @@ def _require_system(request: AuthenticatedRequest) -> None:
 # --- the page ------------------------------------------------------------------------------------
 
 
+@uncompressed  # a new enrollment token beside typed names: see dashboard/core/compression.py
 # "Create a user" posts the new user's password: keep it out of DEBUG's error page and error reports.
 @menu_section("system")
 @sensitive_post_parameters("password")

@@ -49,6 +49,13 @@ def test_it_shows_score_rating_success_rate_and_standing(client, sandbox, owner)
     assert 'id="status">in good standing<' in page
 
 
+def test_it_computes_the_success_rate_from_the_counts_it_shows(client, sandbox, owner):
+    set_account(sandbox, owner, reputation=1, task_count=2, tasks_succeeded=0, tasks_failed=0)
+    page = client.get("/reputation/").text
+    assert 'id="success-rate">—<' in page  # not "100 %" beside "0 succeeded, 0 failed"
+    assert "No task finished yet" in page
+
+
 def test_it_explains_a_frozen_account(client, sandbox, owner):
     set_account(sandbox, owner, reputation=-11)
     page = client.get("/reputation/").text
@@ -178,5 +185,5 @@ def test_it_explains_a_bad_marketplace_filter_and_still_lists_everything(client,
 def test_it_shows_no_success_rate_before_the_first_task(client, sandbox, owner):
     page = client.get("/reputation/").text  # a new account: the upstream reports a rate of 1.0
     assert 'id="success-rate">—<' in page
-    assert "No tasks worked yet" in page
+    assert "No task finished yet" in page
     assert "100%" not in page

@@ -218,3 +218,23 @@ def test_ordinary_users_cannot_post_to_the_system_page(client, someone):
         reverse("orchestrator:system_admin"), {"name": "x", "create_enrollment": "1"}
     )
     assert response.status_code == 404
+
+
+def test_the_email_for_notifications_is_changed_on_the_profile_page(client, sandbox):
+    """Notification emails go to the dashboard account's address: the profile page changes it and the
+    preferences page says where mail goes and where to change it."""
+    from tests.support.helpers import connected_user
+
+    user, _ = connected_user(sandbox)
+    client.force_login(user)
+    answer = client.post("/settings/profile/", {"email": "grace@example.com", "save_email": "1"})
+    assert answer.status_code == 302
+    user.refresh_from_db()
+    assert user.email == "grace@example.com"
+    refused = client.post("/settings/profile/", {"email": "not an address", "save_email": "1"})
+    assert refused.status_code == 400 and 'aria-invalid="true"' in refused.text
+    user.refresh_from_db()
+    assert user.email == "grace@example.com"
+    preferences = client.get("/notifications/preferences/").text
+    assert "<strong>grace@example.com</strong>" in preferences
+    assert 'href="/settings/profile/#notification-email"' in preferences
