@@ -78,7 +78,7 @@ sandbox: $(STAMP) | .sandbox
 
 ## The benchmarks of docs/benchmarks.md, with 50 ms latency: a page needing four upstream calls vs one call; the
 ## poller and the live pages; a task's webhook reaching its page; pages while both upstreams hang;
-## the web process's CPU per page kind.
+## the web process's CPU per page kind; the peak memory of a 100,000-task CSV export.
 bench: $(STAMP)
 	$(PY) -m bench.team_page
 	$(PY) -m bench.poller_viewers
@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(PY) -m bench.task_webhook
 	$(PY) -m bench.hung_upstream
 	$(PY) -m bench.page_cpu
+	$(PY) -m bench.csv_export
 
 ## Fifty people for five minutes against the stack `make run` starts (its own ports and fresh databases):
 ## every page kind, live streams, deploys and task posts; p50/p95/p99 per page kind, errors, lost status
@@ -100,7 +101,8 @@ loadtest: $(STAMP)
 ## shots they take, phone widths and pages without JavaScript, land in test-results/screenshots).
 screenshots: $(STAMP) browser
 	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser/test_journeys_orchestrator.py tests/browser/test_connections_browser.py \
-		tests/browser/test_live_journey.py tests/browser/test_credits_browser.py tests/browser/test_tasks_browser.py
+		tests/browser/test_live_journey.py tests/browser/test_credits_browser.py tests/browser/test_tasks_browser.py \
+		tests/browser/test_money_browser.py
 
 ## Lint, format check and type check (what CI runs before the tests).
 lint: $(STAMP)

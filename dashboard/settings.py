@@ -76,8 +76,9 @@ INSTALLED_APPS = [
     "dashboard.notifications",
     "dashboard.nexustoken",
     "dashboard.tracking",
+    "dashboard.channels",
     "dashboard.home",
-    # After dashboard.audit: the audit log's sign-in receivers run before axes' own (see audit/signals.py).
+    # Sign-in throttling; the audit log records its lockouts whichever receiver runs first (audit/signals.py).
     "axes",
 ]
 
@@ -271,6 +272,20 @@ TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)
 # Seconds one upstream call of the pollers may take in all, retries included: a hung upstream or
 # token delays a pass by about this much, never a minute.
 POLLER_CALL_BUDGET = env.float("POLLER_CALL_BUDGET", default=6.0)
+
+# Team notification channels (dashboard.channels). Whether a channel may post to loopback, private or
+# link-local addresses: only in development and tests, whose receivers run on this machine; in
+# production that would let a team admin make the dashboard call into its own network (SSRF).
+CHANNELS_ALLOW_PRIVATE = env.bool("CHANNELS_ALLOW_PRIVATE", default=DEBUG)
+# Seconds one post to a channel may take (connecting and answering): a slow receiver holds one sender
+# slot this long at most, never a page or the poller's pass.
+CHANNELS_TIMEOUT = env.float("CHANNELS_TIMEOUT", default=5.0)
+# Seconds before each retry of a failed delivery; after the last, it is marked failed.
+CHANNELS_RETRY_DELAYS = [
+    float(delay) for delay in env.list("CHANNELS_RETRY_DELAYS", default=[1, 10, 60, 600])
+]
+# Failed deliveries in a row after which a channel is paused and the team's admins are told.
+CHANNELS_PAUSE_AFTER = env.int("CHANNELS_PAUSE_AFTER", default=5)
 
 # The audit log (dashboard.audit): rows older than this many days are deleted by `manage.py prune_audit`.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)

@@ -6,7 +6,7 @@ who wants the exact figures) reads the same data the bars show.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -29,6 +29,7 @@ class Day:
     bar_height: float
     line_y: float
     center_x: float
+    labelled: bool = False  # the date is printed under this bar (a few across the axis, not all)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class SpendChart:
     bar_width: float
     line_points: str
     total: int
+    first: date | None = None
+    last: date | None = None
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -92,6 +95,11 @@ class BarChart:
         return LABEL_WIDTH - 8
 
 
+def _aware(day: date) -> datetime:
+    """The first moment of a local day."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def _nice_ceiling(value: int) -> int:
     """A round axis maximum at or above value (10, 20, 50, 100, 200, …)."""
     step = 10
@@ -102,13 +110,42 @@ def _nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def spend_chart(user: User, *, limit: int | None, days: int = 30, today: date | None = None) -> SpendChart:
-    """Spend per day (awarded price + fee of tasks settled that day) over the last `days` days,
-    its running total, and the monthly limit as a horizontal line on the same scale."""
+def _label_step(days: int) -> int:
+    """Every how many days a date is printed under the bars: about five labels, weekly for a month."""
+    if days <= 7:
+        return 1
+    if days <= 31:
+        return 7
+    return -(-days // 5)
+
+
+def spend_chart(
+    user: User,
+    *,
+    limit: int | None,
+    days: int = 30,
+    today: date | None = None,
+    first: date | None = None,
+) -> SpendChart:
+    """Spend per day (awarded price + fee of tasks settled that day) over the `days` days ending
+    `today` (or starting `first`), its running total, and the monthly limit as a horizontal line on
+    the same scale. A range longer than a month gets no limit line: its running total spans several
+    months' limits, so the line would compare unlike things."""
     today = today or timezone.localdate()
-    first = today - timedelta(days=days - 1)
+    if first is None:
+        first = today - timedelta(days=days - 1)
+    else:
+        days = (today - first).days + 1
+    if days > 31:
+        limit = None
+    end = first + timedelta(days=days)
     per_day: Counter[date] = Counter()
-    settled = Task.objects.filter(user=user, status=Status.SETTLED, settled_at__date__gte=first)
+    settled = Task.objects.filter(
+        user=user,
+        status=Status.SETTLED,
+        settled_at__gte=_aware(first),
+        settled_at__lt=_aware(end),
+    )
     for settled_at, price, fee in settled.values_list("settled_at", "awarded_price", "platform_fee"):
         per_day[timezone.localtime(settled_at).date()] += (price or 0) + (fee or 0)
 
@@ -120,6 +157,7 @@ def spend_chart(user: User, *, limit: int | None, days: int = 30, today: date | 
     top = _nice_ceiling(max([running, limit or 0, 1]))
     plot_height = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / days
+    step = _label_step(days)
 
     def y_of(value: int) -> float:
         return round(HEIGHT - BOTTOM - value / top * plot_height, 1)
@@ -134,6 +172,7 @@ def spend_chart(user: User, *, limit: int | None, days: int = 30, today: date | 
             bar_height=round(per_day[day] / top * plot_height, 1),
             line_y=y_of(total),
             center_x=round(LEFT + (index + 0.5) * slot, 1),
+            labelled=(days - 1 - index) % step == 0,
         )
         for index, (day, total) in enumerate(zip(dates, totals, strict=True))
     ]
@@ -146,6 +185,8 @@ def spend_chart(user: User, *, limit: int | None, days: int = 30, today: date | 
         bar_width=round(slot * 0.7, 1),
         line_points=points,
         total=running,
+        first=first,
+        last=dates[-1],
     )
 
 
@@ -189,3 +230,20 @@ def price_chart(user: User) -> BarChart:
         average = sum(values) / len(values)
         rows.append((labels.get(task_type, task_type), average, f"{average:.1f} NC", len(values)))
     return _bar_chart(rows)
+
+
+def spend_by_type(user: User, start: datetime, end: datetime) -> BarChart:
+    """What settled tasks cost (price + fee) per task type, settled in [start, end): biggest first."""
+    totals: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    settled = Task.objects.filter(
+        user=user, status=Status.SETTLED, settled_at__gte=start, settled_at__lt=end
+    ).values_list("task_type", "awarded_price", "platform_fee")
+    for task_type, price, fee in settled:
+        totals[task_type] += (price or 0) + (fee or 0)
+        counts[task_type] += 1
+    labels = dict(TaskType.choices)
+    ordered = sorted(totals, key=lambda kind: (-totals[kind], kind))
+    return _bar_chart(
+        [(labels.get(kind, kind), totals[kind], f"{totals[kind]:,} NC", counts[kind]) for kind in ordered]
+    )

@@ -136,13 +136,15 @@ class TaskEvent(models.Model):
 
 
 class TaskTemplate(models.Model):
-    """A kind of task a user posts again and again: everything but the input text."""
+    """A kind of task a user posts again and again, with the input text it was saved with, so posting
+    it again is one step."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_templates"
     )
     name = models.CharField(max_length=100)
     task_type = models.CharField(max_length=40, default=TaskType.JSON_EXTRACTION)
+    input_data = models.TextField(blank=True)
     schema = models.JSONField(default=dict, blank=True)
     example_output = models.JSONField(default=dict, blank=True)
     rules = models.JSONField(default=list, blank=True)

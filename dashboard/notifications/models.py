@@ -14,6 +14,7 @@ class Kind(models.TextChoices):
     TASK_FAILED = "task_failed", "An AI task expired or failed"
     BUDGET_THRESHOLD = "budget_threshold", "AI spend crossed a budget threshold"
     CONNECTION_REJECTED = "connection_rejected", "A stored token was rejected"
+    CHANNEL_PAUSED = "channel_paused", "A team channel was paused after failing"
 
 
 # Which kinds a new user hears about, and which of them also by email (failures and money).

@@ -133,6 +133,37 @@ class InviteForm(_Form):
         return email.lower()
 
 
+MAX_INVITES_AT_ONCE = 50
+ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class BulkInviteForm(_Form):
+    """Several addresses at once: one per line or separated by commas. Each is judged on its own
+    (an invalid one is reported with the others' results), so only the list's size is refused here."""
+
+    id_prefix = "invite_many"
+    emails = forms.CharField(
+        label="Email addresses",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        max_length=20_000,
+        help_text=f"One per line, or separated by commas; up to {MAX_INVITES_AT_ONCE}.",
+    )
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="member")
+
+    def clean_emails(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for address in ADDRESS_SEPARATORS.split(self.cleaned_data["emails"]):
+            if address:
+                seen.setdefault(address.lower(), None)
+        if not seen:
+            raise forms.ValidationError("Enter at least one email address.")
+        if len(seen) > MAX_INVITES_AT_ONCE:
+            raise forms.ValidationError(
+                f"That is {len(seen)} addresses: invite at most {MAX_INVITES_AT_ONCE} at once."
+            )
+        return list(seen)
+
+
 class MemberRoleForm(_Form):
     id_prefix = "role"
     user_id = forms.UUIDField(widget=forms.HiddenInput)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import account, audit, device, invites, jobs, projects, system, teams
+from .views import account, audit, channels, device, invites, jobs, projects, system, teams
 
 PROJECT = "teams/<int:team_id>/projects/<int:project_id>/"
 BRANCH = f"{PROJECT}branches/<int:branch_id>/"
@@ -11,6 +11,8 @@ urlpatterns = [
     path("teams/", teams.team_list, name="team_list"),
     path("teams/<int:team_id>/", teams.team_detail, name="team_detail"),
     path("teams/<int:team_id>/audit/", audit.team_audit, name="team_audit"),
+    path("teams/<int:team_id>/channels/", channels.team_channels, name="team_channels"),
+    path("teams/<int:team_id>/channels/<int:channel_id>/", channels.channel_detail, name="channel_detail"),
     path(PROJECT, projects.project_detail, name="project_detail"),
     path(BRANCH, projects.branch_detail, name="branch_detail"),
     path(f"{BRANCH}jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),

@@ -10,12 +10,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.accounts.models import Connection, Service
+from dashboard.channels.enqueue import enqueue_job_event
+from dashboard.channels.messages import Facts
 from dashboard.notifications.models import Kind
 from dashboard.notifications.notify import notify
 from dashboard.services import nexical
@@ -203,9 +206,37 @@ def _record_change(job: TrackedJob, before: str, after: str, pass_id: str) -> No
     if JobEvent.objects.filter(job=job, to_status=after).exists():
         return
     at = (job.started_at if after == Status.RUNNING else job.completed_at) or timezone.now()
-    JobEvent.objects.create(job=job, from_status=before, to_status=after, at=at, pass_id=pass_id)
+    event = JobEvent.objects.create(job=job, from_status=before, to_status=after, at=at, pass_id=pass_id)
     announce(job.pk)
     notify_change(job, after)
+    tell_channels(job, event)
+
+
+CHANNEL_EVENTS = {Status.RUNNING: "started", Status.COMPLETED: "completed", Status.FAILED: "failed"}
+
+
+def tell_channels(job: TrackedJob, event: JobEvent) -> None:
+    """The team's channels' deliveries of this event, in its transaction (the sender posts them later)."""
+    kind = CHANNEL_EVENTS.get(Status(event.to_status))
+    if kind is None:
+        return
+    error = (job.outputs or {}).get("error") if isinstance(job.outputs, dict) else None
+    facts: Facts = {
+        "team_id": job.team_id,
+        "team_name": job.team_name,
+        "project_id": job.project_id,
+        "project_name": job.project_name,
+        "branch_id": job.branch_id,
+        "branch_name": job.branch_name,
+        "job_id": job.job_id,
+        "job_type": job.job_type,
+        "status": event.to_status,
+        "url": settings.PUBLIC_URL.rstrip("/") + job_url(job),
+        "at": event.at.isoformat(),
+    }
+    if kind == "failed" and isinstance(error, str) and error:
+        facts["error"] = error[:500]
+    enqueue_job_event(event.pk, kind, facts)
 
 
 def notify_change(job: TrackedJob, status: str) -> None:

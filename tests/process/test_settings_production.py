@@ -135,3 +135,10 @@ def test_the_web_server_refuses_to_start_without_collected_static_files(tmp_path
     )
     assert result.returncode != 0
     assert NOT_COLLECTED in result.stderr
+
+
+def test_channels_post_only_to_public_addresses_in_production(tmp_path):
+    shown = "from django.conf import settings; print(settings.CHANNELS_ALLOW_PRIVATE)"
+    result = manage("shell", "-c", shown, **production_env(), **collected(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
     {"audit"},
     {"core"},
     {"notifications"},
+    {"channels"},
     {"connections", "tracking", "nexustoken"},
     {"orchestrator"},
     {"home"},

@@ -1,13 +1,15 @@
 """/tasks/: the user's tasks (the dashboard's own record), and adding one posted with the SDK."""
 
 from contextlib import suppress
+from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError
-from django.db.models import Q
-from django.http import HttpResponse
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 
 from dashboard.core import pages
@@ -16,6 +18,7 @@ from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError
 
+from .. import exports
 from ..forms.tasks import AddTaskForm, ListFilters
 from ..models import Origin, Task
 from ..recording import acreate_record
@@ -24,8 +27,8 @@ PER_PAGE = 20
 TEMPLATE = "nexustoken/tasks.html"
 
 
-@sync_to_async
-def _listing(user: User, filters: ListFilters, number: str | None) -> Page[Task]:
+def _filtered(user: User, filters: ListFilters) -> QuerySet[Task]:
+    """The user's tasks the list's filters keep (the page and its CSV export show the same ones)."""
     tasks = Task.objects.filter(user=user)
     if filters.is_valid():
         if filters.cleaned_data["status"]:
@@ -34,7 +37,12 @@ def _listing(user: User, filters: ListFilters, number: str | None) -> Page[Task]
             tasks = tasks.filter(
                 Q(task_id__icontains=query) | Q(input_data__icontains=query) | Q(task_type__icontains=query)
             )
-    page = Paginator(tasks.order_by("-created_at", "-pk"), PER_PAGE).get_page(number)
+    return tasks.order_by("-created_at", "-pk")
+
+
+@sync_to_async
+def _listing(user: User, filters: ListFilters, number: str | None) -> Page[Task]:
+    page = Paginator(_filtered(user, filters), PER_PAGE).get_page(number)
     page.object_list = list(page.object_list)  # fetched here: the template renders in async code
     return page
 
@@ -44,7 +52,13 @@ async def _render(request: AuthenticatedRequest, add_form: AddTaskForm, status: 
     page_obj = await _listing(request.user, filters, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page_obj": page_obj, "filters": filters, "add_form": add_form, "query": query.urlencode()}
+    context = {
+        "page_obj": page_obj,
+        "filters": filters,
+        "add_form": add_form,
+        "query": query.urlencode(),
+        "export_query": _filters_query(filters),
+    }
     return pages.page(request, TEMPLATE, context, status=status)
 
 
@@ -78,3 +92,18 @@ async def task_list(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> Htt
     if request.method == "POST" and pages.action_name(request, "add"):
         return await _add(request, api)
     return await _render(request, AddTaskForm())
+
+
+def _filters_query(filters: ListFilters) -> str:
+    """The filters as the export link carries them (only valid ones: the list ignores the others)."""
+    if not filters.is_valid():
+        return ""
+    kept = {name: value for name, value in filters.cleaned_data.items() if value}
+    return urlencode(kept)
+
+
+@login_required
+async def task_export(request: AuthenticatedRequest) -> StreamingHttpResponse:
+    """The tasks the list shows with the same filters, every page of them, as CSV."""
+    tasks = _filtered(request.user, ListFilters(request.GET))
+    return exports.csv_download(exports.task_rows(tasks), "tasks.csv")

@@ -1,12 +1,15 @@
 """/tasks/new/: post a task (checked before it is sent), and the templates to post the same kind again.
 
 One page, several actions picked by the submit button: `post`, `check` (validate and show the seed's
-tips without sending), `save_template`, `delete_template`.
+tips without sending), `use_starter` (fill the empty fields from the chosen type's starter; with
+`replace_starter` also the ones a person typed, after the page asked), `save_template`,
+`post_template` (post a template with its saved input text: one step), `delete_template`.
 """
 
 from contextlib import suppress
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db import IntegrityError
 from django.http import HttpResponse
 from django.urls import reverse
@@ -19,9 +22,10 @@ from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, AuthError, RateLimitError, UpstreamError
 
-from ..budgets import anote_spend, arelease, areserve
+from .. import starters
+from ..budgets import anote_spend, arelease, areserve, month_spend
 from ..forms.tasks import MIN_BUDGET, SETTING_NAMES, TaskForm, TemplateForm, worst_case_fee
-from ..models import Budget, Origin, TaskTemplate
+from ..models import Origin, TaskTemplate
 from ..recording import acreate_record
 from ..webhooks import acallback_url
 from .task_access import task_for_user, template_for_user
@@ -51,6 +55,7 @@ async def _initial(request: AuthenticatedRequest) -> dict[str, Any]:
         source = {"schema": template.schema, "example_output": template.example_output}
         return {
             **source,
+            "input_data": template.input_data,
             "rules": template.rules,
             "budget": template.default_budget,
             "task_type": template.task_type,
@@ -98,14 +103,19 @@ async def _render(
     balance, balance_error = await _balance(request, api)
     budget = _budget_shown(form)
     templates = [template async for template in TaskTemplate.objects.filter(user=request.user)]
-    budget_row = await Budget.objects.filter(user=request.user).afirst()
+    spend = await sync_to_async(month_spend)(request.user)
+    chosen_type = form["task_type"].value() or form.fields["task_type"].initial
     context = {
         "form": form,
         "templates": templates,
         # Named again beside the buttons: on a phone the first error is a long scroll away from them.
         "problems": [form[name] for name in form.errors if name in form.fields],
-        # The override means something only to someone who set a monthly limit.
-        "spend_limit": budget_row.monthly_limit if budget_row else None,
+        # The limit, what is left of it and what the override does are said before posting, not
+        # only after a refusal (the override means something only to someone who set a limit).
+        "spend_limit": spend.limit,
+        "spend": spend,
+        "starters": starters.for_page(),
+        "starter": starters.STARTERS.get(str(chosen_type)),
         "balance": balance,
         "power": _power(balance),
         "balance_error": balance_error,
@@ -185,8 +195,10 @@ async def _create(request: AuthenticatedRequest, api: nt.NexusTokenAPI, form: Ta
     return task
 
 
-async def _post(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
-    form = TaskForm(request.POST)
+async def _post(
+    request: AuthenticatedRequest, api: nt.NexusTokenAPI, data: dict[str, Any] | None = None
+) -> HttpResponse:
+    form = TaskForm(request.POST if data is None else data)
     if not form.is_valid():
         return await _render(request, api, form, status=400)
     budget = form.cleaned_data["budget"]
@@ -233,6 +245,8 @@ async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -
     values = template_form.cleaned_data
     fields = {
         "task_type": values["task_type"],
+        # The input text is kept too, so the template posts again in one step.
+        "input_data": request.POST.get("input_data", ""),
         "schema": values["schema"],
         "example_output": values["example_output"],
         "rules": values["rules"],
@@ -245,6 +259,36 @@ async def _save_template(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -
     return await _render(request, api, form, saved=values["name"])
 
 
+async def _use_starter(
+    request: AuthenticatedRequest, api: nt.NexusTokenAPI, *, replace: bool
+) -> HttpResponse:
+    """The no-JS starter: fill only empty fields; name the typed ones and offer to replace them."""
+    current = request.POST.dict()
+    starter = starters.STARTERS.get(current.get("task_type", ""))
+    if starter is None:
+        form = TaskForm(request.POST)
+        form.is_valid()
+        return await _render(request, api, form, status=400)
+    filled = starters.fill(current, starter, replace=replace)
+    form = TaskForm(initial=filled.values)
+    kept = [form[name].label for name in filled.kept]
+    return await _render(request, api, form, starter_used=starter, starter_kept=kept)
+
+
+def _template_post(template: TaskTemplate) -> dict[str, Any]:
+    """A template as the form's POST: its input text, schema, example, rules, budget and settings.
+    The override is never implied: a template over the limit is refused like a typed task."""
+    return {
+        "task_type": template.task_type,
+        "input_data": template.input_data,
+        "schema": template.schema,
+        "example_output": template.example_output,
+        "rules": template.rules,
+        "budget": template.default_budget,
+        **template.settings,
+    }
+
+
 @menu_section("tasks")
 @pages.nexustoken_page
 async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> HttpResponse:
@@ -253,9 +297,23 @@ async def task_new(request: AuthenticatedRequest, api: nt.NexusTokenAPI) -> Http
         confirm = request.GET.get("delete_template")
         extra = {"confirm_delete": (await template_for_user(request, confirm)).pk} if confirm else {}
         return await _render(request, api, TaskForm(initial=await _initial(request)), **extra)
-    action = pages.action_name(request, "post", "check", "save_template", "delete_template")
+    action = pages.action_name(
+        request,
+        "post",
+        "check",
+        "use_starter",
+        "replace_starter",
+        "save_template",
+        "post_template",
+        "delete_template",
+    )
     if action == "post":
         return await _post(request, api)
+    if action in ("use_starter", "replace_starter"):
+        return await _use_starter(request, api, replace=action == "replace_starter")
+    if action == "post_template":
+        template = await template_for_user(request, request.POST.get("template_id", ""))
+        return await _post(request, api, _template_post(template))
     if action == "save_template":
         return await _save_template(request, api)
     if action == "delete_template":

@@ -1,4 +1,5 @@
-"""Usage: this month's spend against the budget, the budget settings, and the charts.
+"""Usage: this month's spend against the budget, the budget settings, the charts over a chosen date
+range, and the spend of that range as a CSV download.
 
 Everything here is the dashboard's own record (tasks posted through it), so the page needs no
 upstream call and works while NexusToken is down.
@@ -8,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from dashboard.audit import record
@@ -15,7 +17,7 @@ from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.sections import menu_section
 
-from .. import budgets, charts
+from .. import budgets, charts, exports, usage_range
 from ..forms.credits import BudgetForm
 from ..models import Budget
 
@@ -58,13 +60,43 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
         }
         form = BudgetForm(initial=initial)
 
+    range_form = usage_range.RangeForm(request.GET)
+    period = usage_range.chosen(range_form)
+    if range_form.errors and status == 200:
+        status = 400  # the page still shows, with the default range and the sentence
     spend = budgets.month_spend(request.user)
     context = {
         "form": form,
         "spend": spend,
         "overrides": budgets.overrides(request.user),
-        "spend_chart": charts.spend_chart(request.user, limit=spend.limit),
+        "range_form": range_form,
+        "period": period,
+        # The radio the person picked stays picked, even when the range it asked for was refused.
+        "selected_range": range_form.data.get("range") or period.key,
+        "export_query": _range_query(period),
+        "spend_chart": charts.spend_chart(
+            request.user, limit=spend.limit, first=period.first, today=period.last
+        ),
+        "type_chart": charts.spend_by_type(request.user, period.start(), period.end()),
         "status_chart": charts.status_chart(request.user),
         "price_chart": charts.price_chart(request.user),
     }
     return pages.page(request, "nexustoken/usage.html", context, status=status)
+
+
+def _range_query(period: usage_range.Range) -> str:
+    if period.key == "custom":
+        return f"range=custom&start={period.first.isoformat()}&end={period.last.isoformat()}"
+    return f"range={period.key}"
+
+
+@login_required
+async def usage_export(request: AuthenticatedRequest) -> HttpResponseBase:
+    """The chosen range's spend, one row per task, as CSV. A bad range gets the sentence, not a file."""
+    range_form = usage_range.RangeForm(request.GET)
+    if not range_form.is_valid():
+        problems = " ".join(str(error) for errors in range_form.errors.values() for error in errors)
+        return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
+    period = usage_range.chosen(range_form)
+    rows = exports.spend_rows(usage_range.spend_tasks(request.user, period))
+    return exports.csv_download(rows, f"spend_{period.filename_part}.csv")

@@ -33,6 +33,7 @@ from dashboard.tracking.views.watch import watched_projects
 from .. import access
 from ..forms import (
     ROLE_CHOICES,
+    BulkInviteForm,
     DeleteConfirmForm,
     IdForm,
     InviteForm,
@@ -42,6 +43,7 @@ from ..forms import (
     TeamForm,
     blank_to_none,
 )
+from . import team_invites
 from .invites import SESSION_KEY as INVITE_SESSION_KEY
 
 
@@ -113,6 +115,8 @@ async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: i
             "revoke_invite",
             "change_role",
             "remove_member",
+            "invite_many",
+            "resend_invite",
         )
         result: ActionResult
         if action == "rename":
@@ -131,6 +135,11 @@ async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: i
             result = await _change_role(request, api, team_id)
         elif action == "remove_member":
             result = await _remove_member(request, api, team_id)
+        elif action == "invite_many":
+            bound["invite_many"] = form = BulkInviteForm(request.POST)
+            result = await team_invites.invite_many(request, api, team_id, form)
+        elif action == "resend_invite":
+            result = await team_invites.resend_invite(request, api, team_id)
         else:
             result = UNKNOWN_ACTION
         if isinstance(result, HttpResponse):
@@ -156,6 +165,7 @@ async def team_detail(request: AuthenticatedRequest, api: NexicalAPI, team_id: i
         "watched": await watched_projects(request.user, team_id),
         "rename_form": bound.get("rename") or TeamForm(initial={"name": team.name, "slug": team.slug}),
         "invite_form": bound.get("invite") or InviteForm(),
+        "invite_many_form": bound.get("invite_many") or BulkInviteForm(),
         "project_form": bound.get("project") or ProjectForm(),
         "delete_form": bound.get("delete") or DeleteConfirmForm(expected=team.slug),
         "confirm_delete": "delete" in bound,

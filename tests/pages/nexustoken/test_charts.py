@@ -101,8 +101,8 @@ def test_it_renders_the_charts_as_inline_svg_with_captions_and_tables(client, ow
     client.force_login(owner)
     page = client.get("/credits/usage/").text
 
-    assert page.count('<svg viewBox="0 0 720') == 3
-    for name in ("spend-chart", "status-chart", "price-chart"):
+    assert page.count('<svg viewBox="0 0 720') == 4
+    for name in ("spend-chart", "type-chart", "status-chart", "price-chart"):
         assert f'role="img" aria-labelledby="{name}-caption"' in page
         assert f'<figcaption id="{name}-caption">' in page
     assert "42 NC in all, against a monthly limit of 500 NC" in page
@@ -128,5 +128,5 @@ def test_it_lets_every_data_table_scroll_sideways_on_a_phone(client, owner):
     open_task(owner)
     client.force_login(owner)
     page = client.get("/credits/usage/").text
-    assert page.count("<table") == 3
-    assert len(re.findall(r'<div class="table-wrap">\s*<table', page)) == 3
+    assert page.count("<table") == 4
+    assert len(re.findall(r'<div class="table-wrap">\s*<table', page)) == 4

@@ -442,7 +442,7 @@ def test_it_offers_the_spend_limit_override_only_to_someone_with_a_limit(client,
     Budget.objects.filter(user=owner.user).update(monthly_limit=30)
     page = text(client.get(reverse("nexustoken:task_new")))
     assert 'name="override_budget"' in page
-    assert "Your monthly spend limit is 30 NC." in page
+    assert "Your monthly spend limit is <strong>30 NC</strong>" in page
 
 
 def test_it_captions_the_task_table_for_screen_readers(client, owner):

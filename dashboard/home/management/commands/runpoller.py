@@ -3,6 +3,9 @@
 Each pass also polls the NexusToken tasks that are due (the NexusToken task poller: the fallback for a
 webhook that never came). The two steps are independent and run at once: one failing or waiting on
 a hung upstream never stops or holds up the other.
+
+Beside the passes runs the channels' sender (dashboard.channels.sender), a loop of its own in the same
+process: it posts the deliveries the passes recorded, so a slow receiver never holds up a pass.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandParser, OutputWrappe
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from dashboard.channels import sender
 from dashboard.core.ratelimits import TokenLimits
 from dashboard.nexustoken.poller import poll_due_tasks
 from dashboard.nexustoken.poller import release_all as release_tasks
@@ -43,13 +47,17 @@ class Command(BaseCommand):
         asyncio.run(_main(poller, once=once, out=self.stdout))
 
 
-async def _main(poller: Poller, *, once: bool, out: OutputWrapper) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)  # the pass under way finishes, then the loop ends
+async def _main(poller: Poller, *, once: bool, out: OutputWrapper, stop: asyncio.Event | None = None) -> None:
+    """The passes (and the sender) until `stop` is set: by SIGTERM/SIGINT, or by a test that passes it."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)  # the pass under way finishes, then the loop ends
     out.write(f"Poller {poller.name} started.")
     failures = 0
+    # The sender's own loop; with --once, one round of sending beside the one pass instead.
+    sending = asyncio.create_task(_send_once(poller.name) if once else _send(poller.name, stop))
     try:
         while not stop.is_set():
             # Independent steps, at once: a hung upstream of one never holds up the other.
@@ -67,6 +75,8 @@ async def _main(poller: Poller, *, once: bool, out: OutputWrapper) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
     finally:
+        stop.set()
+        await sending
         await sync_to_async(claims.release_all)(poller.name)
         await sync_to_async(release_tasks)(poller.name)
         await sync_to_async(connections.close_all)()  # the thread that ran the passes holds them
@@ -95,6 +105,24 @@ async def _poll_tasks(owner: str, limits: TokenLimits) -> None:
         await poll_due_tasks(owner=owner, limits=limits)
     except Exception:
         logger.exception("Polling due NexusToken tasks failed")
+
+
+async def _send(owner: str, stop: asyncio.Event) -> None:
+    """The sender until the command stops; a crash of it is logged and it starts again."""
+    while not stop.is_set():
+        try:
+            await sender.run(owner, stop)
+        except Exception:
+            logger.exception("The channels' sender stopped; starting it again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def _send_once(owner: str) -> None:
+    try:
+        await sender.run_once(owner)
+    except Exception:
+        logger.exception("Sending channel deliveries failed")
 
 
 def _until_due() -> float:
