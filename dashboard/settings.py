@@ -6,6 +6,7 @@ DEBUG=false it is production mode and refuses to start without real secrets.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -68,6 +69,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Two-factor: TOTP apps, single-use recovery codes, passkeys (dashboard.security).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "dashboard.core",
     "dashboard.accounts",
     "dashboard.audit",
@@ -77,6 +83,7 @@ INSTALLED_APPS = [
     "dashboard.nexustoken",
     "dashboard.tracking",
     "dashboard.channels",
+    "dashboard.security",
     "dashboard.home",
     # Sign-in throttling; the audit log records its lockouts whichever receiver runs first (audit/signals.py).
     "axes",
@@ -89,7 +96,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): which two-factor device, if any, verified this session.
+    "django_otp.middleware.OTPMiddleware",
     "dashboard.core.middleware.resolve_user",
+    # A half-signed-in session (password done, code not yet) reaches only the second step; sessions
+    # are listed in Settings > Security. After resolve_user (the user is loaded), before the bell.
+    "dashboard.security.middleware.second_factor",
     "dashboard.notifications.middleware.unread_count",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -161,6 +173,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.core.debug.AlwaysSafeExceptionRep
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "login"
+# Every user must set up two-factor before using the dashboard (they are sent to Settings > Security).
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Nexus Dashboard")
 # Sign-in throttling (django-axes): this many wrong passwords for one username from one address lock
 # that pair out for AXES_COOLOFF_MINUTES. Per username AND address together, so an attacker cannot
 # lock a whole office (one address) out, nor one person out from everywhere.
@@ -287,6 +303,17 @@ CHANNELS_RETRY_DELAYS = [
 # Failed deliveries in a row after which a channel is paused and the team's admins are told.
 CHANNELS_PAUSE_AFTER = env.int("CHANNELS_PAUSE_AFTER", default=5)
 
+# Passkeys (django-otp-webauthn) as a second factor, never alone. Browsers refuse an IP address as
+# the relying party, so the development default of PUBLIC_URL (127.0.0.1) becomes localhost: open the
+# dashboard at http://localhost:8000 to use passkeys in development. Changing WEBAUTHN_RP_ID later
+# invalidates every registered passkey.
+_public = urlsplit(PUBLIC_URL)
+_public_host = "localhost" if _public.hostname in ("127.0.0.1", "::1") else (_public.hostname or "localhost")
+_public_origin = f"{_public.scheme}://{_public_host}" + (f":{_public.port}" if _public.port else "")
+OTP_WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=_public_host)
+OTP_WEBAUTHN_RP_NAME = "Nexus Dashboard"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[_public_origin])
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # The audit log (dashboard.audit): rows older than this many days are deleted by `manage.py prune_audit`.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 # A detail key that looks like a secret raises (DEBUG and the tests) rather than being dropped quietly.

@@ -13,6 +13,9 @@ urlpatterns = [
     path("", include("dashboard.nexustoken.urls")),
     path("", include("dashboard.tracking.urls")),
     path("", include("dashboard.notifications.urls")),
+    path("", include("dashboard.security.urls")),
+    # Passkeys' JSON endpoints, under the URL names django-otp-webauthn's scripts expect.
+    path("settings/security/passkeys/", include("dashboard.security.passkeys")),
     path("admin/", admin.site.urls),
 ]
 

@@ -14,6 +14,7 @@ class DashboardRequest(HttpRequest):
     htmx: HtmxDetails
     connections: dict[str, Connection]
     connection_alerts: list[Connection]
+    two_factor: bool  # the signed-in user has two-factor on (dashboard.security.middleware)
     unread_notifications: int  # the bell's count (dashboard.notifications.middleware); 0 when not drawn
 
 

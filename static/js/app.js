@@ -101,6 +101,11 @@
     });
   });
 
+  // django-otp-webauthn's script (Settings > Security) added a passkey: reload to list it.
+  document.addEventListener("otp_webauthn.register_complete", function () {
+    window.location.reload();
+  });
+
   wire(document);
   document.body.addEventListener("htmx:afterSwap", function (event) {
     wire(event.target);

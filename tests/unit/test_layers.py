@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"core"},
     {"notifications"},
     {"channels"},
-    {"connections", "tracking", "nexustoken"},
+    {"connections", "tracking", "nexustoken", "security"},
     {"orchestrator"},
     {"home"},
 ]

@@ -25,7 +25,7 @@ _CUT_NOTE = '<span class="log-cut">… the worker\'s line was longer than 64 KiB
 
 @register.filter
 def log_row(line: LogLine) -> SafeString:
-    """One cached log line (a tracking LogLine numbered by the view) as the log viewer's <li>."""
+    """One cached log line (a tracking LogLine with its stored number) as the log viewer's <li>."""
     at = timezone.localtime(line.logged_at)
     level = html.escape(line.level)
     number = int(line.number)

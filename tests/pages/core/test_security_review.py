@@ -47,6 +47,13 @@ PUBLIC = {
     "nexustoken:task_webhook",
     # Prometheus's scrape: a bearer token, not a session (tests/pages/home/test_metrics.py)
     "home:metrics",
+    # Passkeys' JSON endpoints answer an anonymous caller with a JSON refusal, not a redirect, and
+    # their script's translations are public (tests/pages/security/test_security_settings.py).
+    "otp_webauthn:credential-registration-begin",
+    "otp_webauthn:credential-registration-complete",
+    "otp_webauthn:credential-authentication-begin",
+    "otp_webauthn:credential-authentication-complete",
+    "otp_webauthn:js-i18n-catalog",
 }
 # The one view a server, not a browser, posts to: no session, so no CSRF token; the signature instead.
 CSRF_EXEMPT = {"nexustoken:task_webhook"}
