@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "dashboard.channels",
     "dashboard.security",
     "dashboard.home",
-    # After dashboard.audit: the audit log's sign-in receivers run before axes' own (see audit/signals.py).
+    # Sign-in throttling; the audit log records its lockouts whichever receiver runs first (audit/signals.py).
     "axes",
 ]
 
