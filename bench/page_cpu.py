@@ -1,6 +1,8 @@
 """The dashboard's own CPU time per page, per page kind, with an upstream that answers at once.
 
     .venv/bin/python -m bench.page_cpu [--rounds 40] [--warmup 5] [--database-url postgres://...]
+    .venv/bin/python -m bench.page_cpu --profile DIR [--rounds 40]
+
 
 It starts a sandbox with no added latency and the dashboard as one uvicorn process (as `make run`
 starts each worker) on a throwaway database (SQLite, or a fresh PostgreSQL database beside the one
@@ -12,10 +14,18 @@ database server run in other processes and are not counted. The goal is at most 
 
 The kernel counts CPU time in clock ticks (10 ms), so a kind's figure is only as fine as
 10 ms / rounds: keep --rounds at 40 or more.
+
+With --profile DIR the server runs under cProfile, one profile per page kind over its measured
+rounds (bench/profiling_web.py): DIR/KIND.prof for snakeviz or pstats, and for each kind the
+function calls and thread hand-offs (`sync_to_async` calls) per request, then its 25 costliest
+functions by cumulative and by own time. Call counts do not move with the machine's load, unlike CPU
+time: compare them to judge a change.
 """
 
 import argparse
+import inspect
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -175,23 +185,58 @@ def upstream_scene(sandbox, stack: Stack) -> dict[str, str]:
     }
 
 
-def measure(client: httpx.Client, pid: int, pages: dict[str, str], rounds: int, warmup: int) -> list[tuple]:
+PROFILE_HEADER = "x-bench-profile"  # bench/profiling_web.py switches the kind's profiler on for it
+
+
+def measure(
+    client: httpx.Client, pid: int, pages: dict[str, str], rounds: int, warmup: int, *, profile: bool = False
+) -> list[tuple[str, float, float]]:
     for path in pages.values():
         for _ in range(warmup):
             response = client.get(path)
             assert response.status_code == 200, f"{path} answered {response.status_code}"
     rows = []
     for kind, path in pages.items():
+        headers = {PROFILE_HEADER: kind} if profile else {}
         walls = []
         before = cpu_seconds(pid)
         for _ in range(rounds):
             started = time.perf_counter()
-            response = client.get(path)
+            response = client.get(path, headers=headers)
             walls.append(time.perf_counter() - started)
             assert response.status_code == 200, f"{path} answered {response.status_code}"
         cpu_ms = (cpu_seconds(pid) - before) * 1000 / rounds
         rows.append((kind, cpu_ms, statistics.median(walls) * 1000))
     return rows
+
+
+def _thread_hops(stats: pstats.Stats) -> int:
+    """How many times the profiled requests handed work to a thread: the calls of the function that
+    runs a `sync_to_async` callable in its thread (its own `__call__` is a coroutine, and cProfile
+    counts each resumption of a coroutine as a call)."""
+    from asgiref.sync import SyncToAsync
+
+    handler = SyncToAsync.thread_handler
+    target = (handler.__code__.co_filename, inspect.getsourcelines(handler)[1], handler.__name__)
+    entries: dict[tuple[str, int, str], tuple[int, ...]] = stats.stats  # type: ignore[attr-defined]
+    entry = entries.get(target)
+    return entry[1] if entry else 0
+
+
+def report_profiles(directory: Path, kinds: list[str], rounds: int) -> None:
+    """Per kind: calls and thread hand-offs per request, then the top 25 by cumulative and own time."""
+    summary = []
+    for kind in kinds:
+        stats = pstats.Stats(str(directory / f"{kind}.prof"))
+        summary.append((kind, stats.total_calls / rounds, _thread_hops(stats) / rounds))  # type: ignore[attr-defined]
+        stats.strip_dirs()
+        for order in ("cumulative", "tottime"):
+            print(f"\n===== {kind}: top 25 by {order} ({rounds} requests) =====")
+            stats.sort_stats(order).print_stats(25)
+    print(f"\nProfiles in {directory} (one .prof per page kind)")
+    print(f"{'page':<15}{'calls/request':>14}{'thread hops/request':>21}")
+    for kind, calls, hops in summary:
+        print(f"{kind:<15}{calls:>14.0f}{hops:>21.1f}")
 
 
 def count_queries(client: httpx.Client, pages: dict[str, str], sql_file: Path) -> None:
@@ -218,7 +263,10 @@ def main() -> None:
         "--queries", action="store_true", help="count each kind's queries instead (a slower server)"
     )
     parser.add_argument(
-        "--profile", default="", help="run the server under cProfile and write its statistics to this file"
+        "--profile",
+        default="",
+        metavar="DIR",
+        help="run the server under cProfile and write one profile per page kind into DIR",
     )
     parser.add_argument("--database-url", default="", help="PostgreSQL: a fresh database beside this one")
     options = parser.parse_args()
@@ -226,17 +274,9 @@ def main() -> None:
     sandbox = start_sandbox()
     web = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
     sql_file = Path(tempfile.mkdtemp(prefix="nexus-bench-sql-")) / "statements.log"
-    if options.profile:  # the event loop's thread only: where async views render their templates
-        web = [
-            sys.executable,
-            "-m",
-            "cProfile",
-            "-o",
-            options.profile,
-            "-m",
-            "uvicorn",
-            "dashboard.asgi:application",
-        ]
+    profile_dir = Path(options.profile).resolve() if options.profile else None
+    if profile_dir:
+        web = [sys.executable, "-m", "bench.profiling_web", "--profile-dir", str(profile_dir)]
     if options.queries:
         count_file = sql_file.with_name("count")
         web = [
@@ -255,7 +295,13 @@ def main() -> None:
         if options.queries:
             count_queries(client, pages, sql_file)
             return
-        rows = measure(client, stack.pid("web"), pages, options.rounds, options.warmup)
+        rows = measure(
+            client, stack.pid("web"), pages, options.rounds, options.warmup, profile=profile_dir is not None
+        )
+        if profile_dir:
+            client.post("/__bench__/profiles").raise_for_status()
+            report_profiles(profile_dir, list(pages), options.rounds)
+            print("(CPU times under the profiler are several times the real ones: read the calls)")
         database = "PostgreSQL" if options.database_url else "SQLite"
         print(f"\nWeb process CPU per page ({database}, {options.rounds} requests each, no upstream latency)")
         print(f"{'page':<15}{'CPU ms':>8}{'wall ms':>9}")

@@ -77,17 +77,19 @@ INSTALLED_APPS = [
     "dashboard.home",
 ]
 
+# Django's own middleware, each as a subclass that runs its hooks on the event loop rather than handing
+# every one to a thread (dashboard/core/django_middleware.py says why and which still may).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.core.django_middleware.SecurityMiddleware",
+    "dashboard.core.django_middleware.ContentSecurityPolicyMiddleware",
+    "dashboard.core.django_middleware.SessionMiddleware",
+    "dashboard.core.django_middleware.CommonMiddleware",
+    "dashboard.core.django_middleware.CsrfViewMiddleware",
+    "dashboard.core.django_middleware.AuthenticationMiddleware",
     "dashboard.core.middleware.resolve_user",
     "dashboard.notifications.middleware.unread_count",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.core.django_middleware.MessageMiddleware",
+    "dashboard.core.django_middleware.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.core.middleware.sign_in_responses",
     "dashboard.core.deadlines.upstream_budget",
