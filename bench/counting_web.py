@@ -11,7 +11,7 @@ import time
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count-file", required=True)
-    parser.add_argument("--sql-file", default="", help="also append the start of every statement here")
+    parser.add_argument("--sql-file", default="", help="also append every statement here, one a line")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="warning")
@@ -33,7 +33,7 @@ def main() -> None:
         with lock:
             count += 1
             if sql_log is not None:
-                sql_log.write(" ".join(sql.split())[:120] + "\n")
+                sql_log.write(" ".join(sql.split()) + "\n")  # whole, on one line
         return execute(sql, params, many, context)
 
     def attach(connection, **_) -> None:

@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,20 @@ from tests.support.live_stack import Stack  # noqa: E402
 from tests.support.sandbox_process import _postgres_database, free_port, start_sandbox  # noqa: E402
 
 USERNAME, PASSWORD = "bench", "bench-password-123"
+TASK_FORM = {
+    "task_type": "json_extraction",
+    "input_data": "Apple Inc reported Q3 revenue of $81.8 billion.",
+    "schema": '{"type": "object", "properties": {"company": {"type": "string"}}}',
+    "example_output": '{"company": "Apple Inc"}',
+    "rules": "",
+    "budget": "20",
+    "max_seconds": "120",
+    "quality_preference": "balanced",
+    "min_skill_rating": "0",
+    "pending_pool_hours": "24",
+    "auto_retry": "3",
+    "post": "1",
+}
 GOAL_MS = 10.0
 TICK_SECONDS = 1 / os.sysconf("SC_CLK_TCK")
 
@@ -148,21 +163,7 @@ def upstream_scene(sandbox, stack: Stack) -> dict[str, str]:
     for_task.get("/tasks/new/")
     posted = for_task.post(
         "/tasks/new/",
-        data={
-            "csrfmiddlewaretoken": for_task.cookies["csrftoken"],
-            "task_type": "json_extraction",
-            "input_data": "Apple Inc reported Q3 revenue of $81.8 billion.",
-            "schema": '{"type": "object", "properties": {"company": {"type": "string"}}}',
-            "example_output": '{"company": "Apple Inc"}',
-            "rules": "",
-            "budget": "20",
-            "max_seconds": "120",
-            "quality_preference": "balanced",
-            "min_skill_rating": "0",
-            "pending_pool_hours": "24",
-            "auto_retry": "3",
-            "post": "1",
-        },
+        data={"csrfmiddlewaretoken": for_task.cookies["csrftoken"], **TASK_FORM},
         headers={"Referer": f"{stack.url}/tasks/new/"},
     )
     task_page = posted.headers.get("Location", "")
@@ -239,18 +240,51 @@ def report_profiles(directory: Path, kinds: list[str], rounds: int) -> None:
         print(f"{kind:<15}{calls:>14.0f}{hops:>21.1f}")
 
 
+def _statements(sql_file: Path, request: Callable[[], httpx.Response]) -> list[str]:
+    start = sql_file.stat().st_size
+    response = request()
+    assert response.status_code in (200, 302), f"{response.request.url} answered {response.status_code}"
+    with sql_file.open() as statements:
+        statements.seek(start)
+        return statements.read().splitlines()
+
+
 def count_queries(client: httpx.Client, pages: dict[str, str], sql_file: Path) -> None:
-    """Each page kind's statements for one request (after a warm-up one), and how many read auth_user."""
-    print(f"{'page':<15}{'queries':>8}{'auth_user':>10}")
-    for kind, path in pages.items():
+    """Each page kind's statements for one request (after a warm-up one), and how many read auth_user:
+    the statements that load a user (`SELECT "auth_user".…`), and any other that names the table (a
+    join, a subquery, a FROM auth_user that selects something else). Then the load test's other
+    requests: the task form, a task post, a deploy (the branch page's form) and a job's stream."""
+    print(f"{'request':<15}{'queries':>8}{'user loads':>11}{'other auth_user':>16}")
+
+    def row(kind: str, seen: list[str]) -> None:
+        loads = sum(statement.startswith('SELECT "auth_user".') for statement in seen)
+        others = sum('"auth_user"' in statement for statement in seen) - loads
+        print(f"{kind:<15}{len(seen):>8}{loads:>11}{others:>16}")
+
+    csrf = {"Referer": f"{client.base_url}"}
+    for kind, path in {**pages, "task form": "/tasks/new/"}.items():
         client.get(path)
-        start = sql_file.stat().st_size
-        assert client.get(path).status_code == 200
-        with sql_file.open() as statements:
-            statements.seek(start)
-            seen = statements.read().splitlines()
-        users = sum(statement.startswith('SELECT "auth_user".') for statement in seen)
-        print(f"{kind:<15}{len(seen):>8}{users:>10}")
+        row(kind, _statements(sql_file, lambda path=path: client.get(path)))
+    token = client.cookies["csrftoken"]
+    posts = {
+        "task post": ("/tasks/new/", {"csrfmiddlewaretoken": token, **TASK_FORM}),
+        "deploy": (
+            pages["branch"],
+            {"csrfmiddlewaretoken": token, "type": "deploy", "inputs": "", "create_job": ""},
+        ),
+    }
+    for kind, (path, data) in posts.items():
+        row(
+            kind,
+            _statements(sql_file, lambda path=path, data=data: client.post(path, data=data, headers=csrf)),
+        )
+
+    def first_event() -> httpx.Response:
+        with client.stream("GET", pages["job"] + "events") as stream:
+            next(stream.iter_raw())  # the stream's opening events, then the client leaves
+            return stream
+
+    row("stream", _statements(sql_file, first_event))
 
 
 def main() -> None:
