@@ -6,6 +6,8 @@ import argparse
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 def main() -> None:
@@ -28,7 +30,9 @@ def main() -> None:
 
     sql_log = open(options.sql_file, "a", buffering=1) if options.sql_file else None  # noqa: SIM115
 
-    def counted(execute, sql, params, many, context):
+    def counted(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         nonlocal count
         with lock:
             count += 1
@@ -36,7 +40,7 @@ def main() -> None:
                 sql_log.write(" ".join(sql.split()) + "\n")  # whole, on one line
         return execute(sql, params, many, context)
 
-    def attach(connection, **_) -> None:
+    def attach(connection: Any, **_: Any) -> None:
         if counted not in connection.execute_wrappers:  # a wrapper reconnects many times
             connection.execute_wrappers.append(counted)
 

@@ -23,6 +23,7 @@ time: compare them to judge a change.
 """
 
 import argparse
+import functools
 import inspect
 import os
 import pstats
@@ -32,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.tracking_scene import new_person  # noqa: E402
 from tests.support.live_stack import Stack  # noqa: E402
-from tests.support.sandbox_process import _postgres_database, free_port, start_sandbox  # noqa: E402
+from tests.support.sandbox_process import Sandbox, _postgres_database, free_port, start_sandbox  # noqa: E402
 
 USERNAME, PASSWORD = "bench", "bench-password-123"
 TASK_FORM = {
@@ -68,7 +70,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * TICK_SECONDS
 
 
-def start_web(sandbox, database_url: str | None, web: list[str]) -> tuple[Stack, str]:
+def start_web(sandbox: Sandbox, database_url: str | None, web: list[str]) -> tuple[Stack, str]:
     workdir = Path(tempfile.mkdtemp(prefix="nexus-bench-cpu-"))
     port = free_port()
     postgres_name = ""
@@ -101,7 +103,7 @@ def start_web(sandbox, database_url: str | None, web: list[str]) -> tuple[Stack,
         time.sleep(0.1)
 
 
-def make_user(stack: Stack, nexical_token: str, account: dict) -> None:
+def make_user(stack: Stack, nexical_token: str, account: dict[str, Any]) -> None:
     """The bench user, connected to both upstreams (secrets read from stdin, not argv)."""
     script = (
         "import sys\n"
@@ -118,7 +120,7 @@ def make_user(stack: Stack, nexical_token: str, account: dict) -> None:
     stack.manage("shell", "-c", script, stdin=secrets)
 
 
-def new_nexustoken_account(sandbox) -> dict:
+def new_nexustoken_account(sandbox: Sandbox) -> dict[str, Any]:
     email = f"bench-{time.monotonic_ns()}@example.com"
     response = httpx.post(f"{sandbox.nexustoken_url}/api/v1/auth/register", json={"email": email}, timeout=10)
     response.raise_for_status()
@@ -137,7 +139,7 @@ def sign_in(stack: Stack) -> httpx.Client:
     return client
 
 
-def upstream_scene(sandbox, stack: Stack) -> dict[str, str]:
+def upstream_scene(sandbox: Sandbox, stack: Stack) -> dict[str, str]:
     """A team, project, branch, job and task of the bench user; returns the page of each kind."""
     owner = new_person(sandbox)
     account = new_nexustoken_account(sandbox)
@@ -264,7 +266,7 @@ def count_queries(client: httpx.Client, pages: dict[str, str], sql_file: Path) -
     csrf = {"Referer": f"{client.base_url}"}
     for kind, path in {**pages, "task form": "/tasks/new/"}.items():
         client.get(path)
-        row(kind, _statements(sql_file, lambda path=path: client.get(path)))
+        row(kind, _statements(sql_file, functools.partial(client.get, path)))
     token = client.cookies["csrftoken"]
     posts = {
         "task post": ("/tasks/new/", {"csrfmiddlewaretoken": token, **TASK_FORM}),
@@ -274,10 +276,7 @@ def count_queries(client: httpx.Client, pages: dict[str, str], sql_file: Path) -
         ),
     }
     for kind, (path, data) in posts.items():
-        row(
-            kind,
-            _statements(sql_file, lambda path=path, data=data: client.post(path, data=data, headers=csrf)),
-        )
+        row(kind, _statements(sql_file, functools.partial(client.post, path, data=data, headers=csrf)))
 
     def first_event() -> httpx.Response:
         with client.stream("GET", pages["job"] + "events") as stream:
