@@ -35,6 +35,11 @@ export class Find {
       }
     });
     this.input.form.addEventListener("submit", (event) => event.preventDefault());
+    this.regex = this.input.form.elements.regex;
+    this.regex.addEventListener("change", () => {
+      this.query = null; // the same text, asked differently
+      this.search(false);
+    });
   }
 
   // Ask the server; `jump`: show the first match after the reader's place once it answers.
@@ -42,7 +47,9 @@ export class Find {
     window.clearTimeout(this.timer);
     const query = this.input.value.trim();
     if (query === this.query && this.searching) return this.searching;
+    const regex = this.regex.checked;
     this.query = query;
+    this.refused = "";
     this.clear();
     if (!query) {
       this.searching = null;
@@ -51,7 +58,7 @@ export class Find {
     }
     this.write("Searching…");
     const asked = query;
-    this.searching = getJSON(withQuery(this.url, { q: query })).then(
+    this.searching = getJSON(withQuery(this.url, regex ? { q: query, regex: 1 } : { q: query })).then(
       (answer) => {
         if (asked !== this.query) return;
         this.matches = answer.lines || [];
@@ -60,8 +67,8 @@ export class Find {
         this.capped = Boolean(answer.capped);
         this.markLoaded();
         this.label();
-        if (jump && this.matches.length && document.activeElement === this.input) return this.step(1);
-        return undefined;
+        // Not awaited here: step() waits for this very search to settle.
+        if (jump && this.matches.length && document.activeElement === this.input) this.step(1);
       },
       (error) => {
         if (asked !== this.query) return;
@@ -71,6 +78,7 @@ export class Find {
             : error.status
               ? "The search failed (the dashboard answered " + error.status + "). Try again."
               : "The search failed: the dashboard cannot be reached. Try again.";
+        this.refused = sentence;
         this.write(sentence);
         this.say(sentence);
       },
@@ -94,6 +102,7 @@ export class Find {
 
   label() {
     if (!this.query) return this.write("");
+    if (this.refused) return this.write(this.refused);
     const total = this.count.toLocaleString();
     if (!this.count) return this.write("No match");
     const of = this.capped ? "first " + this.matches.length.toLocaleString() + " of " + total : total;
@@ -141,6 +150,7 @@ export class Find {
   // a plain, case-insensitive substring (a regex query marks the line only).
   highlight(row) {
     if (!this.highlights) return;
+    if (this.regex.checked) return; // the line is marked; the server's regex is not the browser's
     const needle = this.query.toLowerCase();
     const message = row.querySelector(".log-message");
     if (!message || !needle) return;

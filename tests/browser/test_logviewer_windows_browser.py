@@ -1,0 +1,144 @@
+"""The log viewer at any size, for keyboards and screen readers, in Chromium: a 100,000-line log
+searched on the server and shown by windows around the view; step groups folded into sections; a
+failed job opened at its first error; one tab stop for the log, the new-lines notice and what is
+announced; and axe-core (WCAG 2.2 AA) over the job page running with ANSI colours, finished and
+failed, at 1280 and 390 px.
+
+Big logs are inserted directly (as the poller's bulk_create does) for speed; the page, its access
+check against the live sandbox and every endpoint are the real ones.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from dashboard.services import nexical
+from dashboard.tracking.interest import JobPath, track_job
+from dashboard.tracking.models import LogLine
+from tests.browser.test_logviewer_browser import PATIENCE, asgi_url, in_view, one_connection  # noqa: F401
+from tests.support.helpers import sign_in
+from tests.support.live_helpers import job_scene, poller_passed, record_lines, record_status
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+NUMBERED = any(field.name == 'number' for field in LogLine._meta.concrete_fields)  # TEMPORARY
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def insert_log(tracked, total: int, special: dict[int, tuple[str, str]], seconds=lambda n: n / 10) -> None:
+    """`total` lines, ordinary except the `special` ones ({number: (level, message)})."""
+    for first in range(1, total + 1, 20_000):
+        LogLine.objects.bulk_create(
+            LogLine(
+                job=tracked,
+                upstream_id=number,
+                **({'number': number} if NUMBERED else {}),
+                level=special.get(number, ("info", ""))[0],
+                message=special.get(number, ("", f"step {number} of the build"))[1],
+                logged_at=START + timedelta(seconds=seconds(number)),
+            )
+            for number in range(first, min(total, first + 19_999) + 1)
+        )
+
+
+def finished_job(cast, total: int, special: dict, status: str = "completed"):
+    scene = job_scene(cast)
+    tracked = track_job(cast.member.user, nexical.Job.model_validate(scene.job), JobPath(*scene.ids[:3]))
+    insert_log(tracked, total, special)
+    record_status(tracked, "running")
+    outputs = {"error": "exit status 1"} if status == "failed" else {}
+    record_status(tracked, status, logs_complete=True, outputs=outputs)
+    return scene
+
+
+def ready(page) -> None:
+    page.locator("[data-log-viewer][data-ready=true]").wait_for()
+
+
+def rows_in_page(page) -> int:
+    return page.locator("#log-lines > .log-line").count()
+
+
+def no_violations(page, width: int) -> None:
+    import time; t=time.monotonic()
+    page.set_viewport_size({"width": width, "height": 800})
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    print("DBG axe", time.monotonic()-t, page.locator("#log-lines > .log-line").count())
+    assert results.violations_count == 0, f"at {width} px:\n{results.generate_report()}"
+
+
+def errors_of(page) -> list[str]:
+    failures: list[str] = []
+    page.on("pageerror", lambda error: failures.append(str(error)))
+    return failures
+
+
+# --- a 100,000-line finished log ------------------------------------------------------------------
+
+
+def test_a_100000_line_log_is_searched_on_the_server_and_shown_by_windows(live_server, page, cast, shoot):
+    special = {61_234: ("info", "a needle in the unloaded middle"), 99_990: ("warn", "\x1b[33mwarming\x1b[0m")}
+    import time; t=time.monotonic()
+    scene = finished_job(cast, 100_000, special)
+    print("DBG insert", time.monotonic()-t)
+    failures = errors_of(page)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}")
+    ready(page)
+    print("DBG opened", time.monotonic()-t)
+
+    # A finished job opens at its end, and the page holds a bounded number of rows.
+    assert in_view(page, "#L100000")
+    assert page.locator(".logviewer-count").inner_text() == "100,000 lines"
+    assert rows_in_page(page) <= 3000
+
+    # Search covers the whole log: the match in the middle is found, and only its window is loaded.
+    find = page.get_by_label("Search the log")
+    find.fill("needle")
+    page.locator("#L61234.log-match-current").wait_for()
+    assert in_view(page, "#L61234")
+    assert page.locator(".logviewer-find-count").inner_text() == "1 of 1"
+    assert page.locator("#L30000").count() == 0 and page.locator("#L61000").count() == 1
+    assert rows_in_page(page) <= 3000
+    shoot(page, "log-search")
+    print("DBG searched", time.monotonic()-t)
+
+    # A query the server refuses gets its sentence.
+    page.get_by_label("Regex").check()
+    find.fill("(unclosed")
+    find.press("Enter")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.logviewer-find-count').textContent;"
+        " return t && !t.startsWith('Searching') && !/match|of/.test(t); }"
+    )
+    assert "regex" in page.locator(".logviewer-find-count").inner_text().lower()
+    page.get_by_label("Regex").uncheck()
+
+    # A line link into an unloaded part loads that window only.
+    page.goto(f"{live_server.url}{scene.url()}#L12345-L12347")
+    ready(page)
+    page.locator("#L12345.log-selected").wait_for()
+    assert page.locator(".log-selected").count() == 3 and in_view(page, "#L12345")
+    assert page.locator("#L50000").count() == 0
+    # Scrolling through the log loads what comes into view and lets go of what is far away.
+    for tenth in range(2, 20):
+        page.locator(".logviewer-scroll").evaluate(f"s => {{ s.scrollTop = s.scrollHeight * {tenth / 20}; }}")
+        try:
+          page.wait_for_function(
+            "() => { const s = document.querySelector('.logviewer-scroll').getBoundingClientRect();"
+            " const e = document.elementFromPoint(s.left + s.width / 2, s.top + s.height / 2);"
+            " return e && e.closest('.log-line'); }", timeout=5000
+          )
+        except Exception:
+          print("DBG", tenth, page.evaluate("""() => { const s = document.querySelector('.logviewer-scroll'); const r = s.getBoundingClientRect();
+            const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return [s.scrollTop, s.scrollHeight, r.top, r.height, e && e.outerHTML.slice(0, 200), Array.from(document.querySelectorAll('.log-hole')).map(h => [h.dataset.from, h.dataset.to, h.dataset.height, h.offsetTop, !!h.loading])] }"""), failures)
+          raise
+    assert rows_in_page(page) <= 3000 and page.locator("#L12345").count() == 0
+
+    print("DBG scrolled", time.monotonic()-t)
+    no_violations(page, 1280)
+    no_violations(page, 390)
+    assert failures == []
