@@ -83,6 +83,7 @@ bench: $(STAMP)
 	$(PY) -m bench.team_page
 	$(PY) -m bench.poller_viewers
 	$(PY) -m bench.poller_branch
+	$(PY) -m bench.poller_unwatched
 	$(PY) -m bench.live_latency
 	$(PY) -m bench.live_streams
 	$(PY) -m bench.live_long_log

@@ -13,6 +13,7 @@ urlpatterns = [
     path(PROJECT, projects.project_detail, name="project_detail"),
     path(BRANCH, projects.branch_detail, name="branch_detail"),
     path(f"{BRANCH}jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),
+    path(f"{BRANCH}jobs/<int:job_id>/run-again", jobs.job_run_again, name="job_run_again"),
     path("settings/tokens/", account.api_tokens, name="api_tokens"),
     path("settings/profile/", account.profile, name="profile"),
     path("device/", device.device_verify, name="device_verify"),

@@ -47,7 +47,7 @@ from django.utils import timezone
 from dashboard.core import tracker as poller_tracker
 
 from .channel import CHANNEL
-from .logs import Update, numbered
+from .logs import Update
 from .models import JobEvent, LogLine, TrackedJob
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Feed:
     """What the watcher last read of one watched job, shared by all its streams in this process.
 
     `lines` holds every line of the job with an id above `floor`, up to the newest one read, in id
-    order and numbered; `floor_number` is how many lines have ids up to `floor`. It is only ever
+    order (each with its stored number). It is only ever
     changed on the event loop (never from a worker thread), so a stream reads it consistently.
     """
 
@@ -74,7 +74,6 @@ class Feed:
     events: list[JobEvent]
     lines: list[LogLine]
     floor: int
-    floor_number: int
 
     @property
     def last_line(self) -> int:
@@ -88,10 +87,10 @@ class Feed:
         """Add rows read after `last_line` / `last_event`, then drop the oldest past BUFFER."""
         self.job = job
         self.events = [*self.events, *events]  # a new list: a stream may hold the previous one
-        kept = [*self.lines, *numbered(lines, self.floor_number + len(self.lines) + 1)]
+        kept = [*self.lines, *lines]
         dropped = max(0, len(kept) - BUFFER)
         if dropped:
-            self.floor, self.floor_number = kept[dropped - 1].pk, self.floor_number + dropped
+            self.floor = kept[dropped - 1].pk
         self.lines = kept[dropped:]
 
     def update(self, after: int, limit: int) -> Update | None:
@@ -289,17 +288,15 @@ class Watcher:
     # --- its queries (each one round trip) ----------------------------------------------------
 
     def _load(self, job_pk: int) -> Feed:
-        """A new feed of the job: its row, its events and its newest BUFFER lines (and their numbers)."""
+        """A new feed of the job: its row, its events and its newest BUFFER lines."""
         self.queries += 3
         job = TrackedJob.objects.get(pk=job_pk)
         events = list(JobEvent.objects.filter(job_id=job_pk).order_by("id"))
         lines = list(LogLine.objects.filter(job_id=job_pk).order_by("-id")[:BUFFER])[::-1]
-        floor, before = 0, 0  # the whole log fits in the buffer
+        floor = 0  # the whole log fits in the buffer
         if len(lines) == BUFFER:  # older lines may exist: no line of the job has an id in between
             floor = lines[0].pk - 1
-            self.queries += 1
-            before = LogLine.objects.filter(job_id=job_pk, id__lte=floor).count()
-        feed = Feed(job=job, events=[], lines=[], floor=floor, floor_number=before)
+        feed = Feed(job=job, events=[], lines=[], floor=floor)
         feed.extend(job, events, lines)
         return feed
 

@@ -1,7 +1,8 @@
 """Reading a tracked job's cached log and status for the live pages: short queries, nothing held.
 
-A line's number (its `L<n>` anchor) is its rank in the job's log, counted from 1 in id order: the
-poller inserts a job's lines in upstream order, so ids and numbers grow together.
+A line's number (its `L<n>` anchor) is its rank in the job's log, counted from 1 in id order, stored
+in `LogLine.number` by the poller: it inserts a job's lines in upstream order, so ids and numbers
+grow together and nothing here counts.
 
 Every function here runs in a worker thread (sync_to_async) and gives its database connection back
 before returning: an open stream sleeps for minutes between two changes, and must not keep a
@@ -41,12 +42,6 @@ def parse_cursor(value: str | None) -> int | None:
     if value is None or not value.isascii() or not value.isdigit() or int(value) > MAX_CURSOR:
         return None
     return int(value)
-
-
-def numbered(lines: list[LogLine], first: int) -> list[LogLine]:
-    for offset, line in enumerate(lines):
-        line.number = first + offset
-    return lines
 
 
 @dataclass
@@ -110,10 +105,10 @@ def read_page(job_pk: int) -> tuple[Page, list[JobEvent]]:
     lines = LogLine.objects.filter(job_id=job_pk)
     total = lines.count()
     if total <= HEAD + TAIL:
-        page = Page(head=numbered(list(lines.order_by("id")), 1), total=total)
+        page = Page(head=list(lines.order_by("id")), total=total)
     else:
-        head = numbered(list(lines.order_by("id")[:HEAD]), 1)
-        tail = numbered(list(lines.order_by("-id")[:TAIL])[::-1], total - TAIL + 1)
+        head = list(lines.order_by("id")[:HEAD])
+        tail = list(lines.order_by("-id")[:TAIL])[::-1]
         page = Page(head=head, tail=tail, total=total, hidden=total - HEAD - TAIL)
     return page, events_of(job_pk)
 
@@ -126,12 +121,6 @@ def read_update(job_pk: int, after: int, limit: int) -> Update:
 
 
 @short
-def count_through(job_pk: int, after: int) -> int:
-    """How many of the job's lines have ids up to `after`: the number of the line before the next."""
-    return LogLine.objects.filter(job_id=job_pk, id__lte=after).count() if after else 0
-
-
-@short
 def count_after(job_pk: int, after: int) -> int:
     """How many of the job's lines come after the line `after`: what a stream has still to send."""
     return LogLine.objects.filter(job_id=job_pk, id__gt=after).count()
@@ -139,13 +128,12 @@ def count_after(job_pk: int, after: int) -> int:
 
 @short
 def read_range(job_pk: int, after: int, before: int | None, limit: int) -> tuple[list[LogLine], bool]:
-    """Lines after `after` (and before `before`), numbered; whether more remain in that range."""
+    """Lines after `after` (and before `before`); whether more remain in that range."""
     lines = LogLine.objects.filter(job_id=job_pk, id__gt=after)
     if before is not None:
         lines = lines.filter(id__lt=before)
     found = list(lines.order_by("id")[: limit + 1])
-    first = LogLine.objects.filter(job_id=job_pk, id__lte=after).count() + 1
-    return numbered(found[:limit], first), len(found) > limit
+    return found[:limit], len(found) > limit
 
 
 @short
@@ -153,14 +141,12 @@ def read_window(job_pk: int, first: int, last: int) -> tuple[list[LogLine], int]
     """Lines `first` to `last` by number (1-based, inclusive), and how many lines the log has."""
     lines = LogLine.objects.filter(job_id=job_pk)
     total = lines.count()
-    found = list(lines.order_by("id")[first - 1 : last])
-    return numbered(found, first), total
+    return list(lines.filter(number__gte=first, number__lte=last).order_by("number")), total
 
 
 aread_page = sync_to_async(read_page)
 aread_window = sync_to_async(read_window)
 aread_update = sync_to_async(read_update)
-acount_through = sync_to_async(count_through)
 aread_range = sync_to_async(read_range)
 acount_after = sync_to_async(count_after)
 

@@ -8,6 +8,7 @@ for http(s) URLs, and the note that says where a line was cut.
 
 import html
 import re
+from typing import Literal
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -284,3 +285,21 @@ def _cut_note(hidden: int) -> str:
 def plain(text: str | None) -> str:
     """A log message as plain text for the raw view: escape sequences and binary bytes removed."""
     return _visible(_ESCAPE.sub("", text or "")).replace("\r", "")
+
+
+# Step groups, GitHub's workflow-command form and its older Azure-style one. The marker may be
+# preceded by whitespace and wrapped in escape codes (a coloured "::group::"), removed first.
+_GROUP = re.compile(r"\s*(?:::(?P<gh>group|endgroup)::|##\[(?P<az>group|endgroup)\])(?P<name>.*)", re.DOTALL)
+GROUP_NAME_LIMIT = 200  # characters of a group's name kept: a name is a label, not a log line
+
+
+def group_marker(message: str) -> tuple[Literal["start", "end"], str] | None:
+    """("start", name) for a line that opens a step group, ("end", "") for one that closes it, else
+    None. The name is plain text: escape codes, controls and binary bytes removed, whitespace trimmed."""
+    match = _GROUP.match(plain(message))
+    if match is None:
+        return None
+    if (match["gh"] or match["az"]) == "endgroup":
+        return ("end", "") if not match["name"].strip() else None
+    first_line = match["name"].strip().split("\n", 1)[0].strip()
+    return ("start", first_line[:GROUP_NAME_LIMIT])

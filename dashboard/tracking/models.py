@@ -52,6 +52,9 @@ class TrackedJob(models.Model):
     last_log_id = models.PositiveBigIntegerField(null=True, blank=True)
     # Set by the fetch made after the job finished: the cache then holds every line.
     logs_complete = models.BooleanField(default=False)
+    # When the poller last read the job's log: a running job nobody views is read only every
+    # cadence.UNWATCHED_LOGS (and once more when it ends), see poller._logs.
+    logs_read_at = models.DateTimeField(null=True, blank=True)
 
     # Scheduling and leases (see poller.py).
     next_poll_at = models.DateTimeField(default=timezone.now)
@@ -192,14 +195,20 @@ class LogLine(models.Model):
     message = models.TextField()
     truncated = models.BooleanField(default=False)  # the message was cut to MAX_MESSAGE_BYTES
     logged_at = models.DateTimeField()
-    # Not a column: the line's position in the whole log, set by logs.numbered for display.
-    number: int
+    # The line's 1-based position in its job's log (its `L<n>` anchor), set by the poller when it
+    # stores the line: windows, search results and the outline address lines by it without counting.
+    number = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["job", "upstream_id"], name="one_line_per_upstream_line")
         ]
-        indexes = [models.Index(fields=["job", "id"], name="tracking_line_cursor_idx")]
+        # Search indexes on `message` (PostgreSQL pg_trgm GIN, SQLite FTS5 trigram) are made by the
+        # migration that added `number`, per database: Django's Meta cannot declare either portably.
+        indexes = [
+            models.Index(fields=["job", "id"], name="tracking_line_cursor_idx"),
+            models.Index(fields=["job", "number"], name="tracking_line_number_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"job {self.job_id} line {self.upstream_id}"

@@ -187,15 +187,16 @@ class Poller:
     async def _logs(
         self, job: TrackedJob, where: BranchIds, connections: list[Connection], seen: Observation
     ) -> None:
-        """New lines of a running job; every remaining line of one that finished."""
+        """New lines of a running job someone views (or, rarely, of one nobody views); every
+        remaining line of one that finished."""
         status = seen.upstream.status if seen.upstream is not None else job.status
         final = status in FINISHED
-        if (
-            seen.gone
-            or (final and job.logs_complete)
-            or not (final or (seen.due and status == Status.RUNNING))
-        ):
+        running = seen.due and status == Status.RUNNING
+        if seen.gone or (final and job.logs_complete) or not (final or running):
             return
+        if not final and not cadence.logs_wanted(job.last_viewed_at, job.logs_read_at, timezone.now()):
+            return
+        seen.logs_read = True
         after = job.last_log_id
         try:
             for _ in range(FINAL_PAGES if final else RUNNING_PAGES):

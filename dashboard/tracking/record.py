@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.urls import reverse
 from django.utils import timezone
 
@@ -55,6 +55,7 @@ class Observation:
     upstream: nexical.Job | None = None  # its state upstream, when the pass fetched it
     gone: bool = False
     logs_complete: bool = False
+    logs_read: bool = False  # the pass asked upstream for the job's new log lines
     error: str = ""  # a sentence for the user: upstream failed, try later
     untrackable: bool = False
     retry_in: float | None = None  # every token is rate limited for this long
@@ -120,13 +121,16 @@ def save_lines(pk: int, owner: str, lines: list[nexical.JobLog]) -> bool:
         new = [line for line in lines if line.id > after]
         if not new:
             return True
+        # The job's row is locked (select_for_update above): no other writer numbers its lines now.
+        stored = LogLine.objects.filter(job_id=pk).aggregate(top=Max("number"))["top"] or 0
         rows = []
-        for line in new:
+        for position, line in enumerate(sorted(new, key=lambda line: line.id), start=stored + 1):
             message, truncated = cut_message(line.message)
             rows.append(
                 LogLine(
                     job_id=pk,
                     upstream_id=line.id,
+                    number=position,
                     level=line.level,
                     message=message,
                     truncated=truncated,
@@ -164,6 +168,8 @@ def finish_job(pk: int, owner: str, pass_id: str, seen: Observation, started: da
         fields.update(_schedule(job, seen, after, started))
         if seen.logs_complete:
             fields["logs_complete"] = True
+        if seen.logs_read:
+            fields["logs_read_at"] = started
         if seen.gone:
             fields["gone"] = True
         if seen.untrackable and not job.untrackable_reason:

@@ -41,6 +41,7 @@ def long_log(tracked) -> None:
         LogLine(
             job=tracked,
             upstream_id=number,
+            number=number,
             level=SPECIAL.get(number, ("info", ""))[0],
             message=SPECIAL.get(number, ("", f"step {number} of the build"))[1],
             logged_at=start + timedelta(seconds=number),
@@ -326,7 +327,7 @@ def test_it_opens_a_100000_line_log_with_its_head_and_tail_and_reaches_any_line(
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for first in range(1, 100_001, 20_000):
         LogLine.objects.bulk_create(
-            LogLine(job=tracked, upstream_id=n, level="info", message=f"line {n}", logged_at=start)
+            LogLine(job=tracked, upstream_id=n, number=n, level="info", message=f"line {n}", logged_at=start)
             for n in range(first, first + 20_000)
         )
     record_status(tracked, "running")

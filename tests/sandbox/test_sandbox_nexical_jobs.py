@@ -331,8 +331,14 @@ def test_the_simulated_worker_runs_public_team_and_held_jobs_to_the_end(unseeded
     assert len(logs) >= 4
     assert any("\u001b[" in entry.message for entry in logs)
     assert any("\n" in entry.message for entry in logs)
+    # Steps come in groups (GitHub's ::group:: form); a failure's error sits inside its last group.
+    messages = [entry.message for entry in logs]
+    assert "::group::Build" in messages
+    assert messages.count("::endgroup::") == sum(m.startswith("::group::") for m in messages) >= 3
     failed_logs = many(world.member.api.get(f"/jobs/{bad.id}/logs"), "logs", JobLog)
-    assert failed_logs[-1].level == "error"
+    assert failed_logs[-2].level == "error" and failed_logs[-1].message == "::endgroup::"
+    opened = max(n for n, entry in enumerate(failed_logs) if entry.message.startswith("::group::"))
+    assert opened < len(failed_logs) - 2
 
     # The team's queue got a worker of that team, and the held job went on after its first step.
     assert finished[private.id].status == "completed"

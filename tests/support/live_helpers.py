@@ -45,9 +45,15 @@ def record_lines(tracked: TrackedJob, messages: list[str], level: str = "info") 
     """Insert log lines the way the poller does: one transaction, then the channel's notice."""
     with transaction.atomic():
         start = (tracked.log_lines.aggregate(top=Max("upstream_id"))["top"] or 0) + 1
+        stored = tracked.log_lines.aggregate(top=Max("number"))["top"] or 0
         lines = [
             LogLine.objects.create(
-                job=tracked, upstream_id=start + i, level=level, message=message, logged_at=datetime.now(UTC)
+                job=tracked,
+                upstream_id=start + i,
+                number=stored + 1 + i,
+                level=level,
+                message=message,
+                logged_at=datetime.now(UTC),
             )
             for i, message in enumerate(messages)
         ]

@@ -61,3 +61,22 @@ def duration(job: TimedJob) -> str:
 def pretty_json(value: object) -> str:
     """Inputs and outputs as indented JSON (autoescaped by the template like any other text)."""
     return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+REF_LIMIT = 60  # characters of a ref shown in a table cell
+SHORT_COMMIT = 7
+
+
+@register.filter
+def job_ref(inputs: object) -> str:
+    """What a job was asked to build, from its inputs: "main @ 1a2b3c4", "main", "1a2b3c4", or "".
+
+    Inputs are whatever the job's author sent: only string values of `ref` and `commit` are used."""
+    if not isinstance(inputs, dict):
+        return ""
+    ref, commit = inputs.get("ref"), inputs.get("commit")
+    ref = ref.strip()[:REF_LIMIT] if isinstance(ref, str) else ""
+    commit = commit.strip() if isinstance(commit, str) else ""
+    if commit and all(char in "0123456789abcdefABCDEF" for char in commit):
+        commit = commit[:SHORT_COMMIT]
+    return " @ ".join(part for part in (ref, commit[:REF_LIMIT]) if part)

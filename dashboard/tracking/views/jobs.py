@@ -7,7 +7,10 @@ malformed cursor gets a 404, never someone else's log.
 Events (Server-Sent Events, and the same objects in the polling fallback's JSON):
   line    id = the last LogLine pk of the batch (the resume cursor);
           data = {"first": number of the first line, "last": its pk, "count": n, "html": rows}
-  status  data = {"status": "running", "finished": false, "html": {element id: outer HTML}}
+  status  data = {"status": "running", "finished": false, "log_state": "live", "html": {id: outer HTML}}
+          log_state: "live" (more lines may come), "catching_up" (the job is over but this client
+          has lines still to receive: a burst being sent), "finished" (all of it sent), "stopped"
+          (tracking stopped: deleted upstream, or nobody's token works)
           sent at the start and whenever what the page shows of the job changed
   done    data = {"status": "completed"}, the last event: nothing more will come
 """
@@ -77,6 +80,7 @@ class StatusPayload(TypedDict):
 
     status: str
     finished: bool
+    log_state: str
     behind: int
     html: Mapping[str, str]
 
@@ -94,22 +98,38 @@ def rows_html(lines: list[LogLine]) -> str:
     return render_to_string(ROWS_TEMPLATE, {"lines": lines}) if lines else ""
 
 
+def log_state(job: TrackedJob, catching_up: bool) -> str:
+    """What the log is doing, for the sentence under it (see the module's docstring)."""
+    if not logs.settled(job):
+        return "live"
+    if catching_up:
+        return "catching_up"
+    return "finished" if job.is_finished and not job.gone and not job.untrackable_reason else "stopped"
+
+
 def status_payload(
-    job: TrackedJob, sight: Sight, events: list[JobEvent], tracker: poller_tracker.Tracker, behind: int = 0
+    job: TrackedJob,
+    sight: Sight,
+    events: list[JobEvent],
+    tracker: poller_tracker.Tracker,
+    catching_up: bool = False,
+    behind: int = 0,
 ) -> StatusPayload:
-    """`behind`: lines still waiting to be sent (a burst being read in): the page says it is loading
-    them rather than that the job is over."""
+    """`catching_up`: this client has more lines waiting (a burst still being sent), so a finished
+    job must not yet say that nothing more will be added; `behind`: how many (the page says so)."""
+    state = log_state(job, catching_up)
     context = {
         "behind": behind,
         "job": job,
         "sight": sight,
         "timeline": timeline(job, events),
-        "live": not logs.settled(job),
+        "live": state == "live",
+        "log_state": state,
         "tracker": tracker,
         "page_url": _page_url(job),
     }
     html = {element: render_to_string(f"{LIVE_TEMPLATE}#{part}", context) for element, part in PARTS.items()}
-    return {"status": job.status, "finished": job.is_finished, "behind": behind, "html": html}
+    return {"status": job.status, "finished": job.is_finished, "log_state": state, "behind": behind, "html": html}
 
 
 def line_payload(lines: list[LogLine]) -> LinePayload:
@@ -128,10 +148,7 @@ async def _read_update(job_pk: int, after: int, limit: int) -> logs.Update:
 
 
 async def _read_database(job_pk: int, after: int, limit: int) -> logs.Update:
-    number = await logs.acount_through(job_pk, after) + 1
-    update = await logs.aread_update(job_pk, after, limit)
-    logs.numbered(update.lines, number)
-    return update
+    return await logs.aread_update(job_pk, after, limit)
 
 
 # One event of a job's stream: its name, its data and its SSE id (a line event's cursor), or None
@@ -164,7 +181,7 @@ async def job_events(job_pk: int, sight: Sight, after: int) -> AsyncGenerator[Se
             # comes back, so the notice changes without a reload.
             tracker = watcher.tracker or await poller_tracker.aread()
             behind = await logs.acount_after(job_pk, after) if update.more else 0
-            status = status_payload(update.job, sight, update.events, tracker, behind)
+            status = status_payload(update.job, sight, update.events, tracker, update.more, behind)
             if status != shown:
                 shown = status
                 yield "status", status, None
@@ -231,7 +248,8 @@ async def job_updates(
         events.append({"event": "line", "id": after, "data": line_payload(update.lines)})
     tracker = await poller_tracker.aread()
     behind = await logs.acount_after(tracked.pk, after) if update.more else 0
-    events.append({"event": "status", "data": status_payload(update.job, sight, update.events, tracker, behind)})
+    status = status_payload(update.job, sight, update.events, tracker, update.more, behind)
+    events.append({"event": "status", "data": status})
     if update.finished:
         events.append({"event": "done", "data": {"status": update.job.status}})
     response = JsonResponse({"after": after, "more": update.more, "events": events})
