@@ -63,6 +63,7 @@ def rows_in_page(page) -> int:
 def no_violations(page, width: int) -> None:
     import time; t=time.monotonic()
     page.set_viewport_size({"width": width, "height": 800})
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would cover what is under it
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
     print("DBG axe", time.monotonic()-t, page.locator("#log-lines > .log-line").count())
     assert results.violations_count == 0, f"at {width} px:\n{results.generate_report()}"
@@ -140,4 +141,135 @@ def test_a_100000_line_log_is_searched_on_the_server_and_shown_by_windows(live_s
     print("DBG scrolled", time.monotonic()-t)
     no_violations(page, 1280)
     no_violations(page, 390)
+    assert failures == []
+
+
+# --- a failed job with step groups ------------------------------------------------------------------
+
+COLOURS = " ".join(f"\x1b[{code}mc{code}\x1b[0m" for code in [*range(30, 38), *range(90, 98)])
+BACKGROUNDS = " ".join(f"\x1b[{code}mb{code}\x1b[0m" for code in [*range(40, 48), *range(100, 108)])
+EXACT = "\x1b[38;2;20;20;20mnear black\x1b[0m \x1b[38;5;17mdeep blue\x1b[0m \x1b[2mdim\x1b[0m \x1b[31;41mred on red\x1b[0m"
+
+
+def grouped_failure() -> dict[int, tuple[str, str]]:
+    """3,000 lines in four steps; the error sits in the third, in the middle a page leaves out."""
+    return {
+        2: ("info", "::group::Checkout"),
+        51: ("info", "::endgroup::"),
+        52: ("info", "::group::Install <b>deps</b> \x1b[1mnow\x1b[0m"),
+        1001: ("info", "##[endgroup]"),
+        1002: ("info", "::group::Build"),
+        1500: ("error", "\x1b[31merror\x1b[0m Step failed: exit code 1"),
+        2001: ("info", "::endgroup::"),
+        2002: ("info", "::group::Deploy"),
+        2990: ("info", "::endgroup::"),
+        2995: ("info", COLOURS),
+        2996: ("info", BACKGROUNDS),
+        2997: ("warn", EXACT),
+    }
+
+
+def test_a_failed_job_opens_at_its_first_error_with_its_steps_folded(live_server, page, cast, shoot):
+    scene = finished_job(cast, 3000, grouped_failure(), status="failed")
+    failures = errors_of(page)
+    sign_in(page, live_server.url, cast.member.user)
+    page.goto(f"{live_server.url}{scene.url()}")
+    ready(page)
+
+    # Opened at the first error, which was in the part the page leaves out, and said so.
+    assert in_view(page, "#L1500.log-selected")
+    assert page.url.endswith("#L1500")
+    assert page.locator(".logviewer-live").inner_text() == "Error at line 1,500: error Step failed: exit code 1"
+    # The log starts above the fold of a laptop's screen.
+    assert page.locator(".logviewer-scroll").bounding_box()["y"] < 800 - 200
+    shoot(page, "job-failed")
+
+    # Steps: the one with the error is open and marked, the others folded with their size and time.
+    build = page.locator("#L1002 .log-fold")
+    assert build.get_attribute("aria-expanded") == "true"
+    assert page.locator("#L1002.log-group-failed").count() == 1
+    assert "has an error" in page.locator("#L1002 .log-group-summary").inner_text()
+    install = page.locator("#L52 .log-fold")
+    assert install.get_attribute("aria-expanded") == "false"
+    assert install.inner_text() == "Install <b>deps</b> now"  # the marker's name as text
+    assert page.locator("#L52 .log-group-summary").inner_text() == "948 lines · 1 min 35 s"
+    assert page.locator("#L60").is_hidden()
+
+    # Mouse: unfold; keyboard: the header is the log's tab stop, left folds, Enter unfolds.
+    page.locator(".logviewer-scroll").evaluate("s => { s.scrollTop = 0; }")
+    install.click()
+    assert install.get_attribute("aria-expanded") == "true" and page.locator("#L60").is_visible()
+    assert page.evaluate("document.activeElement.closest('.log-line').id") == "L52"
+    page.keyboard.press("ArrowLeft")
+    assert install.get_attribute("aria-expanded") == "false" and page.locator("#L60").is_hidden()
+    page.keyboard.press("ArrowDown")  # past the folded lines, to the next step
+    assert page.evaluate("document.activeElement.closest('.log-line').id") == "L1002"
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    assert install.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowLeft")
+    shoot(page, "log-groups")
+
+    # Colours: the 16 foregrounds and backgrounds and the exact ones all read at 4.5:1 (axe checks).
+    page.locator("#L2997").evaluate("row => row.scrollIntoView()")
+    no_violations(page, 1280)
+    no_violations(page, 390)
+    assert failures == []
+
+
+# --- a running job, by keyboard ---------------------------------------------------------------------
+
+
+def tab_stops_in_log(page) -> int:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.logviewer-scroll *'))
+                .filter(e => e.tabIndex >= 0 && e.getClientRects().length).length"""
+    )
+
+
+def test_a_running_log_is_one_tab_stop_and_announces_what_changes(asgi_url, page, cast):
+    scene = job_scene(cast)
+    poller_passed()
+    failures = errors_of(page)
+    sign_in(page, asgi_url, cast.member.user)
+    page.goto(f"{asgi_url}{scene.url()}")
+    tracked = scene.tracked()
+    record_status(tracked, "running")
+    lines = [f"compiling https://example.com/m/{n} module {n}" for n in range(1, 39)]
+    record_lines(tracked, ["::group::Build", COLOURS, BACKGROUNDS, EXACT, *lines])
+    record_lines(tracked, ["\x1b[31mfatal\x1b[0m cannot link"], level="error")
+    page.locator("#L43").wait_for()
+    page.locator(".logviewer-live", has_text="Live.").wait_for()
+
+    # One tab stop for the log, whatever its lines hold (links, numbers, a step header).
+    assert tab_stops_in_log(page) == 1
+    page.get_by_role("button", name="Wrap").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('.log-line') !== null")
+    page.keyboard.press("End")
+    page.wait_for_function("() => document.activeElement.closest('.log-line').id === 'L43'")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "L42"
+    page.keyboard.press("Home")
+    page.wait_for_function("() => document.activeElement.closest('.log-line').id === 'L1'")
+    assert tab_stops_in_log(page) == 1
+
+    # The reader stays up there: new lines are announced, and their button is next in the tools.
+    record_lines(tracked, ["one", "two", "three"])
+    notice = page.get_by_role("button", name="3 new lines, jump to the end")
+    notice.wait_for()
+    assert "New lines below" in page.locator(".logviewer-live").inner_text()
+    page.get_by_role("button", name="Wrap").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('logviewer-new')")
+    page.keyboard.press("Enter")
+    assert notice.is_hidden() and in_view(page, "#L46")
+
+    page.get_by_role("button", name="First error").click()
+    page.locator(".logviewer-live", has_text="Error at line 43: fatal cannot link").wait_for()
+
+    no_violations(page, 1280)
+    no_violations(page, 390)
+    record_status(tracked, "completed", logs_complete=True)
+    page.locator(".logviewer-live", has_text="The job completed.").wait_for()
     assert failures == []

@@ -169,7 +169,7 @@ async function start(viewer) {
     const row = await shownRow(number, direction);
     if (!row) return;
     setStop(row, true);
-    row.scrollIntoView({ block: "nearest" });
+    lines.show(row, "nearest");
   }
 
   list.addEventListener("keydown", (event) => {
@@ -227,7 +227,7 @@ async function start(viewer) {
     await lines.ensure(number - half, number + half);
     const row = rowOf(number);
     if (!row) return null;
-    row.scrollIntoView({ block: block || "center" });
+    lines.show(row, block || "center");
     lines.trim(number);
     return row;
   }

@@ -116,6 +116,18 @@ export class Lines {
     this.scroller.scrollTop += top - box.top - anchor.offset;
   }
 
+  // Bring a row into the log's own view ("center", or "nearest": only as far as needed), never
+  // scrolling the page around it as scrollIntoView would.
+  show(row, block) {
+    const box = this.scroller.getBoundingClientRect();
+    const rect = row.getBoundingClientRect();
+    let delta = 0;
+    if (block === "center") delta = rect.top - box.top - (box.height - rect.height) / 2;
+    else if (rect.top < box.top) delta = rect.top - box.top;
+    else if (rect.bottom > box.bottom) delta = rect.bottom - box.bottom;
+    this.scroller.scrollTop += delta;
+  }
+
   // The first and last line numbers in (or nearest) the view.
   inView() {
     const anchor = this.anchor();
