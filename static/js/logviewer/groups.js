@@ -92,7 +92,8 @@ export class Groups {
       summary.className = "log-group-summary";
       button.after(summary);
     }
-    button.tabIndex = row.tabIndex === 0 ? 0 : -1;
+    button.tabIndex = row.classList.contains("log-stop") ? 0 : -1;
+    if (row.classList.contains("log-stop")) row.tabIndex = -1;
     button.setAttribute("aria-expanded", group.expanded ? "true" : "false");
     row.classList.toggle("log-group-failed", group.error);
     const parts = [];

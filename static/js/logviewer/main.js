@@ -130,18 +130,23 @@ async function start(viewer) {
   const target = (row) => row.querySelector(".log-fold") || row;
   const visible = (row) => row && row.classList.contains("log-line") && row.offsetParent !== null;
 
+  // The row holding the stop has the class log-stop; its focus target (the row, or a step header's
+  // fold button) has tabindex 0, every other row and button -1.
   function setStop(row, focus) {
-    list.querySelectorAll('[tabindex="0"]').forEach((element) => {
-      if (!element.closest(".log-message")) element.tabIndex = -1;
+    list.querySelectorAll(".log-stop").forEach((old) => {
+      old.classList.remove("log-stop");
+      old.tabIndex = -1;
+      target(old).tabIndex = -1;
     });
-    row.tabIndex = 0;
+    row.classList.add("log-stop");
     const element = target(row);
+    row.tabIndex = element === row ? 0 : -1;
     element.tabIndex = 0;
     if (focus) element.focus({ preventScroll: true });
   }
 
   function keepStop() {
-    if (list.querySelector('[tabindex="0"]')) return;
+    if (list.querySelector(".log-stop")) return;
     const [first] = lines.inView();
     const row = rowOf(first) || list.querySelector(".log-line");
     if (row) setStop(row, false);
@@ -309,7 +314,7 @@ async function start(viewer) {
 
   // Where the reader is: the line holding the tab stop while it is in view, else the first in view.
   function here() {
-    const stop = list.querySelector('.log-line[tabindex="0"]');
+    const stop = list.querySelector(".log-stop");
     const box = scroller.getBoundingClientRect();
     if (stop) {
       const rect = stop.getBoundingClientRect();
