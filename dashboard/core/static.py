@@ -36,6 +36,7 @@ class ModuleManifestStorage(CompressedManifestStaticFilesStorage):
 
     support_js_module_import_aggregation = True
 
+
 type Scope = dict[str, Any]
 type Receive = Any
 type Send = Any

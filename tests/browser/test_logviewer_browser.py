@@ -6,9 +6,6 @@ The lines are recorded the way the poller records them (tests.support.live_helpe
 check (the viewer's own token against the live sandbox) and every endpoint are the real ones.
 """
 
-import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +16,11 @@ from dashboard.tracking.models import LogLine
 from tests.support.helpers import sign_in
 from tests.support.live_helpers import job_scene, poller_passed, record_lines, record_status
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.browser,
+    pytest.mark.usefixtures("one_connection"),
+]
 
 LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for
 SPECIAL = {
@@ -92,90 +93,6 @@ def new_page(browser, **options):
     return page
 
 
-@pytest.fixture(autouse=True)
-def one_connection(monkeypatch):
-    """On the in-memory SQLite test database, every thread uses the test's own connection.
-
-    Django's live server shares that connection with its request threads for the same reason, but
-    async views and the live watcher run their queries in other threads, whose own connections to
-    the shared in-memory database fail at once with "table is locked" when two of them meet. One
-    connection has one transaction, so transactions are taken one thread at a time here. On a
-    server database (PostgreSQL), threads keep their own connections, as in production.
-    """
-    from django.db import connections
-    from django.db.transaction import Atomic
-    from django.db.utils import ConnectionHandler
-
-    shared = connections["default"]
-    if not (shared.vendor == "sqlite" and shared.is_in_memory_db()):
-        yield
-        return
-    shared.inc_thread_sharing()
-    lookup, enter, leave = ConnectionHandler.__getitem__, Atomic.__enter__, Atomic.__exit__
-    lock = threading.RLock()
-
-    def locked_enter(self):
-        lock.acquire()
-        try:
-            return enter(self)
-        except BaseException:
-            lock.release()
-            raise
-
-    def locked_leave(self, *exc_info):
-        try:
-            return leave(self, *exc_info)
-        finally:
-            lock.release()
-
-    monkeypatch.setattr(
-        ConnectionHandler,
-        "__getitem__",
-        lambda self, alias: shared if alias == "default" else lookup(self, alias),
-    )
-    monkeypatch.setattr(Atomic, "__enter__", locked_enter)
-    monkeypatch.setattr(Atomic, "__exit__", locked_leave)
-    yield
-    # A request the closed page left in flight closes the connection in its own thread when it ends:
-    # it must end while that thread may still use the shared connection.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(
-        thread.name.endswith("(process_request_thread)") for thread in threading.enumerate()
-    ):
-        time.sleep(0.01)
-    shared.dec_thread_sharing()
-
-
-@pytest.fixture
-def asgi_url(transactional_db, sandbox, one_connection):
-    """The dashboard under uvicorn in a thread, as `make run` serves it: streams need ASGI (under
-    WSGI, Django buffers an async stream whole)."""
-    import uvicorn
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        ASGIStaticFilesHandler(get_asgi_application()),
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    listener.close()
-
-
 # --- a long, finished log ---------------------------------------------------------------------------
 
 
@@ -223,11 +140,11 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     find.fill("needle")
     # The server searches the whole log; typing jumps to the first match after the reader's place
     # (none after the end: it wraps around to the first).
-    page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
-    assert in_view(page, "#L2500.log-match-current")
+    page.locator("#L2500.log-match-current").wait_for()
+    assert in_view(page, "#L2500") and page.locator(".logviewer-find-count").inner_text() == "1 of 2"
     find.press("Enter")
-    page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
-    assert in_view(page, "#L4800.log-match-current")
+    page.locator("#L4800.log-match-current").wait_for()
+    assert in_view(page, "#L4800") and page.locator(".logviewer-find-count").inner_text() == "2 of 2"
     find.press("Enter")
     page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
     find.press("Shift+Enter")
@@ -408,7 +325,7 @@ def test_it_fits_a_phone(live_server, browser, cast, shoot):
         box = page.locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
     page.get_by_label("Search the log").fill("needle")
-    page.locator(".logviewer-find-count", has_text="match").wait_for()
-    assert in_view(page, "#L4900")
+    page.locator("#L2500.log-match-current").wait_for()  # none after line 4,900: back to the first
+    assert in_view(page, "#L2500")
     shoot(page, "log-viewer-phone")
     page.context.close()

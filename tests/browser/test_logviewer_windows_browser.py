@@ -16,11 +16,15 @@ from axe_playwright_python.sync_playwright import Axe
 from dashboard.services import nexical
 from dashboard.tracking.interest import JobPath, track_job
 from dashboard.tracking.models import LogLine
-from tests.browser.test_logviewer_browser import PATIENCE, asgi_url, in_view, one_connection  # noqa: F401
+from tests.browser.test_logviewer_browser import PATIENCE, in_view
 from tests.support.helpers import sign_in
 from tests.support.live_helpers import job_scene, poller_passed, record_lines, record_status
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.browser,
+    pytest.mark.usefixtures("one_connection"),
+]
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -52,6 +56,12 @@ def finished_job(cast, total: int, special: dict, status: str = "completed"):
     return scene
 
 
+@pytest.fixture
+def page(page):
+    page.set_default_timeout(PATIENCE)
+    return page
+
+
 def ready(page) -> None:
     page.locator("[data-log-viewer][data-ready=true]").wait_for()
 
@@ -61,11 +71,9 @@ def rows_in_page(page) -> int:
 
 
 def no_violations(page, width: int) -> None:
-    import time; t=time.monotonic()
     page.set_viewport_size({"width": width, "height": 800})
     page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would cover what is under it
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-    print("DBG axe", time.monotonic()-t, page.locator("#log-lines > .log-line").count())
     assert results.violations_count == 0, f"at {width} px:\n{results.generate_report()}"
 
 
@@ -79,15 +87,15 @@ def errors_of(page) -> list[str]:
 
 
 def test_a_100000_line_log_is_searched_on_the_server_and_shown_by_windows(live_server, page, cast, shoot):
-    special = {61_234: ("info", "a needle in the unloaded middle"), 99_990: ("warn", "\x1b[33mwarming\x1b[0m")}
-    import time; t=time.monotonic()
+    special = {
+        61_234: ("info", "a needle in the unloaded middle"),
+        99_990: ("warn", "\x1b[33mwarming\x1b[0m"),
+    }
     scene = finished_job(cast, 100_000, special)
-    print("DBG insert", time.monotonic()-t)
     failures = errors_of(page)
     sign_in(page, live_server.url, cast.member.user)
     page.goto(f"{live_server.url}{scene.url()}")
     ready(page)
-    print("DBG opened", time.monotonic()-t)
 
     # A finished job opens at its end, and the page holds a bounded number of rows.
     assert in_view(page, "#L100000")
@@ -103,7 +111,6 @@ def test_a_100000_line_log_is_searched_on_the_server_and_shown_by_windows(live_s
     assert page.locator("#L30000").count() == 0 and page.locator("#L61000").count() == 1
     assert rows_in_page(page) <= 3000
     shoot(page, "log-search")
-    print("DBG searched", time.monotonic()-t)
 
     # A query the server refuses gets its sentence.
     page.get_by_label("Regex").check()
@@ -125,20 +132,13 @@ def test_a_100000_line_log_is_searched_on_the_server_and_shown_by_windows(live_s
     # Scrolling through the log loads what comes into view and lets go of what is far away.
     for tenth in range(2, 20):
         page.locator(".logviewer-scroll").evaluate(f"s => {{ s.scrollTop = s.scrollHeight * {tenth / 20}; }}")
-        try:
-          page.wait_for_function(
+        page.wait_for_function(
             "() => { const s = document.querySelector('.logviewer-scroll').getBoundingClientRect();"
             " const e = document.elementFromPoint(s.left + s.width / 2, s.top + s.height / 2);"
-            " return e && e.closest('.log-line'); }", timeout=5000
-          )
-        except Exception:
-          print("DBG", tenth, page.evaluate("""() => { const s = document.querySelector('.logviewer-scroll'); const r = s.getBoundingClientRect();
-            const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-            return [s.scrollTop, s.scrollHeight, r.top, r.height, e && e.outerHTML.slice(0, 200), Array.from(document.querySelectorAll('.log-hole')).map(h => [h.dataset.from, h.dataset.to, h.dataset.height, h.offsetTop, !!h.loading])] }"""), failures)
-          raise
+            " return e && e.closest('.log-line'); }"
+        )
     assert rows_in_page(page) <= 3000 and page.locator("#L12345").count() == 0
 
-    print("DBG scrolled", time.monotonic()-t)
     no_violations(page, 1280)
     no_violations(page, 390)
     assert failures == []
@@ -179,7 +179,9 @@ def test_a_failed_job_opens_at_its_first_error_with_its_steps_folded(live_server
     # Opened at the first error, which was in the part the page leaves out, and said so.
     assert in_view(page, "#L1500.log-selected")
     assert page.url.endswith("#L1500")
-    assert page.locator(".logviewer-live").inner_text() == "Error at line 1,500: error Step failed: exit code 1"
+    assert (
+        page.locator(".logviewer-live").inner_text() == "Error at line 1,500: error Step failed: exit code 1"
+    )
     # The log starts above the fold of a laptop's screen.
     assert page.locator(".logviewer-scroll").bounding_box()["y"] < 800 - 200
     shoot(page, "job-failed")

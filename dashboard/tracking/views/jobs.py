@@ -129,7 +129,13 @@ def status_payload(
         "page_url": _page_url(job),
     }
     html = {element: render_to_string(f"{LIVE_TEMPLATE}#{part}", context) for element, part in PARTS.items()}
-    return {"status": job.status, "finished": job.is_finished, "log_state": state, "behind": behind, "html": html}
+    return {
+        "status": job.status,
+        "finished": job.is_finished,
+        "log_state": state,
+        "behind": behind,
+        "html": html,
+    }
 
 
 def line_payload(lines: list[LogLine]) -> LinePayload:
