@@ -29,7 +29,7 @@ from whitenoise.storage import CompressedManifestStaticFilesStorage
 CHUNK = 64 * 1024
 
 
-class ModuleManifestStorage(CompressedManifestStaticFilesStorage):
+class ModuleManifestStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]  # untyped
     """The production storage: hashed, compressed names, and the `import … from "./x.js"` lines of
     ES modules (static/js/logviewer/) rewritten to the hashed names too, so a page never mixes a
     new module with an old one from a cache."""

@@ -152,15 +152,15 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     find.press("Escape")
     assert page.locator(".log-match").count() == 0
 
-    page.locator("#L4000").evaluate("line => line.scrollIntoView()")
+    page.locator("#L4500").evaluate("line => line.scrollIntoView()")
     page.get_by_label("Info").uncheck()
-    assert page.locator("#L4000").is_hidden()
+    assert page.locator("#L4500").is_hidden()
     assert page.locator("#L4900").is_visible()
     page.get_by_label("Warnings").uncheck()
     assert page.locator("#L4900").is_hidden()
     page.get_by_label("Info").check()
     page.get_by_label("Warnings").check()
-    assert page.locator("#L4000").is_visible()
+    assert page.locator("#L4500").is_visible()
 
     page.get_by_role("button", name="First error").click()
     page.wait_for_url("**#L150")

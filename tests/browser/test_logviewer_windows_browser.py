@@ -148,7 +148,10 @@ def test_a_100000_line_log_is_searched_on_the_server_and_shown_by_windows(live_s
 
 COLOURS = " ".join(f"\x1b[{code}mc{code}\x1b[0m" for code in [*range(30, 38), *range(90, 98)])
 BACKGROUNDS = " ".join(f"\x1b[{code}mb{code}\x1b[0m" for code in [*range(40, 48), *range(100, 108)])
-EXACT = "\x1b[38;2;20;20;20mnear black\x1b[0m \x1b[38;5;17mdeep blue\x1b[0m \x1b[2mdim\x1b[0m \x1b[31;41mred on red\x1b[0m"
+EXACT = (
+    "\x1b[38;2;20;20;20mnear black\x1b[0m \x1b[38;5;17mdeep blue\x1b[0m"
+    " \x1b[2mdim\x1b[0m \x1b[31;41mred on red\x1b[0m"
+)
 
 
 def grouped_failure() -> dict[int, tuple[str, str]]:
