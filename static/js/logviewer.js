@@ -508,8 +508,13 @@
         credentials: "same-origin",
       }).then(
         function (response) {
+          if (response.status === 401) {
+            // The session ended (signed out here, or ended from Settings > Security elsewhere).
+            say("Live updates stopped: you are signed out. Reload the page to sign in again.");
+            return undefined;
+          }
           if (response.status === 403 || response.status === 404) {
-            // Access was lost (removed from the team, signed out): retrying cannot help.
+            // Access was lost (removed from the team): retrying cannot help.
             say("Live updates stopped: this job's log is no longer available to you. Reload the page to see why.");
             return undefined;
           }

@@ -218,6 +218,31 @@ def test_it_lists_the_sessions_and_ends_another_one():
     assert ended_entry.target == "Chrome on Android" and ended_entry.detail["address"] == "203.0.113.9"
 
 
+def test_a_live_page_of_an_ended_session_is_told_it_is_signed_out():
+    """The ended session's open job page keeps asking for new lines (JSON, or the shared event
+    stream): it gets a 401 with a sentence, not the sign-in page's HTML, which its script cannot
+    read and would retry for ever. The page itself still goes to the sign-in page."""
+    user = dashboard_user()
+    laptop, phone = Client(), Client(headers={"User-Agent": CHROME_ON_ANDROID})
+    laptop.force_login(user)
+    phone.force_login(user)
+    assert phone.get("/notifications/").status_code == 200
+    phone_row = UserSession.objects.get(user=user, user_agent=CHROME_ON_ANDROID)
+    assert laptop.post(SECURITY, {"end_session": "1", "id": phone_row.pk}).status_code == 302
+
+    job = "/teams/1/projects/1/branches/1/jobs/1/"
+    for url, accept in [
+        (f"{job}updates?after=0", "application/json"),
+        ("/live/events?job=1.1.1.1:0", "text/event-stream"),
+    ]:
+        answer = phone.get(url, headers={"Accept": accept})
+        assert answer.status_code == 401, url
+        assert answer.json() == {
+            "error": "You are signed out (the session ended or was ended from another device). Sign in again."
+        }
+    assert phone.get(job, headers={"Accept": "text/html,*/*"})["Location"].startswith("/accounts/login/")
+
+
 def test_it_ends_every_other_session_but_not_this_one_nor_another_users():
     user, stranger = dashboard_user(), dashboard_user()
     here, there, elsewhere, strangers = Client(), Client(), Client(), Client()
