@@ -130,3 +130,4 @@ def test_a_passkey_is_registered_and_used_at_the_second_step(live_server, page):
     assert (
         AuditEntry.objects.filter(user=user, action="signin.success", detail__method="passkey").count() == 1
     )
+    assert AuditEntry.objects.filter(user=user, action="signin.2fa.passkey_add").count() == 1

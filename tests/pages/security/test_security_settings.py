@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from dashboard.audit import AuditEntry
 from dashboard.security.models import UserSession
@@ -95,6 +96,10 @@ def test_new_recovery_codes_replace_the_old_ones(client):
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
     assert StaticToken.objects.filter(device__user=user).count() == 10
 
+    # One row for the new codes (asking first wrote none), and never a code in it.
+    made = AuditEntry.objects.get(user=user, action="signin.2fa.recovery_codes")
+    assert made.detail == {"count": 10}
+
     other = Client()
     password_step(other, user)
     assert second_step(other, old_codes[0]).status_code == 400
@@ -151,6 +156,31 @@ def test_passkeys_are_added_only_once_two_factor_is_on(client):
     )
     assert 'id="passkey-registration-placeholder"' in page
     assert finders.find("django_otp_webauthn/otp_webauthn_register.js")  # collected with the app's own
+
+
+def test_removing_a_passkey_asks_first_and_writes_one_row(client):
+    user = dashboard_user()
+    device, _ = enable(user)
+    password_step(client, user)
+    second_step(client, code_for(device))
+    passkey = WebAuthnCredential.objects.create(
+        user=user,
+        name="Laptop fingerprint",
+        confirmed=True,
+        credential_id=b"id",
+        credential_id_sha256="0" * 64,
+        public_key=b"pk",
+        sign_count=0,
+        aaguid="00000000-0000-0000-0000-000000000000",
+    )
+    asked = client.post(SECURITY, {"remove_passkey": "1", "id": passkey.pk})
+    assert asked.status_code == 302 and "confirm=remove_passkey" in asked["Location"]
+    assert not AuditEntry.objects.filter(action="signin.2fa.passkey_remove").exists()
+    removing = client.post(SECURITY, {"remove_passkey": "1", "id": passkey.pk, "confirmed": "1"})
+    assert removing.status_code == 302
+    assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    removed = AuditEntry.objects.get(user=user, action="signin.2fa.passkey_remove")
+    assert removed.target == f"Laptop fingerprint ({passkey.pk})"
 
 
 @pytest.mark.parametrize(
