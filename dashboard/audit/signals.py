@@ -1,5 +1,10 @@
 """Sign-ins in the audit log: each success, each refused password, each attempt refused by the lockout.
 
+A sign-in is one `signin.success` row, written when it is complete: at the password for a user
+without two-factor; for a user with it, at the second step (dashboard.security writes that row, and
+`signin.failed` with `step: second` for each wrong code). The right password alone is not a success:
+an attacker who has it but not the phone must not appear in the log as signed in.
+
 django-axes counts failures and locks a username at one address out (see settings). A refused
 attempt is one row: `signin.failed` when the password was checked and wrong, `signin.locked` when
 axes refused to check it at all; the failure that starts a lockout also writes `signin.locked`.
@@ -12,6 +17,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Result
 from .recording import record
@@ -35,8 +41,16 @@ def _refused_unchecked(request: HttpRequest | None) -> bool:
     )
 
 
+def _second_step_follows(user: User) -> bool:
+    """Whether this user has two-factor (a confirmed authenticator app, as dashboard.security
+    counts it), so the password was only the first step."""
+    return bool(TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists())
+
+
 @receiver(user_logged_in, dispatch_uid="audit_signin_success")
 def _signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    if _second_step_follows(user):
+        return
     record(request, "signin.success", user=user)
 
 

@@ -1,7 +1,9 @@
 """Where a channel may send: the guard against server-side request forgery.
 
 A channel's URL is typed by a team admin, and the sender posts to it from inside our network. So it
-must be http(s), must not be the dashboard itself, and must not resolve to a loopback, private,
+must be http(s), must not be the dashboard itself (by name, or by address at the dashboard's port:
+`localhost`, `127.1`, `[::1]` and `0.0.0.0` reach a dashboard on 127.0.0.1 too, and its public
+address reaches it under any name), and must not resolve to a loopback, private,
 link-local or otherwise internal address, unless CHANNELS_ALLOW_PRIVATE says so (development and
 tests, whose receivers run on 127.0.0.1). It is checked when the channel is saved and again before
 every send, since DNS may answer differently later; the sender then connects to the address it
@@ -11,6 +13,7 @@ checked (not a second lookup), so a name cannot be re-pointed between the check 
 import asyncio
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -50,26 +53,91 @@ def hint(url: str) -> str:
     """What is shown of a stored address: its scheme and host, never the path that may hold a key."""
     scheme, host, port = _parts(url)
     default = 443 if scheme == "https" else 80
-    return f"{scheme}://{host}{'' if port == default else f':{port}'}/…"
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    return f"{scheme}://{shown}{'' if port == default else f':{port}'}/…"
 
 
-def _own_origins() -> set[tuple[str, int]]:
+def _own_origin() -> tuple[str, int] | None:
     public = urlsplit(settings.PUBLIC_URL)
-    origins = set()
-    if public.hostname:
-        origins.add((public.hostname.lower(), public.port or (443 if public.scheme == "https" else 80)))
-    return origins
+    if not public.hostname:
+        return None
+    return public.hostname.lower(), public.port or (443 if public.scheme == "https" else 80)
+
+
+OWN_ADDRESSES_FOR = 300.0  # seconds the dashboard's own addresses are remembered (a DNS answer's life)
+_own_addresses: dict[str, tuple[float, frozenset[Address]]] = {}
+
+
+def _remembered(host: str) -> frozenset[Address] | None:
+    kept = _own_addresses.get(host)
+    if kept is None or time.monotonic() - kept[0] > OWN_ADDRESSES_FOR:
+        return None
+    return kept[1]
+
+
+def _remember(host: str, addresses: list[Address]) -> frozenset[Address]:
+    found = frozenset(_plain(address) for address in addresses)
+    _own_addresses[host] = (time.monotonic(), found)
+    return found
+
+
+def _plain(address: Address) -> Address:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _this_machine(address: Address) -> bool:
+    """Loopback and the unspecified address (0.0.0.0, ::) all reach a server listening on this host."""
+    return address.is_loopback or address.is_unspecified
+
+
+def _is_dashboard(port: int, addresses: list[Address], own: frozenset[Address]) -> bool:
+    origin = _own_origin()
+    if origin is None or port != origin[1] or not own:
+        return False
+    local = any(_this_machine(address) for address in own)
+    return any(address in own or (local and _this_machine(address)) for address in map(_plain, addresses))
+
+
+def _own_addresses_now(host: str) -> frozenset[Address]:
+    if (kept := _remembered(host)) is not None:
+        return kept
+    literal = _literal(host)
+    if literal is not None:
+        return _remember(host, [literal])
+    try:
+        return _remember(host, _addresses(list(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM))))
+    except (OSError, UnicodeError):
+        return frozenset()  # the dashboard's own name does not resolve here: the name check remains
+
+
+async def _aown_addresses(host: str) -> frozenset[Address]:
+    if (kept := _remembered(host)) is not None:
+        return kept
+    literal = _literal(host)
+    if literal is not None:
+        return _remember(host, [literal])
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return frozenset()
+    return _remember(host, _addresses(list(infos)))
 
 
 def _internal(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _plain(address)
     return not address.is_global or address.is_multicast
 
 
-def _check_addresses(host: str, addresses: list[Address]) -> Address:
+ITSELF = "That address is this dashboard itself: a channel must post somewhere else."
+
+
+def _check_addresses(host: str, port: int, addresses: list[Address], own: frozenset[Address]) -> Address:
     if not addresses:
         raise Refused(f"The host name {host} does not resolve to any address.")
+    if _is_dashboard(port, addresses, own):
+        raise Refused(ITSELF)
     if not settings.CHANNELS_ALLOW_PRIVATE:
         for address in addresses:
             if _internal(address):
@@ -100,32 +168,36 @@ def _addresses(infos: list[tuple[object, ...]]) -> list[Address]:
 
 def _precheck(url: str) -> tuple[str, int]:
     _, host, port = _parts(url)
-    if (host, port) in _own_origins():
-        raise Refused("That address is this dashboard itself: a channel must post somewhere else.")
+    if (host.rstrip("."), port) == _own_origin():
+        raise Refused(ITSELF)
     return host, port
 
 
 def check(url: str) -> Destination:
     """Resolve and check a URL (blocking: at save time, in a worker thread of the view)."""
     host, port = _precheck(url)
+    origin = _own_origin()
+    own = _own_addresses_now(origin[0]) if origin else frozenset()
     literal = _literal(host)
     if literal is not None:
-        return Destination(url, host, port, _check_addresses(host, [literal]))
+        return Destination(url, host, port, _check_addresses(host, port, [literal], own))
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise Refused(f"The host name {host} could not be resolved.") from None
-    return Destination(url, host, port, _check_addresses(host, _addresses(list(infos))))
+    return Destination(url, host, port, _check_addresses(host, port, _addresses(list(infos)), own))
 
 
 async def acheck(url: str) -> Destination:
     """The same check in the sender's event loop, without blocking it on DNS."""
     host, port = _precheck(url)
+    origin = _own_origin()
+    own = await _aown_addresses(origin[0]) if origin else frozenset()
     literal = _literal(host)
     if literal is not None:
-        return Destination(url, host, port, _check_addresses(host, [literal]))
+        return Destination(url, host, port, _check_addresses(host, port, [literal], own))
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise Refused(f"The host name {host} could not be resolved.") from None
-    return Destination(url, host, port, _check_addresses(host, _addresses(list(infos))))
+    return Destination(url, host, port, _check_addresses(host, port, _addresses(list(infos)), own))

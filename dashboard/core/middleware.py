@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
+from django.http import JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 from django.utils.cache import add_never_cache_headers
@@ -81,6 +82,8 @@ def sign_in_responses(get_response: GetResponse) -> GetResponse:
     - `login_required` answers an htmx request whose session ended with a redirect to the sign-in
       page; htmx would follow it and draw the whole sign-in page inside the page. HX-Redirect makes
       the browser load it instead, returning to the page the user was on (not the fragment's URL).
+    - A script's JSON or event-stream request whose session ended gets a 401 with a sentence, not
+      the sign-in page's HTML (the live log then stops and says so, instead of retrying).
     """
     if is_async(get_response):
 
@@ -95,12 +98,25 @@ def sign_in_responses(get_response: GetResponse) -> GetResponse:
     return middleware
 
 
+SIGNED_OUT = "You are signed out (the session ended or was ended from another device). Sign in again."
+
+
 def _sign_in_policy(request: DashboardRequest, response: HttpResponseBase) -> HttpResponseBase:
     if request.user.is_authenticated and not response.has_header("Cache-Control"):
         add_never_cache_headers(response)
     if request.htmx and _is_sign_in_redirect(response):
         return HttpResponseClientRedirect(redirect_to_login(request.htmx.current_url_abs_path or "/").url)
+    if _wants_data(request) and _is_sign_in_redirect(response):
+        # A script's fetch or EventSource would follow the redirect and get the sign-in page's HTML,
+        # which it cannot read: it would retry for ever. A 401 tells it to stop and say why.
+        return JsonResponse({"error": SIGNED_OUT}, status=401)
     return response
+
+
+def _wants_data(request: DashboardRequest) -> bool:
+    """A script's request for JSON or a live stream, not a browser's page load (which accepts HTML)."""
+    accept = request.headers.get("Accept", "")
+    return "text/html" not in accept and ("application/json" in accept or "text/event-stream" in accept)
 
 
 def _is_sign_in_redirect(response: HttpResponseBase) -> bool:

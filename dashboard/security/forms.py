@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 
@@ -25,8 +27,17 @@ class ConfirmSetupForm(forms.Form):
         label="Code from the app",
         max_length=12,
         help_text="Enter the 6-digit code the app shows for Nexus Dashboard.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        # The form appears after "Set up two-factor": the keyboard goes on to its one field.
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Ids of its own: htmx puts the focus back on an element with the focused field's id, which
+        # would be the turn-off form's code field once two-factor is on.
+        kwargs.setdefault("auto_id", "setup_%s")
+        super().__init__(*args, **kwargs)
 
 
 class DisableForm(forms.Form):

@@ -7,12 +7,15 @@
   the record of the session follows it.
 """
 
+import json
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpResponse
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 from django_otp_webauthn import exceptions
+from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.views import (
     BeginCredentialAuthenticationView,
     BeginCredentialRegistrationView,
@@ -44,7 +47,16 @@ class BeginRegistration(_RegistrationRules, BeginCredentialRegistrationView):  #
 
 
 class CompleteRegistration(_RegistrationRules, CompleteCredentialRegistrationView):  # type: ignore[misc]
-    pass
+    def post(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().post(*args, **kwargs)
+        if response.status_code == 200:
+            # A new way through the second step: the user must see it in their log if it was not them.
+            added = WebAuthnCredential.objects.filter(
+                user_id=self.request.user.pk, pk=json.loads(response.content)["id"]
+            ).first()
+            target = f"{added.name} ({added.pk})" if added else ""
+            record(self.request, "signin.2fa.passkey_add", target=target)
+        return response
 
 
 class CompleteAuthentication(CompleteCredentialAuthenticationView):  # type: ignore[misc]

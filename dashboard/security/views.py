@@ -71,7 +71,9 @@ def _act(request: AuthenticatedRequest, context: dict[str, Any]) -> HttpResponse
             return STALE_ROW
         if asking := ask_first(request, here, "regenerate"):
             return asking
-        context["codes"] = factors.new_recovery_codes(user)
+        with transaction.atomic():
+            context["codes"] = factors.new_recovery_codes(user)
+            record(request, "signin.2fa.recovery_codes", detail={"count": len(context["codes"])})
         messages.success(request, "New recovery codes made. The old ones no longer work.")
         return Outcome(ok=True)
     if action == "disable":
@@ -145,7 +147,9 @@ def _remove_passkey(request: AuthenticatedRequest, passkey_id: int) -> HttpRespo
     if passkey is None:
         return STALE_ROW
     signed_in_with_it = getattr(request.user, "otp_device", None) == passkey
-    passkey.delete()
+    with transaction.atomic():
+        record(request, "signin.2fa.passkey_remove", target=f"{passkey.name} ({passkey.pk})")
+        passkey.delete()
     if signed_in_with_it and (app := factors.totp_device(request.user)) is not None:
         otp_login(request, app)  # this session stays verified
     messages.success(request, "Passkey removed.")

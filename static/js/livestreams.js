@@ -268,7 +268,8 @@
       credentials: "same-origin",
     })
       .then(function (response) {
-        if (response.status === 403 || response.status === 404) return { refused: true };
+        // 401: signed out (the session ended); 403/404: access lost. Retrying cannot help either.
+        if (response.status === 401 || response.status === 403 || response.status === 404) return { refused: true };
         if (!response.ok) throw new Error("status " + response.status);
         return response.json();
       })

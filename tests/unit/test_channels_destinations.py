@@ -59,3 +59,17 @@ def test_it_allows_a_public_address_and_checks_again_at_send_time():
 def test_only_the_host_of_a_stored_address_is_shown():
     assert destinations.hint("https://hooks.slack.com/services/T0/B0/abc123") == "https://hooks.slack.com/…"
     assert destinations.hint("http://127.0.0.1:9000/x") == "http://127.0.0.1:9000/…"
+
+
+@override_settings(CHANNELS_ALLOW_PRIVATE=False, PUBLIC_URL="https://93.184.215.14/")
+def test_the_dashboard_s_public_address_is_refused_however_it_is_spelt():
+    for url in ["https://[::ffff:93.184.215.14]/hook", "https://1572394766/hook"]:
+        with pytest.raises(destinations.Refused, match="this dashboard itself"):
+            destinations.check(url)
+        with pytest.raises(destinations.Refused, match="this dashboard itself"):
+            asyncio.run(destinations.acheck(url))
+    assert str(destinations.check("https://93.184.215.14:8443/hook").address) == "93.184.215.14"
+
+
+def test_an_ipv6_address_is_shown_with_its_brackets():
+    assert destinations.hint("http://[::1]:9000/secret-path") == "http://[::1]:9000/…"

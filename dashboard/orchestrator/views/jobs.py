@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.urls import reverse
 
+from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import attempt, go, nexical_page, page
 from dashboard.core.sections import menu_section
@@ -53,7 +54,17 @@ async def job_run_again(
         return page(request, "orchestrator/run_again.html", context, status=409)
     inputs = tracked.inputs if isinstance(tracked.inputs, dict) else None
     where = {"team_id": team_id, "project_id": project_id, "branch_id": branch_id}
-    outcome = await attempt(request, nexical.job_create(api, **where, type=tracked.job_type, inputs=inputs))
+    # As job.trigger: the type only, never the inputs (the deploy's own business, maybe secrets).
+    audit = Audit(
+        "job.rerun",
+        team_id=team_id,
+        project_id=project_id,
+        target=f"job {job_id}",
+        detail={"type": tracked.job_type, "branch_id": branch_id, "again_of": job_id},
+        from_result=lambda job: {"job_id": job.id},
+    )
+    call = nexical.job_create(api, **where, type=tracked.job_type, inputs=inputs)
+    outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         gone = outcome.status == 404
         context["error"] = RUN_AGAIN_GONE if gone else outcome.message

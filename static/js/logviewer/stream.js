@@ -9,6 +9,7 @@
 import { backoff, getJSON, HttpError, withQuery } from "./net.js";
 
 const LOST = "Live updates stopped: this job's log is no longer available to you. Reload the page to see why.";
+const SIGNED_OUT = "Live updates stopped: you are signed out. Reload the page to sign in again.";
 
 // options: dataset (the viewer's data- attributes), cursor() (newest line id shown),
 // handle(name, data) (true once the job is done), state(sentence).
@@ -83,6 +84,11 @@ function poll(options, timing) {
     try {
       answer = await getJSON(withQuery(options.dataset.updatesUrl, { after: options.cursor() }));
     } catch (error) {
+      if (error instanceof HttpError && error.status === 401) {
+        // The session ended (signed out here, or ended from Settings > Security elsewhere).
+        options.state(SIGNED_OUT);
+        return;
+      }
       if (error instanceof HttpError && (error.status === 403 || error.status === 404)) {
         options.state(LOST);
         return;

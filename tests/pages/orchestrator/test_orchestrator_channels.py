@@ -156,10 +156,25 @@ def test_it_refuses_internal_destinations_with_a_sentence(client, cast, settings
 
 
 def test_the_dashboard_itself_is_refused_even_where_loopback_is_allowed(client, cast, settings):
+    # Every spelling that reaches a dashboard listening on 127.0.0.1:8000, not only its own name.
     settings.PUBLIC_URL = "http://127.0.0.1:8000"
-    response = as_user(client, cast.admin).post(channels_url(cast), form("http://127.0.0.1:8000/teams/"))
-    assert response.status_code == 400
-    assert "That address is this dashboard itself" in response.content.decode()
+    settings.CHANNELS_ALLOW_PRIVATE = True
+    admin = as_user(client, cast.admin)
+    for url in [
+        "http://127.0.0.1:8000/teams/",
+        "http://localhost:8000/hook",
+        "http://127.1:8000/hook",
+        "http://2130706433:8000/hook",
+        "http://[::1]:8000/hook",
+        "http://0.0.0.0:8000/",
+        "http://[::ffff:127.0.0.1]:8000/",
+    ]:
+        response = admin.post(channels_url(cast), form(url))
+        assert response.status_code == 400, url
+        assert "That address is this dashboard itself" in response.content.decode(), url
+    assert not Channel.objects.exists()
+    # Another port on this machine is another program: a development receiver, allowed here.
+    assert admin.post(channels_url(cast), form("http://localhost:8001/hook")).status_code == 302
 
 
 def test_a_paused_channel_is_resumed_and_deleted_after_confirming(client, cast):

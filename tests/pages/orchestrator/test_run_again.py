@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from dashboard.audit import AuditEntry
 from dashboard.tracking.models import JobInterest, Reason, TrackedJob
 from tests.support.live_helpers import record_status
 from tests.support.orchestrator_cast import as_user
@@ -65,6 +66,16 @@ def test_run_again_asks_once_then_starts_the_same_job_and_opens_it(client, cast,
     page = client.get(response.url).content.decode()
     assert f"Job #{new.job_id} (deploy) queued: #{ids[3]} again." in page
     assert 'data-live="true"' in page  # the new job's page opens live
+    # One audit row, with the new job's id; asking first wrote none.
+    entry = AuditEntry.objects.get(action__startswith="job.")
+    assert (entry.action, entry.result, entry.user, entry.team_id, entry.project_id) == (
+        "job.rerun",
+        "done",
+        cast.member.user,
+        ids[0],
+        ids[1],
+    )
+    assert entry.detail == {"type": "deploy", "branch_id": ids[2], "again_of": ids[3], "job_id": new.job_id}
 
 
 def test_run_again_with_htmx_sends_the_browser_to_the_new_job(client, failed):
@@ -80,6 +91,7 @@ def test_run_again_on_a_deleted_branch_says_so(client, cast, failed):
     assert response.status_code == 404
     assert "no longer exists on Nexical" in response.content.decode()
     assert TrackedJob.objects.count() == 1
+    assert AuditEntry.objects.get(action="job.rerun").result == "refused"
 
 
 def test_a_refused_trigger_is_a_sentence(client, failed, sandbox):
@@ -88,6 +100,7 @@ def test_a_refused_trigger_is_a_sentence(client, failed, sandbox):
     assert 400 <= response.status_code < 600 and response.status_code != 500
     assert 'role="alert"' in response.content.decode()
     assert TrackedJob.objects.count() == 1
+    assert AuditEntry.objects.get(action="job.rerun").result == "failed"
 
 
 def test_an_outsider_may_not_run_it_again(client, cast, failed, sandbox):

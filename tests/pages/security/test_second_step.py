@@ -193,5 +193,14 @@ def test_the_second_step_writes_the_audit_log(user_with_two_factor):
         ("signin.success", "done", {"step": "second", "method": "recovery"}),
         ("signin.2fa.recovery_used", "done", {"left": 9}),
     ]
-    # The password step wrote its own success (dashboard.audit's signal), once per sign-in.
-    assert [entry[0] for entry in _log(user)].count("signin.success") == 4
+    # One success per sign-in, when it is complete: the right password alone wrote none.
+    assert [entry[0] for entry in _log(user)].count("signin.success") == 2
+
+
+@NO_THROTTLE
+def test_the_right_password_without_the_second_factor_is_not_a_sign_in_in_the_log(user_with_two_factor):
+    user, device, _ = user_with_two_factor
+    attacker = Client()
+    password_step(attacker, user)
+    second_step(attacker, "000000" if code_for(device) != "000000" else "111111")
+    assert _log(user) == [("signin.failed", "refused", {"step": "second", "why": "wrong"})]

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from dashboard.audit import AuditEntry
 from dashboard.security.models import UserSession
@@ -95,6 +96,10 @@ def test_new_recovery_codes_replace_the_old_ones(client):
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
     assert StaticToken.objects.filter(device__user=user).count() == 10
 
+    # One row for the new codes (asking first wrote none), and never a code in it.
+    made = AuditEntry.objects.get(user=user, action="signin.2fa.recovery_codes")
+    assert made.detail == {"count": 10}
+
     other = Client()
     password_step(other, user)
     assert second_step(other, old_codes[0]).status_code == 400
@@ -151,6 +156,31 @@ def test_passkeys_are_added_only_once_two_factor_is_on(client):
     )
     assert 'id="passkey-registration-placeholder"' in page
     assert finders.find("django_otp_webauthn/otp_webauthn_register.js")  # collected with the app's own
+
+
+def test_removing_a_passkey_asks_first_and_writes_one_row(client):
+    user = dashboard_user()
+    device, _ = enable(user)
+    password_step(client, user)
+    second_step(client, code_for(device))
+    passkey = WebAuthnCredential.objects.create(
+        user=user,
+        name="Laptop fingerprint",
+        confirmed=True,
+        credential_id=b"id",
+        credential_id_sha256="0" * 64,
+        public_key=b"pk",
+        sign_count=0,
+        aaguid="00000000-0000-0000-0000-000000000000",
+    )
+    asked = client.post(SECURITY, {"remove_passkey": "1", "id": passkey.pk})
+    assert asked.status_code == 302 and "confirm=remove_passkey" in asked["Location"]
+    assert not AuditEntry.objects.filter(action="signin.2fa.passkey_remove").exists()
+    removing = client.post(SECURITY, {"remove_passkey": "1", "id": passkey.pk, "confirmed": "1"})
+    assert removing.status_code == 302
+    assert not WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
+    removed = AuditEntry.objects.get(user=user, action="signin.2fa.passkey_remove")
+    assert removed.target == f"Laptop fingerprint ({passkey.pk})"
 
 
 @pytest.mark.parametrize(
@@ -216,6 +246,31 @@ def test_it_lists_the_sessions_and_ends_another_one():
     assert len(_session_row_ids(laptop.get(SECURITY).content.decode())) == 1
     ended_entry = AuditEntry.objects.get(user=user, action="session.end")
     assert ended_entry.target == "Chrome on Android" and ended_entry.detail["address"] == "203.0.113.9"
+
+
+def test_a_live_page_of_an_ended_session_is_told_it_is_signed_out():
+    """The ended session's open job page keeps asking for new lines (JSON, or the shared event
+    stream): it gets a 401 with a sentence, not the sign-in page's HTML, which its script cannot
+    read and would retry for ever. The page itself still goes to the sign-in page."""
+    user = dashboard_user()
+    laptop, phone = Client(), Client(headers={"User-Agent": CHROME_ON_ANDROID})
+    laptop.force_login(user)
+    phone.force_login(user)
+    assert phone.get("/notifications/").status_code == 200
+    phone_row = UserSession.objects.get(user=user, user_agent=CHROME_ON_ANDROID)
+    assert laptop.post(SECURITY, {"end_session": "1", "id": phone_row.pk}).status_code == 302
+
+    job = "/teams/1/projects/1/branches/1/jobs/1/"
+    for url, accept in [
+        (f"{job}updates?after=0", "application/json"),
+        ("/live/events?job=1.1.1.1:0", "text/event-stream"),
+    ]:
+        answer = phone.get(url, headers={"Accept": accept})
+        assert answer.status_code == 401, url
+        assert answer.json() == {
+            "error": "You are signed out (the session ended or was ended from another device). Sign in again."
+        }
+    assert phone.get(job, headers={"Accept": "text/html,*/*"})["Location"].startswith("/accounts/login/")
 
 
 def test_it_ends_every_other_session_but_not_this_one_nor_another_users():
