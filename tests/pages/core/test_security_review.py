@@ -64,6 +64,8 @@ SAMPLE_KWARGS = {
     "project_id": 1,
     "branch_id": 1,
     "job_id": 1,
+    "channel_id": 1,
+    "purchase_id": 1,
     "uidb64": "MQ",
     "token": "set-password",
     "app_label": "auth",
