@@ -244,6 +244,4 @@ def spend_by_type(user: User, start: datetime, end: datetime) -> BarChart:
         totals[task_type] += (price or 0) + (fee or 0)
         counts[task_type] += 1
     ordered = sorted(totals, key=lambda kind: (-totals[kind], kind))
-    return _bar_chart(
-        [(label(kind), totals[kind], f"{totals[kind]:,} NC", counts[kind]) for kind in ordered]
-    )
+    return _bar_chart([(label(kind), totals[kind], f"{totals[kind]:,} NC", counts[kind]) for kind in ordered])
