@@ -349,12 +349,6 @@ def visit_all(
             problems = check(page, name)
             if answer is not None and answer.status >= 500:
                 problems = [f"answered {answer.status}", *problems]
-            import os  # TEMP
-            if os.environ.get("A11Y_SHOTS"):
-                height = page.evaluate("document.documentElement.scrollHeight")
-                for k in range(0, height, 700):
-                    clip = {"x": 0, "y": k, "width": width, "height": min(700, height - k)}
-                    page.screenshot(path=f"{os.environ['A11Y_SHOTS']}/{width}-{name}-{k // 700}.png", full_page=True, clip=clip)
             if problems:
                 found[f"{name} {path}"] = problems
     finally:
