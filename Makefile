@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(PY) -m bench.live_latency
 	$(PY) -m bench.live_streams
 	$(PY) -m bench.live_long_log
+	$(PY) -m bench.log_viewer
 	$(PY) -m bench.task_webhook
 	$(PY) -m bench.hung_upstream
 	$(PY) -m bench.page_cpu

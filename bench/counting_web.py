@@ -6,12 +6,14 @@ import argparse
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count-file", required=True)
-    parser.add_argument("--sql-file", default="", help="also append the start of every statement here")
+    parser.add_argument("--sql-file", default="", help="also append every statement here, one a line")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="warning")
@@ -28,15 +30,17 @@ def main() -> None:
 
     sql_log = open(options.sql_file, "a", buffering=1) if options.sql_file else None  # noqa: SIM115
 
-    def counted(execute, sql, params, many, context):
+    def counted(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         nonlocal count
         with lock:
             count += 1
             if sql_log is not None:
-                sql_log.write(" ".join(sql.split())[:120] + "\n")
+                sql_log.write(" ".join(sql.split()) + "\n")  # whole, on one line
         return execute(sql, params, many, context)
 
-    def attach(connection, **_) -> None:
+    def attach(connection: Any, **_: Any) -> None:
         if counted not in connection.execute_wrappers:  # a wrapper reconnects many times
             connection.execute_wrappers.append(counted)
 

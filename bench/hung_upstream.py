@@ -20,12 +20,16 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.team_page import ADA_TOKEN, configure_django  # noqa: E402
-from tests.support.sandbox_process import start_sandbox  # noqa: E402
+from tests.support.sandbox_process import Sandbox, start_sandbox  # noqa: E402
+
+if TYPE_CHECKING:  # for their types only: Django is set up when the benchmark runs
+    from django.contrib.auth.models import User
 
 # The seeded demo account's NexusToken key, as sandbox/nexustoken/demo.py derives it (that module
 # needs the sandbox's own Django apps), so the home page asks both upstreams.
@@ -34,7 +38,7 @@ GOAL = 8.0  # seconds: the longest a page may wait on one upstream
 SENTENCE = re.compile(r"(The Nexical orchestrator|NexusToken) is unreachable right now[^.<]*\.")
 
 
-def signed_in_user():
+def signed_in_user() -> "User":
     from django.contrib.auth import get_user_model
 
     from dashboard.accounts.connections import save_connection
@@ -46,7 +50,7 @@ def signed_in_user():
     return user
 
 
-async def measure(user, sandbox, loads: int) -> list[tuple[str, float, int, str]]:
+async def measure(user: "User", sandbox: Sandbox, loads: int) -> list[tuple[str, float, int, str]]:
     from django.test import AsyncClient
 
     client = AsyncClient()

@@ -38,6 +38,7 @@ def main() -> None:
                 response = page.goto(f"{scene.stack.url}{scene.page_path}", wait_until="commit")
                 page.wait_for_selector(f".logviewer-js #L{LINES}", state="visible", timeout=60_000)
                 timings.append(time.perf_counter() - start)
+                assert response is not None, "the job page did not answer"
                 size = len(response.body())
             found = time.perf_counter()
             page.fill(".logviewer-find input", f"burst line {LINES - 5}")

@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,6 +17,9 @@ sys.path.insert(0, str(ROOT))
 from bench.tracking_scene import new_person  # noqa: E402
 from tests.support.live_stack import Stack, start_stack  # noqa: E402
 from tests.support.sandbox_process import Sandbox, start_sandbox  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
 
 USERNAME, PASSWORD = "bench", "bench-password-123"
 LATENCY_MS = 50
@@ -50,7 +54,8 @@ class LiveScene:
         """Lines in the dashboard's log cache (read straight from its SQLite file)."""
         path = self.stack.env["DATABASE_URL"].removeprefix("sqlite:///")
         with sqlite3.connect(path, timeout=30) as db:
-            return db.execute("SELECT COUNT(*) FROM tracking_logline").fetchone()[0]
+            count: int = db.execute("SELECT COUNT(*) FROM tracking_logline").fetchone()[0]
+        return count
 
     def stop(self) -> None:
         self.worker.close()
@@ -108,7 +113,7 @@ def build(web_command: list[str] | None = None) -> LiveScene:
     return LiveScene(sandbox, stack, owner["token"], job_path, f"/{job_path.lstrip('/')}/", job["id"], worker)
 
 
-def sign_in(page, scene: LiveScene) -> None:
+def sign_in(page: "Page", scene: LiveScene) -> None:
     page.goto(f"{scene.stack.url}/accounts/login/")
     page.fill("input[name=username]", USERNAME)
     page.fill("input[name=password]", PASSWORD)
@@ -116,7 +121,7 @@ def sign_in(page, scene: LiveScene) -> None:
     page.wait_for_load_state()
 
 
-def chromium(playwright):
+def chromium(playwright: "Playwright") -> "Browser":
     from tests.conftest import chromium_path
 
     return playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.live_scene import build
+from bench.live_scene import LiveScene, build
 
 STREAMS = 200
 WINDOW = 10.0  # seconds per measurement
@@ -31,7 +31,7 @@ def rss_mb(pid: int) -> float:
 
 
 async def measure(
-    scene, cookies, streams: int, count_file: Path, writing: bool
+    scene: LiveScene, cookies: dict[str, str], streams: int, count_file: Path, writing: bool
 ) -> tuple[float, float, int, int]:
     """(queries per second, RSS in MB, lines written in the window, lines the slowest stream got in
     it) with `streams` open streams, quiet or with lines arriving."""
@@ -74,7 +74,7 @@ async def measure(
     return queries, memory, written[0], slowest
 
 
-def write_lines(scene, stop: threading.Event, written: list[int]) -> None:
+def write_lines(scene: LiveScene, stop: threading.Event, written: list[int]) -> None:
     while not stop.wait(1 / LINES_PER_SECOND):
         written[0] += 1
         scene.log(f"bench line {written[0]}")

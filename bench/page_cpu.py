@@ -1,6 +1,8 @@
 """The dashboard's own CPU time per page, per page kind, with an upstream that answers at once.
 
     .venv/bin/python -m bench.page_cpu [--rounds 40] [--warmup 5] [--database-url postgres://...]
+    .venv/bin/python -m bench.page_cpu --profile DIR [--rounds 40]
+
 
 It starts a sandbox with no added latency and the dashboard as one uvicorn process (as `make run`
 starts each worker) on a throwaway database (SQLite, or a fresh PostgreSQL database beside the one
@@ -12,15 +14,26 @@ database server run in other processes and are not counted. The goal is at most 
 
 The kernel counts CPU time in clock ticks (10 ms), so a kind's figure is only as fine as
 10 ms / rounds: keep --rounds at 40 or more.
+
+With --profile DIR the server runs under cProfile, one profile per page kind over its measured
+rounds (bench/profiling_web.py): DIR/KIND.prof for snakeviz or pstats, and for each kind the
+function calls and thread hand-offs (`sync_to_async` calls) per request, then its 25 costliest
+functions by cumulative and by own time. Call counts do not move with the machine's load, unlike CPU
+time: compare them to judge a change.
 """
 
 import argparse
+import functools
+import inspect
 import os
+import pstats
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,9 +42,23 @@ sys.path.insert(0, str(ROOT))
 
 from bench.tracking_scene import new_person  # noqa: E402
 from tests.support.live_stack import Stack  # noqa: E402
-from tests.support.sandbox_process import _postgres_database, free_port, start_sandbox  # noqa: E402
+from tests.support.sandbox_process import Sandbox, _postgres_database, free_port, start_sandbox  # noqa: E402
 
 USERNAME, PASSWORD = "bench", "bench-password-123"
+TASK_FORM = {
+    "task_type": "json_extraction",
+    "input_data": "Apple Inc reported Q3 revenue of $81.8 billion.",
+    "schema": '{"type": "object", "properties": {"company": {"type": "string"}}}',
+    "example_output": '{"company": "Apple Inc"}',
+    "rules": "",
+    "budget": "20",
+    "max_seconds": "120",
+    "quality_preference": "balanced",
+    "min_skill_rating": "0",
+    "pending_pool_hours": "24",
+    "auto_retry": "3",
+    "post": "1",
+}
 GOAL_MS = 10.0
 TICK_SECONDS = 1 / os.sysconf("SC_CLK_TCK")
 
@@ -43,7 +70,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * TICK_SECONDS
 
 
-def start_web(sandbox, database_url: str | None, web: list[str]) -> tuple[Stack, str]:
+def start_web(sandbox: Sandbox, database_url: str | None, web: list[str]) -> tuple[Stack, str]:
     workdir = Path(tempfile.mkdtemp(prefix="nexus-bench-cpu-"))
     port = free_port()
     postgres_name = ""
@@ -76,7 +103,7 @@ def start_web(sandbox, database_url: str | None, web: list[str]) -> tuple[Stack,
         time.sleep(0.1)
 
 
-def make_user(stack: Stack, nexical_token: str, account: dict) -> None:
+def make_user(stack: Stack, nexical_token: str, account: dict[str, Any]) -> None:
     """The bench user, connected to both upstreams (secrets read from stdin, not argv)."""
     script = (
         "import sys\n"
@@ -93,7 +120,7 @@ def make_user(stack: Stack, nexical_token: str, account: dict) -> None:
     stack.manage("shell", "-c", script, stdin=secrets)
 
 
-def new_nexustoken_account(sandbox) -> dict:
+def new_nexustoken_account(sandbox: Sandbox) -> dict[str, Any]:
     email = f"bench-{time.monotonic_ns()}@example.com"
     response = httpx.post(f"{sandbox.nexustoken_url}/api/v1/auth/register", json={"email": email}, timeout=10)
     response.raise_for_status()
@@ -112,7 +139,7 @@ def sign_in(stack: Stack) -> httpx.Client:
     return client
 
 
-def upstream_scene(sandbox, stack: Stack) -> dict[str, str]:
+def upstream_scene(sandbox: Sandbox, stack: Stack) -> dict[str, str]:
     """A team, project, branch, job and task of the bench user; returns the page of each kind."""
     owner = new_person(sandbox)
     account = new_nexustoken_account(sandbox)
@@ -138,21 +165,7 @@ def upstream_scene(sandbox, stack: Stack) -> dict[str, str]:
     for_task.get("/tasks/new/")
     posted = for_task.post(
         "/tasks/new/",
-        data={
-            "csrfmiddlewaretoken": for_task.cookies["csrftoken"],
-            "task_type": "json_extraction",
-            "input_data": "Apple Inc reported Q3 revenue of $81.8 billion.",
-            "schema": '{"type": "object", "properties": {"company": {"type": "string"}}}',
-            "example_output": '{"company": "Apple Inc"}',
-            "rules": "",
-            "budget": "20",
-            "max_seconds": "120",
-            "quality_preference": "balanced",
-            "min_skill_rating": "0",
-            "pending_pool_hours": "24",
-            "auto_retry": "3",
-            "post": "1",
-        },
+        data={"csrfmiddlewaretoken": for_task.cookies["csrftoken"], **TASK_FORM},
         headers={"Referer": f"{stack.url}/tasks/new/"},
     )
     task_page = posted.headers.get("Location", "")
@@ -175,18 +188,24 @@ def upstream_scene(sandbox, stack: Stack) -> dict[str, str]:
     }
 
 
-def measure(client: httpx.Client, pid: int, pages: dict[str, str], rounds: int, warmup: int) -> list[tuple]:
+PROFILE_HEADER = "x-bench-profile"  # bench/profiling_web.py switches the kind's profiler on for it
+
+
+def measure(
+    client: httpx.Client, pid: int, pages: dict[str, str], rounds: int, warmup: int, *, profile: bool = False
+) -> list[tuple[str, float, float]]:
     for path in pages.values():
         for _ in range(warmup):
             response = client.get(path)
             assert response.status_code == 200, f"{path} answered {response.status_code}"
     rows = []
     for kind, path in pages.items():
+        headers = {PROFILE_HEADER: kind} if profile else {}
         walls = []
         before = cpu_seconds(pid)
         for _ in range(rounds):
             started = time.perf_counter()
-            response = client.get(path)
+            response = client.get(path, headers=headers)
             walls.append(time.perf_counter() - started)
             assert response.status_code == 200, f"{path} answered {response.status_code}"
         cpu_ms = (cpu_seconds(pid) - before) * 1000 / rounds
@@ -194,18 +213,77 @@ def measure(client: httpx.Client, pid: int, pages: dict[str, str], rounds: int, 
     return rows
 
 
+def _thread_hops(stats: pstats.Stats) -> int:
+    """How many times the profiled requests handed work to a thread: the calls of the function that
+    runs a `sync_to_async` callable in its thread (its own `__call__` is a coroutine, and cProfile
+    counts each resumption of a coroutine as a call)."""
+    from asgiref.sync import SyncToAsync
+
+    handler = SyncToAsync.thread_handler
+    target = (handler.__code__.co_filename, inspect.getsourcelines(handler)[1], handler.__name__)
+    entries: dict[tuple[str, int, str], tuple[int, ...]] = stats.stats  # type: ignore[attr-defined]
+    entry = entries.get(target)
+    return entry[1] if entry else 0
+
+
+def report_profiles(directory: Path, kinds: list[str], rounds: int) -> None:
+    """Per kind: calls and thread hand-offs per request, then the top 25 by cumulative and own time."""
+    summary = []
+    for kind in kinds:
+        stats = pstats.Stats(str(directory / f"{kind}.prof"))
+        summary.append((kind, stats.total_calls / rounds, _thread_hops(stats) / rounds))  # type: ignore[attr-defined]
+        stats.strip_dirs()
+        for order in ("cumulative", "tottime"):
+            print(f"\n===== {kind}: top 25 by {order} ({rounds} requests) =====")
+            stats.sort_stats(order).print_stats(25)
+    print(f"\nProfiles in {directory} (one .prof per page kind)")
+    print(f"{'page':<15}{'calls/request':>14}{'thread hops/request':>21}")
+    for kind, calls, hops in summary:
+        print(f"{kind:<15}{calls:>14.0f}{hops:>21.1f}")
+
+
+def _statements(sql_file: Path, request: Callable[[], httpx.Response]) -> list[str]:
+    start = sql_file.stat().st_size
+    response = request()
+    assert response.status_code in (200, 302), f"{response.request.url} answered {response.status_code}"
+    with sql_file.open() as statements:
+        statements.seek(start)
+        return statements.read().splitlines()
+
+
 def count_queries(client: httpx.Client, pages: dict[str, str], sql_file: Path) -> None:
-    """Each page kind's statements for one request (after a warm-up one), and how many read auth_user."""
-    print(f"{'page':<15}{'queries':>8}{'auth_user':>10}")
-    for kind, path in pages.items():
+    """Each page kind's statements for one request (after a warm-up one), and how many read auth_user:
+    the statements that load a user (`SELECT "auth_user".…`), and any other that names the table (a
+    join, a subquery, a FROM auth_user that selects something else). Then the load test's other
+    requests: the task form, a task post, a deploy (the branch page's form) and a job's stream."""
+    print(f"{'request':<15}{'queries':>8}{'user loads':>11}{'other auth_user':>16}")
+
+    def row(kind: str, seen: list[str]) -> None:
+        loads = sum(statement.startswith('SELECT "auth_user".') for statement in seen)
+        others = sum('"auth_user"' in statement for statement in seen) - loads
+        print(f"{kind:<15}{len(seen):>8}{loads:>11}{others:>16}")
+
+    csrf = {"Referer": f"{client.base_url}"}
+    for kind, path in {**pages, "task form": "/tasks/new/"}.items():
         client.get(path)
-        start = sql_file.stat().st_size
-        assert client.get(path).status_code == 200
-        with sql_file.open() as statements:
-            statements.seek(start)
-            seen = statements.read().splitlines()
-        users = sum(statement.startswith('SELECT "auth_user".') for statement in seen)
-        print(f"{kind:<15}{len(seen):>8}{users:>10}")
+        row(kind, _statements(sql_file, functools.partial(client.get, path)))
+    token = client.cookies["csrftoken"]
+    posts = {
+        "task post": ("/tasks/new/", {"csrfmiddlewaretoken": token, **TASK_FORM}),
+        "deploy": (
+            pages["branch"],
+            {"csrfmiddlewaretoken": token, "type": "deploy", "inputs": "", "create_job": ""},
+        ),
+    }
+    for kind, (path, data) in posts.items():
+        row(kind, _statements(sql_file, functools.partial(client.post, path, data=data, headers=csrf)))
+
+    def first_event() -> httpx.Response:
+        with client.stream("GET", pages["job"] + "events") as stream:
+            next(stream.iter_raw())  # the stream's opening events, then the client leaves
+            return stream
+
+    row("stream", _statements(sql_file, first_event))
 
 
 def main() -> None:
@@ -218,7 +296,10 @@ def main() -> None:
         "--queries", action="store_true", help="count each kind's queries instead (a slower server)"
     )
     parser.add_argument(
-        "--profile", default="", help="run the server under cProfile and write its statistics to this file"
+        "--profile",
+        default="",
+        metavar="DIR",
+        help="run the server under cProfile and write one profile per page kind into DIR",
     )
     parser.add_argument("--database-url", default="", help="PostgreSQL: a fresh database beside this one")
     options = parser.parse_args()
@@ -226,17 +307,9 @@ def main() -> None:
     sandbox = start_sandbox()
     web = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
     sql_file = Path(tempfile.mkdtemp(prefix="nexus-bench-sql-")) / "statements.log"
-    if options.profile:  # the event loop's thread only: where async views render their templates
-        web = [
-            sys.executable,
-            "-m",
-            "cProfile",
-            "-o",
-            options.profile,
-            "-m",
-            "uvicorn",
-            "dashboard.asgi:application",
-        ]
+    profile_dir = Path(options.profile).resolve() if options.profile else None
+    if profile_dir:
+        web = [sys.executable, "-m", "bench.profiling_web", "--profile-dir", str(profile_dir)]
     if options.queries:
         count_file = sql_file.with_name("count")
         web = [
@@ -255,7 +328,13 @@ def main() -> None:
         if options.queries:
             count_queries(client, pages, sql_file)
             return
-        rows = measure(client, stack.pid("web"), pages, options.rounds, options.warmup)
+        rows = measure(
+            client, stack.pid("web"), pages, options.rounds, options.warmup, profile=profile_dir is not None
+        )
+        if profile_dir:
+            client.post("/__bench__/profiles").raise_for_status()
+            report_profiles(profile_dir, list(pages), options.rounds)
+            print("(CPU times under the profiler are several times the real ones: read the calls)")
         database = "PostgreSQL" if options.database_url else "SQLite"
         print(f"\nWeb process CPU per page ({database}, {options.rounds} requests each, no upstream latency)")
         print(f"{'page':<15}{'CPU ms':>8}{'wall ms':>9}")

@@ -14,6 +14,7 @@ import argparse
 import functools
 import threading
 import time
+from typing import Any
 
 from bench.tracking_scene import Scene, build_scene, dashboard_user, every, track
 
@@ -21,7 +22,7 @@ JOBS = 20
 SEED_CALLS_PER_JOB_MINUTE = 60 / 2  # one GET per job every 2 s
 
 
-def measure(scene: Scene, jobs: list[dict], seconds: float) -> dict[str, float]:
+def measure(scene: Scene, jobs: list[dict[str, Any]], seconds: float) -> dict[str, float]:
     """Poller GETs per job per minute over `seconds`, split into status calls and log calls."""
     scene.start_poller()
     time.sleep(3)  # the first pass and its catch-up are not the steady state

@@ -14,13 +14,17 @@ import argparse
 import asyncio
 import contextlib
 import threading
+from typing import TYPE_CHECKING
 
 from bench.tracking_scene import Scene, build_scene, dashboard_user, every, new_person
+
+if TYPE_CHECKING:  # for their types only: Django is set up when the benchmark runs
+    from django.contrib.auth.models import User
 
 VIEWERS = 50
 
 
-def team_members(scene: Scene, count: int) -> list:
+def team_members(scene: Scene, count: int) -> list["User"]:
     """Dashboard users, each connected with the token of a fresh member of the scene's team."""
     users = []
     with scene.api() as owner:
@@ -32,7 +36,7 @@ def team_members(scene: Scene, count: int) -> list:
     return users
 
 
-async def watch(user, url: str, updates_url: str, stop: asyncio.Event) -> int:
+async def watch(user: "User", url: str, updates_url: str, stop: asyncio.Event) -> int:
     """Open the job page, then poll its updates every second until `stop`; returns requests made."""
     from django.test import AsyncClient
 
@@ -51,7 +55,7 @@ async def watch(user, url: str, updates_url: str, stop: asyncio.Event) -> int:
     return requests
 
 
-def run_job(scene: Scene, users: list, seconds: float) -> tuple[int, int, int]:
+def run_job(scene: Scene, users: list["User"], seconds: float) -> tuple[int, int, int]:
     """(the poller's upstream GETs, the viewers' upstream GETs, dashboard requests) while `users`
     watch one job from start to end."""
     from django.urls import reverse

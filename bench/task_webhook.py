@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,14 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.team_page import configure_django  # noqa: E402
-from tests.support.sandbox_process import free_port, start_sandbox  # noqa: E402
+from tests.support.sandbox_process import Sandbox, free_port, start_sandbox  # noqa: E402
+
+if TYPE_CHECKING:  # for their types only: Django is set up when the benchmark runs
+    from django.contrib.auth.models import User
+
+    from dashboard.accounts.models import Connection
+    from dashboard.nexustoken.models import Task
 
 SCHEMA = {"type": "object", "properties": {"company": {"type": "string"}}, "required": ["company"]}
 EXAMPLE = {"company": "Acme"}
 STOPPED = 286  # the live fragment's answer once the task is finished
 
 
-def start_dashboard(port: int) -> subprocess.Popen:
+def start_dashboard(port: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -58,14 +65,15 @@ def start_dashboard(port: int) -> subprocess.Popen:
     raise RuntimeError("the dashboard did not start")
 
 
-def account(sandbox) -> dict:
+def account(sandbox: Sandbox) -> dict[str, Any]:
     email = f"bench-{time.monotonic_ns()}@example.com"
     response = httpx.post(f"{sandbox.nexustoken_url}/api/v1/auth/register", json={"email": email})
     response.raise_for_status()
-    return response.json()
+    upstream: dict[str, Any] = response.json()
+    return upstream
 
 
-def owner_and_session(sandbox):
+def owner_and_session(sandbox: Sandbox) -> tuple["User", "Connection", str, str]:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -82,7 +90,7 @@ def owner_and_session(sandbox):
     return user, connection, upstream["api_key"], client.cookies["sessionid"].value
 
 
-def post_task(user, connection, api_key: str, sandbox):
+def post_task(user: "User", connection: "Connection", api_key: str, sandbox: Sandbox) -> "Task":
     from dashboard.nexustoken.models import Origin
     from dashboard.nexustoken.recording import create_record
     from dashboard.nexustoken.webhooks import callback_url
@@ -136,7 +144,7 @@ def percentiles(samples: list[float]) -> str:
     )
 
 
-def upstream_calls(sandbox, page: httpx.Client, task_id: str, views: int = 10) -> float:
+def upstream_calls(sandbox: Sandbox, page: httpx.Client, task_id: str, views: int = 10) -> float:
     sandbox.reset_request_counts()
     for _ in range(views):
         page.get(f"/tasks/{task_id}/")

@@ -19,18 +19,23 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.sandbox_process import start_sandbox  # noqa: E402
+from tests.support.sandbox_process import Sandbox, start_sandbox  # noqa: E402
+
+if TYPE_CHECKING:  # for their types only: Django is set up when the benchmark runs
+    from django.contrib.auth.models import User
 
 ADA_TOKEN = "nx_demo_ada_0000000000000001"  # a seeded demo user, owner of team 1 (Acme Rockets)
 TEAM_ID = 1
 
 
-def configure_django(sandbox) -> None:
+def configure_django(sandbox: Sandbox) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     os.environ.update(
         DJANGO_SETTINGS_MODULE="dashboard.settings",
@@ -47,7 +52,7 @@ def configure_django(sandbox) -> None:
     call_command("migrate", verbosity=0)
 
 
-def signed_in_user():
+def signed_in_user() -> "User":
     from django.contrib.auth import get_user_model
 
     from dashboard.accounts.connections import save_connection
@@ -63,7 +68,7 @@ def timed_ms(samples: list[float]) -> str:
     return f"median {statistics.median(samples):6.1f} ms   p90 {p90:6.1f} ms"
 
 
-async def measure(user, rounds: int) -> dict[str, list[float]]:
+async def measure(user: "User", rounds: int) -> dict[str, list[float]]:
     from django.test import AsyncClient
 
     from dashboard.services import nexical
@@ -74,13 +79,13 @@ async def measure(user, rounds: int) -> dict[str, list[float]]:
     await client.aforce_login(user)
     url = f"/teams/{TEAM_ID}/"
 
-    async def sequential_four():
+    async def sequential_four() -> None:
         await nexical.team_get(api, team_id=TEAM_ID)
         await nexical.team_member_list(api, team_id=TEAM_ID)
         await nexical.team_invite_list(api, team_id=TEAM_ID)
         await nexical.project_list(api, team_id=TEAM_ID)
 
-    async def concurrent_four():
+    async def concurrent_four() -> None:
         await asyncio.gather(
             nexical.team_get(api, team_id=TEAM_ID),
             nexical.team_member_list(api, team_id=TEAM_ID),
@@ -88,11 +93,11 @@ async def measure(user, rounds: int) -> dict[str, list[float]]:
             nexical.project_list(api, team_id=TEAM_ID),
         )
 
-    async def get(page_url: str):
+    async def get(page_url: str) -> None:
         response = await client.get(page_url)
         assert response.status_code == 200, f"{page_url} answered {response.status_code}"
 
-    cases = {
+    cases: dict[str, Callable[[], Awaitable[Any]]] = {
         "one upstream call (team_get)": lambda: nexical.team_get(api, team_id=TEAM_ID),
         "four calls one after another": sequential_four,
         "four calls at once": concurrent_four,

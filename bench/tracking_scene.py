@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,6 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.sandbox_process import Sandbox, start_sandbox  # noqa: E402
+
+if TYPE_CHECKING:  # for their types only: Django is set up when the benchmark runs
+    from django.contrib.auth.models import User
 
 
 @dataclass
@@ -30,7 +34,7 @@ class Scene:
     project_id: int
     branch_id: int
     worker: httpx.Client
-    poller: subprocess.Popen | None = None
+    poller: subprocess.Popen[bytes] | None = None
     _tokens: list[str] = field(default_factory=list)
 
     def api(self, token: str | None = None) -> httpx.Client:
@@ -41,24 +45,26 @@ class Scene:
     def branch_path(self) -> str:
         return f"/teams/{self.team_id}/projects/{self.project_id}/branches/{self.branch_id}"
 
-    def new_job(self) -> dict:
+    def new_job(self) -> dict[str, Any]:
         with self.api() as api:
             response = api.post(f"{self.branch_path}/jobs", json={"type": "deploy", "inputs": {}})
         response.raise_for_status()
-        return response.json()["job"]
+        job: dict[str, Any] = response.json()["job"]
+        return job
 
-    def acquire(self) -> dict:
+    def acquire(self) -> dict[str, Any]:
         response = self.worker.post("/workers/acquire", json={})
         response.raise_for_status()
-        return response.json()["job"]
+        job: dict[str, Any] = response.json()["job"]
+        return job
 
-    def job_path(self, job: dict) -> str:
+    def job_path(self, job: dict[str, Any]) -> str:
         return f"{self.branch_path}/jobs/{job['id']}"
 
-    def log(self, job: dict, message: str) -> None:
+    def log(self, job: dict[str, Any], message: str) -> None:
         self.worker.post(f"{self.job_path(job)}/logs", json={"message": message}).raise_for_status()
 
-    def complete(self, job: dict) -> None:
+    def complete(self, job: dict[str, Any]) -> None:
         self.worker.post(f"{self.job_path(job)}/complete", json={}).raise_for_status()
 
     def start_poller(self) -> None:
@@ -82,7 +88,7 @@ class Scene:
         return {path: n for path, n in self.sandbox.request_counts().items() if path.startswith("GET ")}
 
 
-def new_person(sandbox: Sandbox, role: str = "user") -> dict:
+def new_person(sandbox: Sandbox, role: str = "user") -> dict[str, Any]:
     response = httpx.post(
         f"{sandbox.url}/_sandbox/nexical/users",
         json={"email": f"bench-{time.monotonic_ns()}@example.com", "fullName": "Bench", "role": role},
@@ -90,7 +96,8 @@ def new_person(sandbox: Sandbox, role: str = "user") -> dict:
         timeout=30,
     )
     response.raise_for_status()
-    return response.json()
+    person: dict[str, Any] = response.json()
+    return person
 
 
 def configure_django(sandbox: Sandbox) -> str:
@@ -150,7 +157,7 @@ def build_scene(latency_ms: int) -> Scene:
     return Scene(sandbox, database_url, owner["token"], team["id"], project["id"], branch["id"], worker)
 
 
-def dashboard_user(token: str, name: str, account_id: str = ""):
+def dashboard_user(token: str, name: str, account_id: str = "") -> "User":
     """A dashboard user connected to Nexical with `token`; `account_id` is who it belongs to upstream,
     which connecting stores (and the member lists are matched against)."""
     from django.contrib.auth import get_user_model
@@ -163,7 +170,7 @@ def dashboard_user(token: str, name: str, account_id: str = ""):
     return user
 
 
-def track(scene: Scene, user, job: dict, reason: str) -> None:
+def track(scene: Scene, user: "User", job: dict[str, Any], reason: str) -> None:
     from dashboard.services import nexical
     from dashboard.tracking.interest import JobPath, track_job
     from dashboard.tracking.models import Reason

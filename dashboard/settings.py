@@ -85,19 +85,21 @@ INSTALLED_APPS = [
     "dashboard.channels",
     "dashboard.security",
     "dashboard.home",
-    # After dashboard.audit: the audit log's sign-in receivers run before axes' own (see audit/signals.py).
+    # Sign-in throttling; the audit log records its lockouts whichever receiver runs first (audit/signals.py).
     "axes",
 ]
 
+# Django's own middleware, each as a subclass that runs its hooks on the event loop rather than handing
+# every one to a thread (dashboard/core/django_middleware.py says why and which still may).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "dashboard.core.django_middleware.SecurityMiddleware",
     # First to see the finished answer: compresses pages, never streams (dashboard/core/compression.py).
     "dashboard.core.compression.CompressPages",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.core.django_middleware.ContentSecurityPolicyMiddleware",
+    "dashboard.core.django_middleware.SessionMiddleware",
+    "dashboard.core.django_middleware.CommonMiddleware",
+    "dashboard.core.django_middleware.CsrfViewMiddleware",
+    "dashboard.core.django_middleware.AuthenticationMiddleware",
     # request.user.is_verified(): which two-factor device, if any, verified this session.
     "django_otp.middleware.OTPMiddleware",
     "dashboard.core.middleware.resolve_user",
@@ -105,8 +107,8 @@ MIDDLEWARE = [
     # are listed in Settings > Security. After resolve_user (the user is loaded), before the bell.
     "dashboard.security.middleware.second_factor",
     "dashboard.notifications.middleware.unread_count",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.core.django_middleware.MessageMiddleware",
+    "dashboard.core.django_middleware.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.core.middleware.sign_in_responses",
     "dashboard.core.deadlines.upstream_budget",
@@ -146,6 +148,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Keep each thread's connection between requests: opening one (and its set-up statements) and
+    # closing it (the last one to close also checkpoints the WAL) cost about as much CPU as a light
+    # page's own queries. Web requests reuse their threads (dashboard/core/request_threads.py).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
     "DATABASE_POOL", default=True
 ):
@@ -219,7 +225,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "dashboard.core.static.ModuleManifestStorage"
     },
 }
 

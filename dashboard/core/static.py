@@ -31,8 +31,18 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 from whitenoise.middleware import WhiteNoiseMiddleware
 from whitenoise.responders import StaticFile
+from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 CHUNK = 64 * 1024
+
+
+class ModuleManifestStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]  # untyped
+    """The production storage: hashed, compressed names, and the `import … from "./x.js"` lines of
+    ES modules (static/js/logviewer/) rewritten to the hashed names too, so a page never mixes a
+    new module with an old one from a cache."""
+
+    support_js_module_import_aggregation = True
+
 
 type Scope = dict[str, Any]
 type Receive = Any

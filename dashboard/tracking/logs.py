@@ -66,6 +66,15 @@ class Page:
     def gap_before(self) -> int:
         return self.tail[0].pk if self.tail else 0
 
+    @property
+    def gap_first(self) -> int:
+        """The number of the first line the gap stands for (0 without a gap)."""
+        return len(self.head) + 1 if self.hidden else 0
+
+    @property
+    def gap_last(self) -> int:
+        return self.total - len(self.tail) if self.hidden else 0
+
 
 @dataclass
 class Update:
@@ -112,6 +121,12 @@ def read_update(job_pk: int, after: int, limit: int) -> Update:
 
 
 @short
+def count_after(job_pk: int, after: int) -> int:
+    """How many of the job's lines come after the line `after`: what a stream has still to send."""
+    return LogLine.objects.filter(job_id=job_pk, id__gt=after).count()
+
+
+@short
 def read_range(job_pk: int, after: int, before: int | None, limit: int) -> tuple[list[LogLine], bool]:
     """Lines after `after` (and before `before`); whether more remain in that range."""
     lines = LogLine.objects.filter(job_id=job_pk, id__gt=after)
@@ -121,9 +136,19 @@ def read_range(job_pk: int, after: int, before: int | None, limit: int) -> tuple
     return found[:limit], len(found) > limit
 
 
+@short
+def read_window(job_pk: int, first: int, last: int) -> tuple[list[LogLine], int]:
+    """Lines `first` to `last` by number (1-based, inclusive), and how many lines the log has."""
+    lines = LogLine.objects.filter(job_id=job_pk)
+    total = lines.count()
+    return list(lines.filter(number__gte=first, number__lte=last).order_by("number")), total
+
+
 aread_page = sync_to_async(read_page)
+aread_window = sync_to_async(read_window)
 aread_update = sync_to_async(read_update)
 aread_range = sync_to_async(read_range)
+acount_after = sync_to_async(count_after)
 
 
 RAW_CHUNK = 5000  # lines per query of the raw text

@@ -159,13 +159,14 @@ _POSTGRES = (
     "WHERE job_id = %s AND message {} %s ORDER BY number LIMIT %s"
 )
 _POSTGRES_SQL = {True: _POSTGRES.format("LIKE"), False: _POSTGRES.format("ILIKE")}
+# The MATCH sits in a subquery so that it runs once: written as a join, SQLite's planner walked the
+# job's lines by index and ran the MATCH again for each one (30-40 s for 100,000 lines, not 0.01 s).
 _FTS = (
-    "SELECT l.number, COUNT(*) OVER () FROM tracking_logline_fts "
-    "JOIN tracking_logline AS l ON l.id = tracking_logline_fts.rowid "
-    "WHERE tracking_logline_fts MATCH %s AND l.job_id = %s {} ORDER BY l.number LIMIT %s"
+    "SELECT number, COUNT(*) OVER () FROM tracking_logline WHERE job_id = %s AND id IN "
+    "(SELECT rowid FROM tracking_logline_fts WHERE tracking_logline_fts MATCH %s) {} ORDER BY number LIMIT %s"
 )
 # The trigram index folds case: a case-sensitive search checks its candidates with instr().
-_FTS_SQL = {True: _FTS.format("AND instr(l.message, %s) > 0"), False: _FTS.format("")}
+_FTS_SQL = {True: _FTS.format("AND instr(message, %s) > 0"), False: _FTS.format("")}
 _SCAN = (
     "SELECT number, COUNT(*) OVER () FROM tracking_logline WHERE job_id = %s AND {} ORDER BY number LIMIT %s"
 )
@@ -184,7 +185,7 @@ def _substring_search(job_pk: int, query: Query) -> tuple[int, list[int]]:
     elif connection.vendor == "sqlite" and len(query.text) >= FTS_MIN:
         phrase = '"' + query.text.replace('"', '""') + '"'  # one FTS5 string: matched as a substring
         sql = _FTS_SQL[query.case]
-        params = [phrase, job_pk, *([query.text] if query.case else []), MAX_RESULTS]
+        params = [job_pk, phrase, *([query.text] if query.case else []), MAX_RESULTS]
     else:  # SQLite below the trigram length: scan the job's lines
         sql = _SCAN_SQL[query.case]
         params = [job_pk, query.text if query.case else _like(query.text), MAX_RESULTS]

@@ -2,7 +2,7 @@
 
 Log text is never trusted: every character is escaped, and the only markup in the output is built
 here: <span> elements whose class names come from fixed lists (plus `data-fg`/`data-bg` hex colours
-formatted from integers, which logviewer.js paints, as CSP forbids style attributes), <a> elements
+formatted from integers, which logviewer/colours.js paints, as CSP forbids style attributes), <a> elements
 for http(s) URLs, and the note that says where a line was cut.
 """
 

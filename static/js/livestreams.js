@@ -21,7 +21,7 @@
 //
 // The leader's own tab gets every message too (post() delivers it locally as well), so it is also an
 // ordinary follower. Without Web Locks, BroadcastChannel or EventSource, window.LiveStreams is null
-// and the page uses its own stream or polling (static/js/logviewer.js).
+// and the page uses its own stream or polling (static/js/logviewer/stream.js).
 (function () {
   "use strict";
 

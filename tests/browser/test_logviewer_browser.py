@@ -6,9 +6,6 @@ The lines are recorded the way the poller records them (tests.support.live_helpe
 check (the viewer's own token against the live sandbox) and every endpoint are the real ones.
 """
 
-import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +16,11 @@ from dashboard.tracking.models import LogLine
 from tests.support.helpers import sign_in
 from tests.support.live_helpers import job_scene, poller_passed, record_lines, record_status
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.browser,
+    pytest.mark.usefixtures("one_connection"),
+]
 
 LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for
 SPECIAL = {
@@ -92,90 +93,6 @@ def new_page(browser, **options):
     return page
 
 
-@pytest.fixture(autouse=True)
-def one_connection(monkeypatch):
-    """On the in-memory SQLite test database, every thread uses the test's own connection.
-
-    Django's live server shares that connection with its request threads for the same reason, but
-    async views and the live watcher run their queries in other threads, whose own connections to
-    the shared in-memory database fail at once with "table is locked" when two of them meet. One
-    connection has one transaction, so transactions are taken one thread at a time here. On a
-    server database (PostgreSQL), threads keep their own connections, as in production.
-    """
-    from django.db import connections
-    from django.db.transaction import Atomic
-    from django.db.utils import ConnectionHandler
-
-    shared = connections["default"]
-    if not (shared.vendor == "sqlite" and shared.is_in_memory_db()):
-        yield
-        return
-    shared.inc_thread_sharing()
-    lookup, enter, leave = ConnectionHandler.__getitem__, Atomic.__enter__, Atomic.__exit__
-    lock = threading.RLock()
-
-    def locked_enter(self):
-        lock.acquire()
-        try:
-            return enter(self)
-        except BaseException:
-            lock.release()
-            raise
-
-    def locked_leave(self, *exc_info):
-        try:
-            return leave(self, *exc_info)
-        finally:
-            lock.release()
-
-    monkeypatch.setattr(
-        ConnectionHandler,
-        "__getitem__",
-        lambda self, alias: shared if alias == "default" else lookup(self, alias),
-    )
-    monkeypatch.setattr(Atomic, "__enter__", locked_enter)
-    monkeypatch.setattr(Atomic, "__exit__", locked_leave)
-    yield
-    # A request the closed page left in flight closes the connection in its own thread when it ends:
-    # it must end while that thread may still use the shared connection.
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(
-        thread.name.endswith("(process_request_thread)") for thread in threading.enumerate()
-    ):
-        time.sleep(0.01)
-    shared.dec_thread_sharing()
-
-
-@pytest.fixture
-def asgi_url(transactional_db, sandbox, one_connection):
-    """The dashboard under uvicorn in a thread, as `make run` serves it: streams need ASGI (under
-    WSGI, Django buffers an async stream whole)."""
-    import uvicorn
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        ASGIStaticFilesHandler(get_asgi_application()),
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    listener.close()
-
-
 # --- a long, finished log ---------------------------------------------------------------------------
 
 
@@ -191,7 +108,7 @@ def test_it_opens_a_range_in_the_hidden_middle_and_links_a_shift_clicked_range(
     assert page.locator(".log-selected").count() == 3
     assert in_view(page, "#L2500")
     assert page.locator("#L2500 .log-message").text_content() == "a needle in the middle"
-    assert page.locator(".log-gap").count() == 0  # the whole middle came in one range
+    assert page.locator(".log-gap").count() == 0  # the viewer turned it into windows loaded on demand
     assert page.locator(".logviewer-count").inner_text() == "5,000 lines"
 
     page.locator("#L2510 .log-number").click(modifiers=["Shift"])
@@ -215,29 +132,19 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     scene = finished_long_job(cast)
     sign_in(page, live_server.url, cast.member.user)
     page.goto(f"{live_server.url}{scene.url()}")
-    page.locator(".logviewer-toolbar").wait_for()
-    # A finished log opens at its start; the hidden middle waits for a request.
-    assert scroller_state(page)["top"] == 0
-    assert page.locator(".log-gap-text").inner_text() == "3,700 lines not shown here."
+    page.locator("[data-log-viewer][data-ready=true]").wait_for()
+    # A finished log opens at its end; the middle is not in the page until it is needed.
+    assert in_view(page, "#L5000") and page.locator("#L2500").count() == 0
 
-    find = page.get_by_label("Find in log")
+    find = page.get_by_label("Search the log")
     find.fill("needle")
-    # Only the loaded lines are searched, and the count says so.
-    page.locator(".logviewer-find-count", has_text="1 match in loaded lines").wait_for()
+    # The server searches the whole log; typing jumps to the first match after the reader's place
+    # (none after the end: it wraps around to the first).
+    page.locator("#L2500.log-match-current").wait_for()
+    assert in_view(page, "#L2500") and page.locator(".logviewer-find-count").inner_text() == "1 of 2"
     find.press("Enter")
-    page.locator(".logviewer-find-count", has_text="1 of 1 in loaded lines").wait_for()
-    assert page.locator("#L4800.log-match-current").count() == 1
-
-    page.get_by_role("button", name="Load all").click()
-    page.locator(".log-gap").wait_for(state="detached")
-    page.locator(".logviewer-find-count", has_text="2 matches").wait_for()
-    # Find starts from where the reader is (at the loaded gap, near line 300), then wraps around.
-    find.press("Enter")
-    page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
-    assert in_view(page, "#L2500.log-match-current")
-    find.press("Enter")
-    page.locator(".logviewer-find-count", has_text="2 of 2").wait_for()
-    assert in_view(page, "#L4800.log-match-current")
+    page.locator("#L4800.log-match-current").wait_for()
+    assert in_view(page, "#L4800") and page.locator(".logviewer-find-count").inner_text() == "2 of 2"
     find.press("Enter")
     page.locator(".logviewer-find-count", has_text="1 of 2").wait_for()
     find.press("Shift+Enter")
@@ -245,14 +152,15 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     find.press("Escape")
     assert page.locator(".log-match").count() == 0
 
+    page.locator("#L4500").evaluate("line => line.scrollIntoView()")
     page.get_by_label("Info").uncheck()
-    assert page.locator("#L1").is_hidden()
-    assert page.locator("#L150").is_visible() and page.locator("#L4900").is_visible()
+    assert page.locator("#L4500").is_hidden()
+    assert page.locator("#L4900").is_visible()
     page.get_by_label("Warnings").uncheck()
     assert page.locator("#L4900").is_hidden()
     page.get_by_label("Info").check()
     page.get_by_label("Warnings").check()
-    assert page.locator("#L1").is_visible()
+    assert page.locator("#L4500").is_visible()
 
     page.get_by_role("button", name="First error").click()
     page.wait_for_url("**#L150")
@@ -260,13 +168,14 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     page.get_by_role("button", name="Next error").click()
     page.wait_for_url("**#L2600")
     assert in_view(page, "#L2600.log-selected")
+    page.locator(".logviewer-live", has_text="Error at line 2,600: the second error").wait_for()
     page.get_by_role("button", name="Next error").click()
     page.locator(".logviewer-live", has_text="No error after line 2,600.").wait_for()
     # The reader scrolls back up: "Next error" looks after what they now see, not after line 2,600.
-    page.locator("#L1000").evaluate("line => line.scrollIntoView({block: 'start'})")
+    page.locator(".logviewer-scroll").evaluate("s => { s.scrollTop = 0; }")
     page.get_by_role("button", name="Next error").click()
-    page.wait_for_function("() => document.querySelector('.logviewer-live').textContent === ''")
-    assert page.url.endswith("#L2600") and in_view(page, "#L2600.log-selected")
+    page.locator(".logviewer-live", has_text="Error at line 150").wait_for()
+    assert page.url.endswith("#L150") and in_view(page, "#L150.log-selected")
 
 
 def test_it_looks_for_the_next_error_in_the_hidden_lines(live_server, page, cast):
@@ -319,34 +228,6 @@ def test_it_renders_colours_links_and_cut_lines_and_keeps_preferences(live_serve
     page.reload()
     page.locator("#L4800.log-selected").wait_for()
     assert page.locator("#L4800 time").is_visible()
-
-
-def test_it_opens_a_100000_line_log_with_its_head_and_tail_and_reaches_any_line(live_server, page, cast):
-    scene = job_scene(cast)
-    tracked = track_job(cast.member.user, nexical.Job.model_validate(scene.job), JobPath(*scene.ids[:3]))
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    for first in range(1, 100_001, 20_000):
-        LogLine.objects.bulk_create(
-            LogLine(job=tracked, upstream_id=n, number=n, level="info", message=f"line {n}", logged_at=start)
-            for n in range(first, first + 20_000)
-        )
-    record_status(tracked, "running")
-    record_status(tracked, "completed", logs_complete=True)
-    sign_in(page, live_server.url, cast.member.user)
-
-    page.goto(f"{live_server.url}{scene.url()}")
-    # The page holds the head and the tail only; the count covers every line.
-    assert page.locator(".log-line").count() == 1300
-    assert page.locator(".logviewer-count").inner_text() == "100,000 lines, 98,700 not loaded"
-    assert page.locator("#L100000 .log-number").text_content() == "100000"
-
-    # A line in the hidden middle: the lines up to it are fetched 5,000 at a time, the rest stays hidden.
-    page.goto(f"{live_server.url}{scene.url()}#L12345")
-    page.locator("#L12345.log-selected").wait_for()
-    assert page.locator("#L12345 .log-message").text_content() == "line 12345"
-    assert in_view(page, "#L12345")
-    assert page.locator(".log-gap-text").inner_text() == "83,700 lines not shown here."
-    assert page.locator("#L15301").count() == 0 and page.locator("#L99001").count() == 1
 
 
 # --- live -------------------------------------------------------------------------------------------
@@ -443,8 +324,8 @@ def test_it_fits_a_phone(live_server, browser, cast, shoot):
     for part in (".logviewer", ".logviewer-toolbar", ".logviewer-scroll", "#L4900"):
         box = page.locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
-    page.get_by_label("Find in log").fill("needle")
-    page.locator(".logviewer-find-count", has_text="match").wait_for()
-    assert in_view(page, "#L4900")
+    page.get_by_label("Search the log").fill("needle")
+    page.locator("#L2500.log-match-current").wait_for()  # none after line 4,900: back to the first
+    assert in_view(page, "#L2500")
     shoot(page, "log-viewer-phone")
     page.context.close()

@@ -36,7 +36,7 @@ async def test_the_stream_says_catching_up_until_the_last_batch_then_finished(ca
             states.append((lines, event.data["log_state"]))
             html = event.data["html"]["log-state"]
             if event.data["log_state"] == "catching_up":
-                assert "still being loaded" in html and "No more lines" not in html
+                assert "Loading the rest of the log" in html and "No more lines" not in html
             else:
                 assert "No more lines will be added." in html
     assert lines == 100

@@ -214,6 +214,17 @@ def test_it_renders_a_line_as_an_element_with_a_linkable_number():
     assert "64 KiB" not in rows.split('id="L7"')[1].split("</li>")[0]
 
 
+def test_it_marks_step_group_rows_and_shows_a_header_s_name_as_text():
+    from django.template.loader import render_to_string
+
+    lines = [_line(1, "::group::Build <b>app</b> \x1b[1mnow\x1b[0m"), _line(2, "x"), _line(3, "##[endgroup]")]
+    rows = render_to_string("tracking/_log_viewer.html#log_rows", {"lines": lines})
+    header, inside, end = rows.split("</li>")[:3]
+    assert 'data-group="start"' in header
+    assert '<span class="log-message">Build &lt;b&gt;app&lt;/b&gt; now</span>' in header
+    assert "data-group" not in inside and 'data-group="end"' in end
+
+
 def test_it_renders_the_head_the_gap_and_the_tail_of_a_long_log():
     from django.template.loader import render_to_string
 
@@ -231,7 +242,8 @@ def test_it_renders_the_head_the_gap_and_the_tail_of_a_long_log():
     assert html.index('id="L2"') < html.index('class="log-gap"') < html.index('id="L1234"')
     assert "1,235 lines" in html
     assert 'data-toggle="follow"' not in html  # nothing more can come: no follow mode
-    assert "/static/js/logviewer.js" in html
+    assert 'data-gap-from="3" data-gap-to="1233"' in html and 'data-total="1235"' in html
+    assert '<script type="module" src="/static/js/logviewer/main.js">' in html
 
 
 def test_it_says_when_a_live_log_is_still_empty():

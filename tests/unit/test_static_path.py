@@ -1,5 +1,6 @@
 """The dynamic path stays async: WhiteNoise serves /static/ in dashboard/asgi.py, before Django's
-middleware chain, and every middleware left in the chain can run on the async stack."""
+middleware chain, every middleware left in the chain can run on the async stack, Django's own run
+their hooks without a thread, and a request's sync work runs on a thread kept between requests."""
 
 import asyncio
 
@@ -90,3 +91,48 @@ def test_pages_still_go_to_django():
     page = asyncio.run(call("/accounts/login/"))
     assert page["status"] == 200
     assert b"<form" in page["body"]
+
+
+@pytest.mark.django_db
+def test_django_middleware_hooks_run_on_the_event_loop(monkeypatch):
+    """MiddlewareMixin hands each hook to a thread on the async stack; ours run them in place."""
+    from asgiref.sync import SyncToAsync
+
+    handed_over: list[str] = []
+    original = SyncToAsync.__init__
+
+    def recording(self, func, *args, **kwargs):
+        handed_over.append(getattr(func, "__qualname__", repr(func)))
+        original(self, func, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__init__", recording)
+    assert asyncio.run(call("/accounts/login/"))["status"] == 200
+    hooks = [name for name in handed_over if name.split(".")[-1].startswith("process_")]
+    assert handed_over  # the session and user are still read in a thread
+    assert hooks == []
+
+
+@pytest.mark.django_db
+def test_requests_reuse_their_thread():
+    """Each request's sync work runs on a thread kept for the next request, not a new one each."""
+    import threading
+
+    from django.core.signals import request_finished
+
+    threads: list[threading.Thread] = []  # the objects: an ended thread's ident may be given again
+
+    def finished(**_kwargs) -> None:
+        threads.append(threading.current_thread())
+
+    request_finished.connect(finished)
+    try:
+
+        async def two_requests() -> None:
+            for _ in range(2):
+                await call("/accounts/login/")
+
+        asyncio.run(two_requests())
+    finally:
+        request_finished.disconnect(finished)
+    assert len(threads) == 2
+    assert threads[0] is threads[1] is not threading.current_thread()

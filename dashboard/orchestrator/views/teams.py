@@ -1,6 +1,7 @@
 """Teams: the list, and a team's page with its members, invitations and projects."""
 
 from typing import Any
+from uuid import UUID
 
 from django.contrib import messages
 from django.forms import Form
@@ -27,6 +28,7 @@ from dashboard.core.pages import (
 )
 from dashboard.core.sections import menu_section
 from dashboard.services import nexical
+from dashboard.services.errors import UpstreamError
 from dashboard.services.nexical import Invitation, NexicalAPI
 from dashboard.tracking.views.watch import watched_projects
 
@@ -49,6 +51,17 @@ from .invites import SESSION_KEY as INVITE_SESSION_KEY
 
 def _my_upstream_id(request: AuthenticatedRequest) -> str:
     return request.connections[Service.NEXICAL].account_id
+
+
+async def _member_label(api: NexicalAPI, team_id: int, user_id: UUID) -> str:
+    """Who a member action is about, for the audit log: their email as Nexical lists it (the form
+    carries only the id, and a posted email could say anything), else their id."""
+    try:
+        members, _ = await optional_panel(nexical.team_member_list(api, team_id=team_id))
+    except UpstreamError:
+        members = None  # the action itself will say what is wrong upstream
+    found = next((member for member in members or [] if str(member.user_id) == str(user_id)), None)
+    return (found.email if found is not None and found.email else None) or f"user {user_id}"
 
 
 def _here(team_id: int) -> str:
@@ -294,7 +307,8 @@ async def _remove_member(request: AuthenticatedRequest, api: NexicalAPI, team_id
     if asking := ask_first(request, _here(team_id), "remove_member", user_id):
         return asking
     call = nexical.team_member_remove(api, team_id=team_id, user_id=user_id)
-    audit = Audit("team.member.remove", team_id=team_id, target=f"user {user_id}")
+    target = await _member_label(api, team_id, user_id)
+    audit = Audit("team.member.remove", team_id=team_id, target=target, detail={"user_id": str(user_id)})
     outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:
         return outcome
@@ -307,11 +321,12 @@ async def _change_role(request: AuthenticatedRequest, api: NexicalAPI, team_id: 
     if not form.is_valid():
         return STALE_ROW
     call = nexical.team_member_update(api, team_id=team_id, **form.cleaned_data)
+    user_id = form.cleaned_data["user_id"]
     audit = Audit(
         "team.member.role",
         team_id=team_id,
-        target=f"user {form.cleaned_data['user_id']}",
-        detail={"role": form.cleaned_data["role"]},
+        target=await _member_label(api, team_id, user_id),
+        detail={"role": form.cleaned_data["role"], "user_id": str(user_id)},
     )
     outcome = await attempt(request, call, audit=audit)
     if not outcome.ok:

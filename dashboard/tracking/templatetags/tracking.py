@@ -29,11 +29,18 @@ def log_row(line: LogLine) -> SafeString:
     at = timezone.localtime(line.logged_at)
     level = html.escape(line.level)
     number = int(line.number)
-    message = logtext.render(line.message) + (_CUT_NOTE if line.truncated else "")
-    # Safe: the level is escaped, the numbers are ints, the times are formatted here, and the
-    # message is logtext's escaped HTML.
+    # A step group's marker (::group::Name, ##[endgroup]…): its row says so, and a header shows the
+    # name alone (escaped here; the viewer folds the section). The substring test spares the rest.
+    marker = logtext.group_marker(line.message) if "group" in line.message else None
+    group = f' data-group="{marker[0]}"' if marker else ""
+    if marker and marker[0] == "start":
+        message = html.escape(marker[1]) or "(unnamed step)"
+    else:
+        message = logtext.render(line.message) + (_CUT_NOTE if line.truncated else "")
+    # Safe: the level is escaped, the numbers are ints, the times are formatted here, the group's
+    # kind is a literal, and the message is escaped text or logtext's escaped HTML.
     return mark_safe(  # noqa: S308
-        f'<li class="log-line log-{level}" id="L{number}" data-log-id="{int(line.pk)}">'
+        f'<li class="log-line log-{level}" id="L{number}" data-log-id="{int(line.pk)}"{group}>'
         f'<a class="log-number" href="#L{number}" aria-label="Line {number}">{number}</a>'
         f'<time datetime="{at.isoformat()}">{at:%H:%M:%S}</time>'
         f'<span class="log-level">{level.upper()}</span>'

@@ -40,7 +40,7 @@ from ..timeline import timeline
 
 BATCH = 500  # lines per event: a burst is sent in a few messages, not one huge one
 KEEPALIVE = 15.0  # seconds: proxies close an idle connection; a comment line keeps it open
-RANGE_LIMIT = 5000  # lines per "load hidden lines" request
+RANGE_LIMIT = 5000  # lines per "load hidden lines" request, and per window (`?from=&to=`)
 LIVE_TEMPLATE = "tracking/_job_live.html"
 ROWS_TEMPLATE = "tracking/_log_viewer.html#log_rows"
 PARTS = {"job-facts": "facts", "job-timeline": "timeline", "job-notices": "notices", "log-state": "log_state"}
@@ -81,6 +81,7 @@ class StatusPayload(TypedDict):
     status: str
     finished: bool
     log_state: str
+    behind: int
     html: Mapping[str, str]
 
 
@@ -112,11 +113,13 @@ def status_payload(
     events: list[JobEvent],
     tracker: poller_tracker.Tracker,
     catching_up: bool = False,
+    behind: int = 0,
 ) -> StatusPayload:
     """`catching_up`: this client has more lines waiting (a burst still being sent), so a finished
-    job must not yet say that nothing more will be added."""
+    job must not yet say that nothing more will be added; `behind`: how many (the page says so)."""
     state = log_state(job, catching_up)
     context = {
+        "behind": behind,
         "job": job,
         "sight": sight,
         "timeline": timeline(job, events),
@@ -126,7 +129,13 @@ def status_payload(
         "page_url": _page_url(job),
     }
     html = {element: render_to_string(f"{LIVE_TEMPLATE}#{part}", context) for element, part in PARTS.items()}
-    return {"status": job.status, "finished": job.is_finished, "log_state": state, "html": html}
+    return {
+        "status": job.status,
+        "finished": job.is_finished,
+        "log_state": state,
+        "behind": behind,
+        "html": html,
+    }
 
 
 def line_payload(lines: list[LogLine]) -> LinePayload:
@@ -177,7 +186,8 @@ async def job_events(job_pk: int, sight: Sight, after: int) -> AsyncGenerator[Se
             # The watcher re-reads the heartbeat and wakes every stream when the tracker stops or
             # comes back, so the notice changes without a reload.
             tracker = watcher.tracker or await poller_tracker.aread()
-            status = status_payload(update.job, sight, update.events, tracker, catching_up=update.more)
+            behind = await logs.acount_after(job_pk, after) if update.more else 0
+            status = status_payload(update.job, sight, update.events, tracker, update.more, behind)
             if status != shown:
                 shown = status
                 yield "status", status, None
@@ -243,7 +253,8 @@ async def job_updates(
         after = update.lines[-1].pk
         events.append({"event": "line", "id": after, "data": line_payload(update.lines)})
     tracker = await poller_tracker.aread()
-    status = status_payload(update.job, sight, update.events, tracker, catching_up=update.more)
+    behind = await logs.acount_after(tracked.pk, after) if update.more else 0
+    status = status_payload(update.job, sight, update.events, tracker, update.more, behind)
     events.append({"event": "status", "data": status})
     if update.finished:
         events.append({"event": "done", "data": {"status": update.job.status}})
@@ -257,13 +268,37 @@ async def job_updates(
 async def job_log_lines(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> HttpResponse:
-    """A range of lines by cursor (`?after=` and optional `?before=`): the hidden middle of a long log."""
+    """A range of lines by cursor (`?after=` and optional `?before=`): the hidden middle of a long log;
+    or a window by line number (`?from=N&to=M`, inclusive): what the viewer shows around the reader."""
+    if "from" in request.GET:
+        return await _window(request, api, _ids(team_id, project_id, branch_id, job_id))
     after = _cursor(request)
     before = _cursor(request, "before") if "before" in request.GET else None
     tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
     lines, more = await logs.aread_range(tracked.pk, after, before, RANGE_LIMIT)
     body = {"more": more, **(line_payload(lines) if lines else {"count": 0, "html": ""})}
     return JsonResponse(body)
+
+
+def _line_number(value: str | None) -> int | None:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value) or None
+
+
+async def _window(request: AuthenticatedRequest, api: NexicalAPI, ids: dict[str, int]) -> HttpResponse:
+    """Lines `from` to `to` by number, at most RANGE_LIMIT of them (a longer ask is cut short): JSON
+    {"from", "to" (the last line sent, or from - 1 when none), "count", "total", "html"}."""
+    tracked, _ = await viewable_job(request, api, ids)
+    first = _line_number(request.GET.get("from"))
+    last = _line_number(request.GET.get("to", request.GET.get("from")))
+    if first is None or last is None or last < first:
+        sentence = "Ask for lines by number: from=N&to=M, with 1 <= N <= M."
+        return JsonResponse({"error": sentence}, status=400)
+    last = min(last, first + RANGE_LIMIT - 1)
+    lines, total = await logs.aread_window(tracked.pk, first, last)
+    body = {"from": first, "to": first + len(lines) - 1, "count": len(lines), "total": total}
+    return JsonResponse({**body, "html": rows_html(lines)})
 
 
 @nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
@@ -284,7 +319,7 @@ async def job_log_raw(
 async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
     """What the job page shows of a tracked job: its facts, history and the start of its log."""
     log, events = await logs.aread_page(job.pk)
-    names = ("stream", "updates", "log_lines", "log_raw")
+    names = ("stream", "updates", "log_lines", "log_raw", "log_search", "log_outline")
     urls = {name: reverse(f"tracking:job_{name}", args=_job_args(job)) for name in names}
     return {
         "page_url": _page_url(job),

@@ -165,6 +165,14 @@ def test_an_upstream_failure_is_recorded_as_failed(client, cast, sandbox):
     assert (row.action, row.result, row.detail["error"]) == ("job.trigger", "failed", "APIError")
 
 
+def test_a_member_action_names_the_member_by_the_email_nexical_lists(client, cast):
+    as_user(client, cast.owner).post(team_url(cast), _change_role(cast)[1])
+    client.post(team_url(cast), _remove_member(cast)[1])
+    for action in ("team.member.role", "team.member.remove"):
+        row = AuditEntry.objects.get(action=action)
+        assert (row.target, row.detail["user_id"]) == (cast.member.email, cast.member.id)
+
+
 def test_a_created_project_is_recorded_with_its_id(client, cast):
     url, form = _create_project(cast)
     response = as_user(client, cast.owner).post(url, form)

@@ -182,7 +182,9 @@ def test_a_paused_channel_is_resumed_and_deleted_after_confirming(client, cast):
     gone = client.post(detail_url(channel), {"delete": "1", "confirmed": "1"})
     assert gone.status_code == 302 and gone.url == channels_url(cast)
     assert not Channel.objects.exists()
-    assert list(AuditEntry.objects.order_by("pk").values_list("action", flat=True)) == [
+    # Signing in (force_login) is a row of its own: the channel's actions are the rest.
+    channel_rows = AuditEntry.objects.exclude(action__startswith="signin.").order_by("pk")
+    assert list(channel_rows.values_list("action", flat=True)) == [
         "channel.create",
         "channel.update",
         "channel.delete",

@@ -1,0 +1,291 @@
+// The log's lines as windows around the reader. A long log is never all in the page: the rows in
+// and near the view are, the rest are "holes" (li.log-hole[data-from][data-to], as tall as their
+// lines would be), loaded through `lines?from=N&to=M` when they come into view or a jump needs
+// them, and rows far from the view go back to being holes, so the page holds a few thousand rows at
+// most whatever the log's length. The scroll box has overflow-anchor: none; what the reader sees is
+// kept in place here, by line, across every change above it.
+import { getJSON, retrying, withQuery } from "./net.js";
+
+export const numberOf = (row) => parseInt(row.id.slice(1), 10);
+export const rowOf = (number) => document.getElementById("L" + number);
+
+export class Lines {
+  // options: list, scroller, url (the window endpoint), total, windowSize, keep (lines kept around
+  // the view), maxRows, adopt(root) (decorates rows as they arrive), folded(from, to) (lines hidden
+  // in collapsed groups), onChange() (counts to redraw), onTrim().
+  constructor(options) {
+    Object.assign(this, options);
+    this.rowHeight = 20;
+    this.ticking = false;
+    this.measure();
+    this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+  }
+
+  measure() {
+    const row = this.list.querySelector(".log-line:not(.log-group)");
+    if (row && row.offsetHeight) this.rowHeight = row.offsetHeight;
+  }
+
+  get loaded() {
+    return this.list.getElementsByClassName("log-line").length;
+  }
+
+  holes() {
+    return Array.from(this.list.getElementsByClassName("log-hole"));
+  }
+
+  holeHolding(number) {
+    return this.holes().find((hole) => span(hole)[0] <= number && number <= span(hole)[1]) || null;
+  }
+
+  // --- holes -----------------------------------------------------------------------------------------
+
+  hole(from, to, height) {
+    const hole = document.createElement("li");
+    hole.className = "log-hole";
+    hole.setAttribute("aria-hidden", "true");
+    hole.dataset.from = from;
+    hole.dataset.to = to;
+    this.size(hole, height);
+    return hole;
+  }
+
+  // A hole's height: measured when it replaced rows, else estimated from the lines it stands for
+  // that no collapsed group hides.
+  size(hole, height) {
+    const [from, to] = span(hole);
+    const shown = Math.max(0, to - from + 1 - this.folded(from, to));
+    const pixels = height === undefined ? shown * this.rowHeight : height;
+    hole.dataset.height = pixels;
+    hole.style.height = pixels + "px";
+  }
+
+  resizeHoles() {
+    const anchor = this.anchor();
+    this.holes().forEach((hole) => this.size(hole));
+    this.restore(anchor);
+  }
+
+  // Merge a hole with holes right beside it.
+  merge(hole) {
+    for (const other of [hole.previousElementSibling, hole.nextElementSibling]) {
+      if (!other || !other.classList.contains("log-hole") || other.loading || hole.loading) continue;
+      const [from, to] = span(hole);
+      const [otherFrom, otherTo] = span(other);
+      hole.dataset.from = Math.min(from, otherFrom);
+      hole.dataset.to = Math.max(to, otherTo);
+      this.size(hole, Number(hole.dataset.height) + Number(other.dataset.height));
+      other.remove();
+    }
+  }
+
+  // --- where the reader is ----------------------------------------------------------------------------
+
+  // The line at the top of the view and how far below the view's top it starts (estimated inside a
+  // hole), so that it can be put back there after the rows above it change.
+  anchor() {
+    const box = this.scroller.getBoundingClientRect();
+    if (!box.height) return null;
+    const element = document.elementFromPoint(box.left + box.width / 2, box.top + 2);
+    const item = element && this.list.contains(element) ? element.closest(".log-line, .log-hole") : null;
+    if (!item) return null;
+    const top = item.getBoundingClientRect().top;
+    if (item.classList.contains("log-line")) return { number: numberOf(item), offset: top - box.top };
+    const [from, to] = span(item);
+    const share = Math.min(1, Math.max(0, (box.top - top) / (Number(item.dataset.height) || 1)));
+    const number = Math.min(to, from + Math.floor(share * (to - from + 1)));
+    return { number, offset: this.positionIn(item, number) + top - box.top };
+  }
+
+  positionIn(hole, number) {
+    const [from, to] = span(hole);
+    return ((number - from) / (to - from + 1)) * Number(hole.dataset.height);
+  }
+
+  restore(anchor) {
+    if (!anchor) return;
+    const box = this.scroller.getBoundingClientRect();
+    const row = rowOf(anchor.number);
+    let top;
+    if (row && row.offsetParent) top = row.getBoundingClientRect().top;
+    else {
+      const hole = this.holeHolding(anchor.number);
+      if (!hole) return;
+      top = hole.getBoundingClientRect().top + this.positionIn(hole, anchor.number);
+    }
+    this.scroller.scrollTop += top - box.top - anchor.offset;
+  }
+
+  // Bring a row into the log's own view ("center", or "nearest": only as far as needed), never
+  // scrolling the page around it as scrollIntoView would.
+  show(row, block) {
+    const box = this.scroller.getBoundingClientRect();
+    const rect = row.getBoundingClientRect();
+    let delta = 0;
+    if (block === "center") delta = rect.top - box.top - (box.height - rect.height) / 2;
+    else if (rect.top < box.top) delta = rect.top - box.top;
+    else if (rect.bottom > box.bottom) delta = rect.bottom - box.bottom;
+    this.scroller.scrollTop += delta;
+  }
+
+  // The first and last line numbers in (or nearest) the view.
+  inView() {
+    const anchor = this.anchor();
+    const first = anchor ? anchor.number : 1;
+    const lines = Math.ceil(this.scroller.clientHeight / this.rowHeight);
+    return [first, Math.min(this.total, first + lines)];
+  }
+
+  // --- loading ----------------------------------------------------------------------------------------
+
+  schedule() {
+    if (this.ticking) return;
+    this.ticking = true;
+    window.requestAnimationFrame(() => {
+      this.ticking = false;
+      this.fillView().catch(() => {}); // a failed load says so (onError); scrolling retries it
+    });
+  }
+
+  // Load what of the holes is in view (and a little around it), then drop rows far from it.
+  async fillView() {
+    const box = this.scroller.getBoundingClientRect();
+    const margin = box.height;
+    const wanted = [];
+    for (const hole of this.holes()) {
+      const rect = hole.getBoundingClientRect();
+      if (rect.bottom < box.top - margin || rect.top > box.bottom + margin) continue;
+      const [from, to] = span(hole);
+      const height = Number(hole.dataset.height) || 1;
+      const lines = to - from + 1;
+      const top = Math.max(0, box.top - margin - rect.top);
+      const bottom = Math.min(height, box.bottom + margin - rect.top);
+      const first = from + Math.floor((top / height) * lines);
+      const last = Math.min(to, from + Math.ceil((bottom / height) * lines), first + this.windowSize - 1);
+      wanted.push([first, last]);
+    }
+    await Promise.all(wanted.map(([from, to]) => this.ensure(from, to)));
+    this.trim();
+  }
+
+  // Make lines `from`..`to` rows of the page; resolves once they are (true), or false when a request
+  // failed (onError has said so).
+  async ensure(from, to) {
+    from = Math.max(1, from);
+    to = Math.min(this.total, to);
+    for (let guard = 0; guard < 50; guard += 1) {
+      const hole = this.holes().find((each) => span(each)[0] <= to && span(each)[1] >= from);
+      if (!hole) return true;
+      if (hole.loading) {
+        await hole.loading;
+        continue;
+      }
+      const first = Math.max(from, span(hole)[0]);
+      const last = Math.min(to, span(hole)[1], first + this.limit - 1);
+      hole.loading = this.fetchWindow(first, last);
+      if (!(await hole.loading)) return false;
+    }
+    return !this.holes().some((each) => span(each)[0] <= to && span(each)[1] >= from);
+  }
+
+  async fetchWindow(from, to) {
+    this.pending = (this.pending || 0) + 1;
+    try {
+      const answer = await retrying(() => getJSON(withQuery(this.url, { from, to })), { attempts: 3, first: 500 });
+      this.total = Math.max(this.total, answer.total || 0);
+      this.fill(from, to, answer.html || "");
+      return true;
+    } catch (error) {
+      this.holes().forEach((hole) => (hole.loading = null));
+      this.onError(error);
+      return false;
+    } finally {
+      this.pending -= 1;
+    }
+  }
+
+  // Put the rows of `html` (lines from..to) in place of the holes' part that stood for them.
+  fill(from, to, html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const rows = new Map();
+    template.content.querySelectorAll(".log-line").forEach((row) => rows.set(numberOf(row), row));
+    this.adopt(template.content);
+    const anchor = this.anchor();
+    for (const hole of this.holes()) {
+      const [holeFrom, holeTo] = span(hole);
+      if (holeTo < from || holeFrom > to) continue;
+      const first = Math.max(from, holeFrom);
+      const last = Math.min(to, holeTo);
+      const part = document.createDocumentFragment();
+      if (first > holeFrom) part.append(this.hole(holeFrom, first - 1));
+      for (let number = first; number <= last; number += 1) {
+        const row = rows.get(number);
+        if (row) part.append(row);
+      }
+      if (last < holeTo) part.append(this.hole(last + 1, holeTo));
+      hole.replaceWith(part);
+    }
+    this.restore(anchor);
+    this.onChange();
+  }
+
+  // Rows far from the view (and from the line `keepNumber`) become holes again.
+  trim(keepNumber) {
+    if (this.loaded <= this.maxRows) return;
+    const [first, last] = this.inView();
+    const low = first - this.keep;
+    const high = last + this.keep;
+    const far = (row) => {
+      const number = numberOf(row);
+      return (number < low || number > high) && number !== keepNumber && !row.contains(document.activeElement);
+    };
+    const anchor = this.anchor();
+    let run = [];
+    const flush = () => {
+      if (!run.length) return;
+      const top = run[0].offsetTop;
+      const end = run[run.length - 1];
+      const height = end.offsetTop + end.offsetHeight - top;
+      const hole = this.hole(numberOf(run[0]), numberOf(end), Math.max(0, height));
+      run[0].before(hole);
+      run.forEach((row) => row.remove());
+      this.merge(hole);
+      run = [];
+    };
+    for (const item of Array.from(this.list.children)) {
+      if (item.classList.contains("log-line") && far(item)) run.push(item);
+      else flush();
+    }
+    flush();
+    this.restore(anchor);
+    this.onTrim();
+  }
+
+  // --- live lines ----------------------------------------------------------------------------------------
+
+  // New rows (already adopted) at the end of the log: appended when the end is in the page, else
+  // the last hole grows to stand for them.
+  append(rows) {
+    for (const row of rows) {
+      const number = numberOf(row);
+      const last = this.list.lastElementChild;
+      const lastNumber = last ? (last.classList.contains("log-hole") ? span(last)[1] : numberOf(last)) : 0;
+      if (number <= lastNumber) continue;
+      this.total = Math.max(this.total, number);
+      if (number > lastNumber + 1) this.list.append(this.hole(lastNumber + 1, number - 1));
+      const tail = this.list.lastElementChild;
+      if (tail && tail.classList.contains("log-hole") && !tail.loading) {
+        tail.dataset.to = number;
+        this.size(tail, Number(tail.dataset.height) + this.rowHeight);
+      } else {
+        this.list.append(row);
+      }
+    }
+    this.onChange();
+  }
+}
+
+export function span(hole) {
+  return [Number(hole.dataset.from), Number(hole.dataset.to)];
+}
