@@ -6,7 +6,9 @@ What is not compressed, and why:
   and streamed downloads): a compressor holds back bytes until it has a block, which would delay
   every live event, and a download's size matters less than its first byte.
 - Answers of views marked `@uncompressed`: the pages that show a secret once (a new API token, a
-  worker enrollment token, a new NexusToken key) beside text the person typed (the token's name).
+  worker enrollment token, a new NexusToken key, a new channel's signing secret, the two-factor
+  setup's key and otpauth:// address, recovery codes) beside text the person typed (the token's
+  name, the channel's name, the sessions' browser names).
   BREACH guesses a secret from the compressed size of answers that reflect attacker-chosen input next
   to it. Those secrets change with every answer, so the attack has nothing fixed to converge on, but
   these pages are small and rare: keeping them uncompressed costs nothing and leaves no doubt.
@@ -15,9 +17,10 @@ What is not compressed, and why:
   stable secret for compression to leak. Stored secrets (connections' keys) are never rendered.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from inspect import iscoroutinefunction
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.gzip import GZipMiddleware
@@ -27,18 +30,25 @@ from .django_middleware import OnTheEventLoop
 UNCOMPRESSED = "_dashboard_uncompressed"
 
 
-def uncompressed[**P](
-    view: Callable[P, Awaitable[HttpResponseBase]],
-) -> Callable[P, Awaitable[HttpResponseBase]]:
-    """Mark an (async) view's answers as never compressed: it shows a secret beside user input."""
+def uncompressed[V: Callable[..., Any]](view: V) -> V:
+    """Mark a view's answers (async or not) as never compressed: it shows a secret beside user input."""
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def wrapped_async(*args: Any, **kwargs: Any) -> HttpResponseBase:
+            response: HttpResponseBase = await view(*args, **kwargs)
+            setattr(response, UNCOMPRESSED, True)
+            return response
+
+        return cast(V, wrapped_async)
 
     @wraps(view)
-    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
-        response = await view(*args, **kwargs)
+    def wrapped(*args: Any, **kwargs: Any) -> HttpResponseBase:
+        response: HttpResponseBase = view(*args, **kwargs)
         setattr(response, UNCOMPRESSED, True)
         return response
 
-    return wrapped
+    return cast(V, wrapped)
 
 
 class CompressPages(OnTheEventLoop, GZipMiddleware):

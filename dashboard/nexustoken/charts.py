@@ -243,8 +243,5 @@ def spend_by_type(user: User, start: datetime, end: datetime) -> BarChart:
     for task_type, price, fee in settled:
         totals[task_type] += (price or 0) + (fee or 0)
         counts[task_type] += 1
-    labels = dict(TaskType.choices)
     ordered = sorted(totals, key=lambda kind: (-totals[kind], kind))
-    return _bar_chart(
-        [(labels.get(kind, kind), totals[kind], f"{totals[kind]:,} NC", counts[kind]) for kind in ordered]
-    )
+    return _bar_chart([(label(kind), totals[kind], f"{totals[kind]:,} NC", counts[kind]) for kind in ordered])

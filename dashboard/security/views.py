@@ -16,6 +16,7 @@ from django_otp import login as otp_login
 from django_otp_webauthn.models import WebAuthnCredential
 
 from dashboard.audit import Result, record
+from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import INVALID, STALE_ROW, UNKNOWN_ACTION, Outcome, action_name, ask_first, go, page
 
@@ -25,6 +26,7 @@ from .forms import CodeForm, ConfirmSetupForm, DisableForm, IdForm
 HERE = "security:security"
 
 
+@uncompressed  # a new TOTP key or recovery codes beside typed text: see dashboard/core/compression.py
 @never_cache  # a new secret or new recovery codes live in this response only
 @login_required
 def security(request: AuthenticatedRequest) -> HttpResponse:

@@ -6,22 +6,32 @@ One browser context per width visits every page in a loop and collects what it f
 lists every page's problems at once. A new page is one line in PAGES.
 """
 
+import re
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.accounts.connections import save_connection
 from dashboard.accounts.models import Service
-from dashboard.nexustoken.models import Task
-from tests.support.helpers import new_nexustoken_account, sign_in, unique
+from dashboard.channels.models import Channel, Delivery, DeliveryStatus, Event, Kind
+from dashboard.nexustoken.models import Purchase, Status, Task
+from tests.support.credits_cast import SUCCESS_CARD, pay
+from tests.support.helpers import PASSWORD, new_nexustoken_account, sign_in, unique, watch_secret
 from tests.support.orchestrator_cast import Cast, make_cast, upstream_user
 from tests.support.tasks_cast import task_fields
 from tests.support.tracking_helpers import Branch
+from tests.support.two_factor import code_from_uri
 
 pytestmark = pytest.mark.browser
 
@@ -37,8 +47,61 @@ EXCLUDED = {"job": [".logviewer"]}  # the job page's log viewer is being rewritt
 # The README's phone screenshots, taken on the way at 390 px (only with UPDATE_SCREENSHOTS=1).
 PHONE_SHOTS = {"team": "team-390", "job": "job-390", "task form": "task-form-390", "credits": "credits-390"}
 
-# Every page of README's pages table: (name, path template). Signed-in paths are filled from the Scene.
-SIGNED_IN_PAGES = [
+
+# --- steps: what a person does on a page to reach a state worth checking ---------------------------
+
+
+def choose_a_starter(page, scene: "Scene") -> None:
+    """The task form filled by a task type's starter (empty fields only: no dialog asks)."""
+    page.get_by_label("Task type").select_option("text_classification")
+    page.locator("#starter-summary").filter(has_text=re.compile(r"\S")).wait_for()
+
+
+def start_two_factor(page, scene: "Scene") -> None:
+    """Settings > Security at "Set up two-factor": the QR code, the otpauth:// address and the key."""
+    page.get_by_role("button", name="Set up two-factor").click()
+    page.locator("#totp-uri").wait_for()
+    watch_secret(page.locator("#totp-key").inner_text())
+
+
+def turn_on_two_factor(page, scene: "Scene") -> None:
+    """Two-factor confirmed with the app's code: the ten recovery codes, shown this once."""
+    start_two_factor(page, scene)
+    uri = page.locator("#totp-uri").inner_text()
+    page.get_by_label("Code from the app").fill(code_from_uri(uri))
+    page.get_by_role("button", name="Turn on two-factor").click()
+    for code in page.locator("#recovery-codes-list").inner_text().split():
+        watch_secret(code)
+
+
+def add_a_webhook_channel(page, scene: "Scene") -> None:
+    """A generic webhook channel added: its signing secret, shown this once."""
+    page.get_by_text("Add a channel").click()
+    page.fill("#channel_name", "Deploy bot")
+    page.check("input[name=kind][value=webhook]")
+    page.fill("#channel_url", "http://127.0.0.1:9/deploys")
+    page.click("button[name=create]")
+    watch_secret(page.locator("#new-secret-value").inner_text())
+
+
+def password_only(page, scene: "Scene") -> None:
+    """Another browser of the same user (two-factor on by now): the right password leads to the
+    second step, where the session is half signed in and reaches nothing else."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    page.context.clear_cookies()
+    page.goto(f"{origin}/accounts/login/")
+    page.get_by_label("Username").fill(scene.cast.owner.user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/accounts/two-factor/**")
+
+
+type Step = Callable[[Any, "Scene"], None]
+
+# Every page of README's pages table: (name, path template) or (name, path template, step). Signed-in
+# paths are filled from the Scene. The security steps come last, in this order: two-factor is off,
+# then set up, then on (the second step needs it on).
+SIGNED_IN_PAGES: list[tuple[str, str] | tuple[str, str, Step]] = [
     ("home", "/"),
     ("teams", "/teams/"),
     ("team", "/teams/{team}/"),
@@ -46,23 +109,39 @@ SIGNED_IN_PAGES = [
     ("project", "/teams/{team}/projects/{project}/"),
     ("branch", "/teams/{team}/projects/{project}/branches/{branch}/"),
     ("job", "/teams/{team}/projects/{project}/branches/{branch}/jobs/{job}/"),
+    ("run again", "/teams/{team}/projects/{project}/branches/{branch}/jobs/{job}/run-again"),
+    ("team audit log", "/teams/{team}/audit/"),
+    ("channels", "/teams/{team}/channels/"),
+    ("channel", "/teams/{team}/channels/{channel}/"),
+    ("channels, a new secret", "/teams/{team}/channels/", add_a_webhook_channel),
     ("deployments", "/deployments/"),
     ("notifications", "/notifications/"),
     ("notification preferences", "/notifications/preferences/"),
     ("connections", "/settings/connections/"),
     ("api tokens", "/settings/tokens/"),
     ("profile", "/settings/profile/"),
+    ("my audit log", "/settings/audit/"),
     ("device", "/device/"),
     ("system", "/system/"),
     ("tasks", "/tasks/"),
     ("task form", "/tasks/new/"),
+    ("task form, a starter", "/tasks/new/", choose_a_starter),
     ("task", "/tasks/{task}/"),
     ("credits", "/credits/"),
     ("payment", "/credits/checkout/?session_id=cs_unknown"),
+    ("purchases", "/credits/purchases/"),
+    ("receipt", "/credits/purchases/{purchase}/receipt/"),
     ("usage", "/credits/usage/"),
+    ("usage, 90 days", "/credits/usage/?range=90"),
+    ("usage, a backwards range", "/credits/usage/?range=custom&start=2026-03-10&end=2026-03-01"),
     ("reputation", "/reputation/"),
     ("capabilities", "/capabilities/"),
     ("not found", "/no-such-page/"),
+    ("security, two-factor off", "/settings/security/"),
+    ("security, setting up", "/settings/security/", start_two_factor),
+    ("security, recovery codes", "/settings/security/", turn_on_two_factor),
+    ("security, two-factor on", "/settings/security/"),
+    ("second step", "/accounts/two-factor/", password_only),  # signs this browser out: the last
 ]
 SIGNED_OUT_PAGES = [
     ("sign in", "/accounts/login/"),
@@ -102,14 +181,15 @@ class Scene:
     cast: Cast
     ids: dict[str, object]
 
-    def pages(self) -> list[tuple[str, str]]:
-        return [(name, path.format(**self.ids)) for name, path in SIGNED_IN_PAGES]
+    def pages(self) -> list[tuple[str, str, Step | None]]:
+        return [(name, path.format(**self.ids), *rest) for name, path, *rest in SIGNED_IN_PAGES]  # type: ignore[misc]
 
 
 def demo_like_scene(sandbox) -> Scene:
-    """A user like the demo one: a Nexical system account with a team (members, a pending invite),
-    a project with a branch and a job, an API token, and a NexusToken account with a posted task and a
-    registered capability."""
+    """A user like the demo one: a Nexical system account with a team (members, a pending invite,
+    a notification channel with deliveries), a project with a branch and a job, an API token, and a
+    NexusToken account with a posted task, a settled one, a paid purchase and a registered
+    capability; signed in from a second browser too."""
     users = [upstream_user(sandbox, "system"), *(upstream_user(sandbox) for _ in range(3))]
     cast = make_cast(sandbox, users)
     owner = cast.api(cast.owner)
@@ -150,9 +230,82 @@ def demo_like_scene(sandbox) -> Scene:
         },
     )
     assert registered.status_code in (200, 302)
+    channel = channel_with_deliveries(client, cast)
+    purchase = paid_purchase(sandbox, client)
+    Task.objects.create(  # settled a week ago: the usage page's charts and tables have a row
+        user=cast.owner.user,
+        task_id=str(uuid.uuid4()),
+        task_type="text_classification",
+        status=Status.SETTLED,
+        budget=30,
+        awarded_price=24,
+        platform_fee=2,
+        created_at=timezone.now() - timedelta(days=7, hours=1),
+        settled_at=timezone.now() - timedelta(days=7),
+    )
+    elsewhere = Client(headers={"User-Agent": FIREFOX}, REMOTE_ADDR="198.51.100.23")
+    elsewhere.force_login(cast.owner.user)
+    elsewhere.get("/settings/profile/")  # a second row in Settings > Security's sessions
     httpx.get(sandbox.url, timeout=10)  # the sandbox is up before the browser starts
     ids = {"team": cast.team["id"], "project": project["id"], "branch": branch["id"], "job": job["id"]}
-    return Scene(cast=cast, ids={**ids, "task": task.task_id})
+    more = {"task": task.task_id, "channel": channel.pk, "purchase": purchase.pk}
+    return Scene(cast=cast, ids={**ids, **more})
+
+
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def channel_with_deliveries(client: Client, cast: Cast) -> Channel:
+    """A Slack channel added through the page (so the team's audit log has a row), with one delivery
+    that arrived and one that failed for good."""
+    added = client.post(
+        reverse("orchestrator:team_channels", args=[cast.team["id"]]),
+        {
+            "name": "#deploys",
+            "kind": Kind.SLACK,
+            "url": "http://127.0.0.1:9/services/T000/B000/abc",
+            "events": [Event.STARTED, Event.FAILED, Event.COMPLETED],
+            "production_branch": "main",
+            "create": "1",
+        },
+    )
+    assert added.status_code in (200, 302), added.content.decode()[:2000]
+    channel = Channel.objects.get(team_id=cast.team["id"])
+    facts = {"team_id": cast.team["id"], "project_id": 1, "project_name": "shop", "branch_name": "main"}
+    now = timezone.now()
+    for job_id, event, status, code, error in (
+        (9001, Event.FAILED, DeliveryStatus.FAILED, 500, "The receiver answered 500."),
+        (9002, Event.COMPLETED, DeliveryStatus.SENT, 200, ""),
+    ):
+        Delivery.objects.create(
+            channel=channel,
+            event_id=job_id,
+            event=event,
+            facts=facts | {"job_id": job_id, "job_type": "deploy", "url": f"http://127.0.0.1/{job_id}/"},
+            status=status,
+            attempts=3 if status == DeliveryStatus.FAILED else 1,
+            last_status_code=code,
+            last_error=error,
+            finished_at=now,
+        )
+    return channel
+
+
+def paid_purchase(sandbox, client: Client) -> Purchase:
+    """1,000 NC bought through the sandbox's Stripe checkout and recorded by the return page, as
+    a person's purchase is; and an abandoned checkout beside it."""
+    started = client.post(reverse("nexustoken:credits"), {"amount_credits": "1000", "checkout": "1"})
+    assert started.status_code == 302, started.content.decode()[:2000]
+    purchase = Purchase.objects.get(session_id=started["Location"].rsplit("/", 1)[-1])
+    paid = pay(f"{sandbox.nexustoken_url}/checkout/{purchase.session_id}", SUCCESS_CARD)
+    back = urlsplit(paid.headers["Location"])
+    assert client.get(f"{back.path}?{back.query}").status_code == 200
+    Purchase.objects.create(
+        user=purchase.user, session_id=f"cs_gone_{uuid.uuid4().hex}", amount_credits=250, status="expired"
+    )
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    return purchase
 
 
 def axe_problems(page, axe: Axe, name: str) -> list[str]:
@@ -177,19 +330,25 @@ def overflow_problems(page) -> list[str]:
     return [f"{measured['scrollWidth']} px wide in a {measured['width']} px window: {measured['wide']}"]
 
 
-def visit_all(browser, base_url: str, width: int, pages, check, *, user=None) -> dict[str, list[str]]:
+def visit_all(
+    browser, base_url: str, width: int, pages, check, *, scene: Scene | None = None
+) -> dict[str, list[str]]:
     """Open every page in one browser context of this width and collect what `check` finds."""
     context = browser.new_context(viewport={"width": width, "height": 800})
     found: dict[str, list[str]] = {}
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
-        if user is not None:
-            sign_in(page, base_url, user)
-        for name, path in pages:
-            page.goto(f"{base_url}{path}")
+        if scene is not None:
+            sign_in(page, base_url, scene.cast.owner.user)
+        for name, path, *step in pages:
+            answer = page.goto(f"{base_url}{path}")
+            if step:
+                step[0](page, scene)
             page.locator("main").first.wait_for()
             problems = check(page, name)
+            if answer is not None and answer.status >= 500:
+                problems = [f"answered {answer.status}", *problems]
             if problems:
                 found[f"{name} {path}"] = problems
     finally:
@@ -223,7 +382,7 @@ def test_every_signed_in_page_has_no_axe_violation(live_server, browser, scene, 
             shoot(page, PHONE_SHOTS[name])
         return axe_problems(page, axe, name)
 
-    found = visit_all(browser, live_server.url, width, scene.pages(), check, user=scene.cast.owner.user)
+    found = visit_all(browser, live_server.url, width, scene.pages(), check, scene=scene)
     assert not found, report(found, width)
 
 
@@ -246,7 +405,7 @@ def test_no_page_is_wider_than_a_320_px_window(live_server, browser, scene):
         320,
         scene.pages(),
         lambda page, name: overflow_problems(page),
-        user=scene.cast.owner.user,
+        scene=scene,
     )
     found |= visit_all(
         browser, live_server.url, 320, SIGNED_OUT_PAGES, lambda page, name: overflow_problems(page)

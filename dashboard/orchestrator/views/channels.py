@@ -23,6 +23,7 @@ from dashboard.audit import record
 from dashboard.channels import destinations
 from dashboard.channels import messages as channel_messages
 from dashboard.channels.models import Channel, Delivery, DeliveryStatus, Event, Kind, TeamAdminSeen
+from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import (
     INVALID,
@@ -99,6 +100,7 @@ async def _destination_ok(form: ChannelForm) -> bool:
 # --- the list, and adding a channel --------------------------------------------------------------
 
 
+@uncompressed  # a new channel's secret beside its typed name: see dashboard/core/compression.py
 @never_cache  # a new channel's secret is shown in this response only
 @menu_section("teams")
 @nexical_page
