@@ -17,6 +17,10 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +40,7 @@ def configure_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def make_tasks(user, total: int) -> None:
+def make_tasks(user: "User", total: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
@@ -61,7 +65,7 @@ def make_tasks(user, total: int) -> None:
     )
     copies = total // base - 1
     if copies:
-        columns = [field.column for field in Task._meta.concrete_fields if not field.primary_key]
+        columns = [str(field.column) for field in Task._meta.concrete_fields if not field.primary_key]
         copied = ", ".join("t.task_id || '-' || c.k" if col == "task_id" else f"t.{col}" for col in columns)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -72,7 +76,7 @@ def make_tasks(user, total: int) -> None:
             )
 
 
-async def stream(user) -> tuple[int, int]:
+async def stream(user: "User") -> tuple[int, int]:
     from dashboard.nexustoken import exports
     from dashboard.nexustoken.models import Task
 
@@ -83,7 +87,7 @@ async def stream(user) -> tuple[int, int]:
     return size, lines
 
 
-def measure(user, total: int) -> None:
+def measure(user: "User", total: int) -> None:
     make_tasks(user, total)
     tracemalloc.start()
     started = time.perf_counter()

@@ -12,9 +12,11 @@ line they wrote (the fetch after the end brings what the rare reads left upstrea
 """
 
 import argparse
+import functools
 import threading
 import time
 from collections import Counter
+from typing import Any
 
 from bench.poller_branch import JOBS, SEED_CALLS_PER_JOB_MINUTE, measure
 from bench.tracking_scene import Scene, build_scene, dashboard_user, every, track
@@ -53,7 +55,7 @@ def main() -> None:
         written: Counter[int] = Counter()
         lock = threading.Lock()
 
-        def write(job: dict, index: int) -> None:
+        def write(job: dict[str, Any], index: int) -> None:
             scene.log(job, f"job {index}: working")
             with lock:
                 written[job["id"]] += 1
@@ -62,7 +64,7 @@ def main() -> None:
         writers = []
         for index, job in enumerate(running):
             time.sleep(2 / JOBS)  # the writers spread across the interval
-            writers.append(every(2, lambda job=job, index=index: write(job, index), stop))
+            writers.append(every(2, functools.partial(write, job, index), stop))
         print(f"Poller upstream calls, {JOBS} running jobs nobody views, {args.latency_ms} ms latency")
         seed = f"{SEED_CALLS_PER_JOB_MINUTE:.0f} per job per minute"
         print(f"  the seed's pattern: one GET per job every 2 s = {seed}")

@@ -424,7 +424,7 @@ def test_it_names_the_fields_to_fix_beside_the_buttons_in_an_alert(client, owner
     summary = page[page.index('id="form-problems"') :]
     summary = summary[: summary.index("</div>")]
     assert 'href="#id_example_output">Example output</a>, <a href="#id_budget">Budget (NC)</a>' in summary
-    assert page.index('id="form-problems"') < page.index('>Post task</button>')  # right above Post task
+    assert page.index('id="form-problems"') < page.index(">Post task</button>")  # right above Post task
     assert 'role="alert" id="form-problems"' in page
     assert not Task.objects.filter(user=owner.user).exists()
 
