@@ -29,10 +29,12 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core.checks import CheckMessage, Tags, Warning, register
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.middleware import clickjacking, common, csp, csrf, security
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.module_loading import import_string
 
 View = Callable[..., Any]
 
@@ -121,3 +123,25 @@ class MessageMiddleware(OnTheEventLoop, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(OnTheEventLoop, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+# Django's deploy checks W001-W003 look for its own dotted paths in MIDDLEWARE, so they cannot see these
+# subclasses: settings silence them, and this check asks the same questions of the classes themselves.
+GUARDS = {
+    security.SecurityMiddleware: "security.W001",
+    clickjacking.XFrameOptionsMiddleware: "security.W002",
+    csrf.CsrfViewMiddleware: "security.W003",
+}
+
+
+@register(Tags.security, deploy=True)
+def check_guards(**_: object) -> list[CheckMessage]:
+    installed = [import_string(path) for path in settings.MIDDLEWARE]
+    return [
+        Warning(
+            f"No subclass of {guard.__module__}.{guard.__name__} in MIDDLEWARE (Django's {ident}).",
+            id="core.W001",
+        )
+        for guard, ident in GUARDS.items()
+        if not any(isinstance(cls, type) and issubclass(cls, guard) for cls in installed)
+    ]

@@ -50,7 +50,7 @@ def test_focus_follows_the_person_through_menus_forms_and_dialogs(browser, live_
         page.get_by_role("button", name="Generate token").click()
         page.get_by_text("You already have a token named").wait_for()
         # htmx settles a moment after the swap: wait for that event's effect, not for time.
-        page.wait_for_function("document.activeElement.getAttribute('aria-invalid') === 'true'")
+        page.wait_for_function("() => document.activeElement.getAttribute('aria-invalid') === 'true'")
         assert focused(page, "e.id") == "token_name"
 
         # A successful answer: focus lands on what it says, never on <body>.
@@ -58,7 +58,7 @@ def test_focus_follows_the_person_through_menus_forms_and_dialogs(browser, live_
         page.get_by_label("Full name").fill("Grace Hopper")
         page.get_by_role("button", name="Save profile").click()
         page.get_by_text("Profile saved.").wait_for()
-        page.wait_for_function("document.activeElement !== document.body")
+        page.wait_for_function("() => document.activeElement !== document.body")
         assert focused(page, "e.textContent.trim()") in ("Profile saved.", "Save profile")
 
         # A dialog gives focus back to its opener.

@@ -87,11 +87,11 @@ def test_a_hidden_tab_pauses_and_catches_up_when_shown_again(browser, sandbox, s
     worker.post(f"{job_api}/complete", json={"outputs": {}}).raise_for_status()
     other = context.new_page()
     other.goto(job_url)
-    expect(other.locator("#job-status")).to_have_text("completed")
+    expect(other.locator("#job-status")).to_have_text("Completed")
     expect(other.locator("#L3")).to_contain_text("missed line two")
     other.close()
     assert page.locator("#L2").count() == 0  # the hidden tab was not following
-    expect(page.locator("#job-status")).not_to_have_text("completed")
+    expect(page.locator("#job-status")).not_to_have_text("Completed")
 
     # Shown again: it reads what it missed from the job's polling endpoint, and shows it.
     def catch_up(response: Response) -> bool:  # the polling endpoint, not a range of older lines
@@ -105,6 +105,6 @@ def test_a_hidden_tab_pauses_and_catches_up_when_shown_again(browser, sandbox, s
     assert "missed line two" in missed["events"][0]["data"]["html"]
     expect(page.locator("#L2")).to_contain_text("missed line one")
     expect(page.locator("#L3")).to_contain_text("missed line two")
-    expect(page.locator("#job-status")).to_have_text("completed")
+    expect(page.locator("#job-status")).to_have_text("Completed")
     assert page.locator(".log-line").count() == 3  # each line once
     context.close()

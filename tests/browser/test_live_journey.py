@@ -107,7 +107,7 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
     # And the bell says so.
     page.goto(f"{stack.url}/deployments/")
     expect(page.locator(f'#deployments-recent tr[data-tracked-job="{job["id"]}"] .badge')).to_have_text(
-        "completed"
+        "Completed"
     )
     shoot(page, "deployments")
     expect(page.locator("#bell-count")).to_have_text("2")  # started, then completed

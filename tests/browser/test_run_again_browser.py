@@ -23,7 +23,7 @@ def test_a_developer_runs_a_failed_deploy_again(live_server, page, cast):
     sign_in(page, live_server.url, cast.member.user)
 
     page.goto(live_server.url + scene.url())
-    expect(page.locator("#job-status")).to_have_text("failed")
+    expect(page.locator("#job-status")).to_have_text("Failed")
     expect(page.locator("#job-ref")).to_have_text("main @ abcdef1")
     page.get_by_role("link", name="Run again…").click()
     expect(page.get_by_role("heading", name=f"Run job #{scene.ids[3]} again?")).to_be_visible()

@@ -27,7 +27,7 @@ def _sign_in_with_password(page, base: str, user, next_path: str = SECURITY) -> 
 
 def _sign_out(page) -> None:
     page.locator("details.usermenu summary").click()
-    page.get_by_role("menuitem", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url("**/accounts/login/**")
 
 

@@ -4,6 +4,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,19 @@ from cryptography.fernet import Fernet
 pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
+# Never the developer's db.sqlite3: several of these processes open it at once, beside the rest of the
+# suite (a test's own DATABASE_URL still wins).
+DATABASE_URL = f"sqlite:///{Path(tempfile.mkdtemp(prefix='nexus-production-')) / 'db.sqlite3'}"
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     # A clean environment: nothing from the developer's shell or from the test run leaks in.
-    base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "DEBUG": "false"}
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DEBUG": "false",
+        "DATABASE_URL": DATABASE_URL,
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -124,7 +133,7 @@ def test_the_deploy_check_says_when_static_files_were_not_collected(tmp_path):
 def test_the_web_server_refuses_to_start_without_collected_static_files(tmp_path):
     """Rather than answering every page with a 500: the process stops at once with the sentence."""
     base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "DEBUG": "false"}
-    env = {**base, **production_env(), "STATIC_ROOT": str(tmp_path)}
+    env = {**base, **production_env(), "STATIC_ROOT": str(tmp_path), "DATABASE_URL": DATABASE_URL}
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--port", "0"],
         cwd=ROOT,

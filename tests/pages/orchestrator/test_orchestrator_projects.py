@@ -103,7 +103,7 @@ def test_an_admin_edits_a_project(client, cast):
     page = client.get(project_url(cast, project)).content.decode()
     assert "Renamed app" in page
     assert "https://app.example.com" in page
-    assert '<span class="badge">managed</span>' in page
+    assert '<span class="badge">Managed</span>' in page
 
 
 def test_deleting_a_project_asks_for_its_name(client, cast):
