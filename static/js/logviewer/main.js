@@ -78,16 +78,20 @@ async function start(viewer) {
       groups.adopt(row);
       if (selection && number >= selection[0] && number <= selection[1]) row.classList.add("log-selected");
     }
-    paint(root);
+    unchecked.push(...paint(root));
     if (find) find.adopt(root);
   }
 
+  // Spans with a background of their own, painted but not yet checked against it (they can be
+  // only once in the page). Only those: looking through every row at each change cost a frame.
+  let unchecked = [];
   let redraw = 0;
   function changed() {
     if (redraw) return;
     redraw = window.requestAnimationFrame(() => {
       redraw = 0;
-      fixBackgrounds(list);
+      fixBackgrounds(unchecked.filter((span) => span.isConnected));
+      unchecked = [];
       counts();
       keepStop();
     });
@@ -416,7 +420,7 @@ async function start(viewer) {
   adopt(list);
   lines.measure();
   lines.resizeHoles();
-  counts();
+  changed();
 
   viewer.addEventListener("click", (event) => {
     const element = event.target;

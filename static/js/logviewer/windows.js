@@ -21,9 +21,13 @@ export class Lines {
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
   }
 
+  // The height of a plain row, fractional (13 px text is 19.5 px tall): rounded, every hole was
+  // a little off, so each window that filled one moved every row below it, and the browser had to
+  // repaint all of them at each step of a scroll.
   measure() {
     const row = this.list.querySelector(".log-line:not(.log-group)");
-    if (row && row.offsetHeight) this.rowHeight = row.offsetHeight;
+    const height = row ? row.getBoundingClientRect().height : 0;
+    if (height) this.rowHeight = height;
   }
 
   get loaded() {
@@ -241,23 +245,28 @@ export class Lines {
       return (number < low || number > high) && number !== keepNumber && !row.contains(document.activeElement);
     };
     const anchor = this.anchor();
+    // Every run's exact height is read before any is replaced: reading after a change would make
+    // the browser lay the list out again for each run.
+    const runs = [];
     let run = [];
-    const flush = () => {
+    const close = () => {
       if (!run.length) return;
-      const top = run[0].offsetTop;
-      const end = run[run.length - 1];
-      const height = end.offsetTop + end.offsetHeight - top;
-      const hole = this.hole(numberOf(run[0]), numberOf(end), Math.max(0, height));
-      run[0].before(hole);
-      run.forEach((row) => row.remove());
-      this.merge(hole);
+      const top = run[0].getBoundingClientRect().top;
+      const bottom = run[run.length - 1].getBoundingClientRect().bottom;
+      runs.push({ rows: run, height: Math.max(0, bottom - top) });
       run = [];
     };
-    for (const item of Array.from(this.list.children)) {
+    for (const item of this.list.children) {
       if (item.classList.contains("log-line") && far(item)) run.push(item);
-      else flush();
+      else close();
     }
-    flush();
+    close();
+    for (const { rows, height } of runs) {
+      const hole = this.hole(numberOf(rows[0]), numberOf(rows[rows.length - 1]), height);
+      rows[0].before(hole);
+      rows.forEach((row) => row.remove());
+      this.merge(hole);
+    }
     this.restore(anchor);
     this.onTrim();
   }
