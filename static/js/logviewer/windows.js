@@ -17,6 +17,9 @@ export class Lines {
     Object.assign(this, options);
     this.rowHeight = 20;
     this.ticking = false;
+    this.arrived = []; // windows answered, waiting for the next frame to go in
+    this.placing = null;
+    this.rows = this.list.getElementsByClassName("log-line"); // live: counting it costs nothing
     this.measure();
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
   }
@@ -31,7 +34,7 @@ export class Lines {
   }
 
   get loaded() {
-    return this.list.getElementsByClassName("log-line").length;
+    return this.rows.length;
   }
 
   holes() {
@@ -133,8 +136,7 @@ export class Lines {
   }
 
   // The first and last line numbers in (or nearest) the view.
-  inView() {
-    const anchor = this.anchor();
+  inView(anchor = this.anchor()) {
     const first = anchor ? anchor.number : 1;
     const lines = Math.ceil(this.scroller.clientHeight / this.rowHeight);
     return [first, Math.min(this.total, first + lines)];
@@ -197,7 +199,7 @@ export class Lines {
     try {
       const answer = await retrying(() => getJSON(withQuery(this.url, { from, to })), { attempts: 3, first: 500 });
       this.total = Math.max(this.total, answer.total || 0);
-      this.fill(from, to, answer.html || "");
+      await this.place(from, to, answer.html || "");
       return true;
     } catch (error) {
       this.holes().forEach((hole) => (hole.loading = null));
@@ -208,6 +210,32 @@ export class Lines {
     }
   }
 
+  // Windows that arrive wait for the next frame and go in together, with one look at where the
+  // reader is and one correction of the scroll for all of them: filled one by one as answers came,
+  // a fast scroll made the browser lay the list out twice per answer, several times a frame. A
+  // hidden page draws no frames: there they go in at once.
+  place(from, to, html) {
+    this.arrived.push([from, to, html]);
+    if (document.hidden) return Promise.resolve(this.fillArrived());
+    if (!this.placing) {
+      this.placing = new Promise((resolve) => {
+        window.requestAnimationFrame(() => resolve(this.fillArrived()));
+      });
+    }
+    return this.placing;
+  }
+
+  fillArrived() {
+    const batch = this.arrived;
+    this.arrived = [];
+    this.placing = null;
+    if (!batch.length) return;
+    const anchor = this.anchor();
+    batch.forEach(([from, to, html]) => this.fill(from, to, html));
+    this.restore(anchor);
+    this.onChange();
+  }
+
   // Put the rows of `html` (lines from..to) in place of the holes' part that stood for them.
   fill(from, to, html) {
     const template = document.createElement("template");
@@ -215,7 +243,6 @@ export class Lines {
     const rows = new Map();
     template.content.querySelectorAll(".log-line").forEach((row) => rows.set(numberOf(row), row));
     this.adopt(template.content);
-    const anchor = this.anchor();
     for (const hole of this.holes()) {
       const [holeFrom, holeTo] = span(hole);
       if (holeTo < from || holeFrom > to) continue;
@@ -230,21 +257,19 @@ export class Lines {
       if (last < holeTo) part.append(this.hole(last + 1, holeTo));
       hole.replaceWith(part);
     }
-    this.restore(anchor);
-    this.onChange();
   }
 
   // Rows far from the view (and from the line `keepNumber`) become holes again.
   trim(keepNumber) {
     if (this.loaded <= this.maxRows) return;
-    const [first, last] = this.inView();
+    const anchor = this.anchor();
+    const [first, last] = this.inView(anchor);
     const low = first - this.keep;
     const high = last + this.keep;
     const far = (row) => {
       const number = numberOf(row);
       return (number < low || number > high) && number !== keepNumber && !row.contains(document.activeElement);
     };
-    const anchor = this.anchor();
     // Every run's exact height is read before any is replaced: reading after a change would make
     // the browser lay the list out again for each run.
     const runs = [];
