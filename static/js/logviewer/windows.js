@@ -19,7 +19,9 @@ export class Lines {
     this.ticking = false;
     this.arrived = []; // windows answered, waiting for the next frame to go in
     this.placing = null;
-    this.rows = this.list.getElementsByClassName("log-line"); // live: counting it costs nothing
+    // Live collections, kept: each walks the list again only after it changed, not at every look.
+    this.rows = this.list.getElementsByClassName("log-line");
+    this.holeList = this.list.getElementsByClassName("log-hole");
     this.measure();
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
   }
@@ -38,7 +40,7 @@ export class Lines {
   }
 
   holes() {
-    return Array.from(this.list.getElementsByClassName("log-hole"));
+    return Array.from(this.holeList);
   }
 
   holeHolding(number) {
@@ -289,7 +291,11 @@ export class Lines {
     for (const { rows, height } of runs) {
       const hole = this.hole(numberOf(rows[0]), numberOf(rows[rows.length - 1]), height);
       rows[0].before(hole);
-      rows.forEach((row) => row.remove());
+      // A run is consecutive siblings: removed as one range, not row by row (a removal each).
+      const range = document.createRange();
+      range.setStartBefore(rows[0]);
+      range.setEndAfter(rows[rows.length - 1]);
+      range.deleteContents();
       this.merge(hole);
     }
     this.restore(anchor);
