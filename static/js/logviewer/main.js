@@ -350,6 +350,7 @@ async function start(viewer) {
     rows.forEach((row) => groups.see(row, true));
     adopt(fragment);
     lines.append(rows);
+    find.linesAdded();
     const empty = document.getElementById("no-logs");
     if (empty) empty.remove();
     if (following) {
@@ -407,6 +408,7 @@ async function start(viewer) {
     labelElement: viewer.querySelector(".logviewer-find-count"),
     url: data.searchUrl,
     delay: Number(data.findDelayMs) || 250,
+    refreshDelay: Number(data.findRefreshMs) || 1000,
     here,
     say,
     jump: (number) => goTo(number),
