@@ -51,8 +51,11 @@ export function readable(rgb, backgrounds) {
 
 // Paint the exact colours of `root`'s spans, and make every span with a background of its own
 // readable (a class pair such as red on red is the log's choice, but it must still be legible).
+// Answers the spans that have a background, for fixBackgrounds once they are in the page.
 export function paint(root) {
+  const backed = [];
   root.querySelectorAll("[data-fg],[data-bg],[class*='ansi-bg-']").forEach((span) => {
+    if (span.dataset.bg || span.className.includes("ansi-bg-")) backed.push(span);
     const background = parse(span.dataset.bg || "");
     if (background) span.style.backgroundColor = css(background);
     const foreground = parse(span.dataset.fg || "");
@@ -62,17 +65,20 @@ export function paint(root) {
       span.style.color = css(foreground);
     }
   });
+  return backed;
 }
 
 // Spans with a background are checked once they are in the page (the computed colours are known
-// only then): few lines have them.
-export function fixBackgrounds(root) {
-  root.querySelectorAll("[data-bg],[class*='ansi-bg-']").forEach((span) => {
+// only then): few lines have them. All styles are read before any is written.
+export function fixBackgrounds(spans) {
+  const fixes = [];
+  spans.forEach((span) => {
     const style = getComputedStyle(span);
     const foreground = parse(style.color);
     const background = parse(style.backgroundColor);
     if (!foreground || !background) return;
     const fixed = readable(foreground, [background]);
-    if (fixed !== foreground) span.style.color = css(fixed);
+    if (fixed !== foreground) fixes.push([span, css(fixed)]);
   });
+  fixes.forEach(([span, colour]) => (span.style.color = colour));
 }

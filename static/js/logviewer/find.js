@@ -6,10 +6,17 @@ import { getJSON, withQuery } from "./net.js";
 import { numberOf, rowOf } from "./windows.js";
 
 export class Find {
-  // options: input, label (where the count is written), url, delay (ms after typing), here()
-  // (the line the reader is at), jump(number) (resolves once the line is shown), say(sentence).
+  // options: input, label (where the count is written), url, delay (ms after typing), refreshDelay
+  // (ms after live lines before asking again), here() (the line the reader is at), jump(number)
+  // (resolves once the line is shown), say(sentence).
+  //
+  // Typing asks once, `delay` after the last key; a request still running when another is made is
+  // cancelled (AbortController), so a typed word costs the server one search, or two at most.
   constructor(options) {
     Object.assign(this, options);
+    this.refreshDelay = this.refreshDelay || 1000;
+    this.controller = null; // the request in flight
+    this.refreshTimer = null;
     this.query = "";
     this.matches = [];
     this.set = new Set();
@@ -42,26 +49,36 @@ export class Find {
     });
   }
 
-  // Ask the server; `jump`: show the first match after the reader's place once it answers.
-  search(jump) {
+  // Ask the server; `jump`: show the first match after the reader's place once it answers;
+  // `again`: the same query asked again (new lines came), keeping the current match and the marks
+  // until the answer replaces them.
+  search(jump, again = false) {
     window.clearTimeout(this.timer);
+    window.clearTimeout(this.refreshTimer);
     const query = this.input.value.trim();
-    if (query === this.query && this.searching) return this.searching;
+    if (!again && query === this.query && this.searching) return this.searching;
     const regex = this.regex.checked;
+    const keep = again && this.current !== -1 ? this.matches[this.current] : null;
+    if (this.controller) this.controller.abort();
+    const controller = query ? new AbortController() : null;
+    this.controller = controller;
     this.query = query;
     this.refused = "";
-    this.clear();
+    if (!again) this.clear();
     if (!query) {
       this.searching = null;
       this.write("");
       return Promise.resolve();
     }
-    this.write("Searching…");
-    const asked = query;
-    this.searching = getJSON(withQuery(this.url, regex ? { q: query, regex: 1 } : { q: query })).then(
+    if (!again) this.write("Searching…");
+    const params = regex ? { q: query, regex: 1 } : { q: query };
+    this.searching = getJSON(withQuery(this.url, params), { signal: controller.signal }).then(
       (answer) => {
-        if (asked !== this.query) return;
+        if (this.controller !== controller) return;
+        this.controller = null;
+        if (again) this.clear();
         this.matches = answer.lines || [];
+        if (keep !== null) this.current = this.matches.indexOf(keep);
         this.set = new Set(this.matches);
         this.count = answer.count || 0;
         this.capped = Boolean(answer.capped);
@@ -71,7 +88,8 @@ export class Find {
         if (jump && this.matches.length && document.activeElement === this.input) this.step(1);
       },
       (error) => {
-        if (asked !== this.query) return;
+        if (this.controller !== controller) return; // cancelled by a newer search
+        this.controller = null;
         const sentence =
           error.body && error.body.error
             ? error.body.error
@@ -84,6 +102,20 @@ export class Find {
       },
     );
     return this.searching;
+  }
+
+  // Live lines arrived: they may match. The search is asked again once they stop coming for
+  // `refreshDelay`, and the count says it is out of date meanwhile.
+  linesAdded() {
+    if (!this.query || this.refused) return;
+    if (!this.refreshTimer && this.label_ && !this.label_.endsWith("(updating)")) {
+      this.labelElement.textContent = this.label_ + " (updating)";
+    }
+    window.clearTimeout(this.refreshTimer);
+    this.refreshTimer = window.setTimeout(() => {
+      this.refreshTimer = null;
+      this.search(false, true);
+    }, this.refreshDelay);
   }
 
   clear() {

@@ -78,16 +78,20 @@ async function start(viewer) {
       groups.adopt(row);
       if (selection && number >= selection[0] && number <= selection[1]) row.classList.add("log-selected");
     }
-    paint(root);
+    unchecked.push(...paint(root));
     if (find) find.adopt(root);
   }
 
+  // Spans with a background of their own, painted but not yet checked against it (they can be
+  // only once in the page). Only those: looking through every row at each change cost a frame.
+  let unchecked = [];
   let redraw = 0;
   function changed() {
     if (redraw) return;
     redraw = window.requestAnimationFrame(() => {
       redraw = 0;
-      fixBackgrounds(list);
+      fixBackgrounds(unchecked.filter((span) => span.isConnected));
+      unchecked = [];
       counts();
       keepStop();
     });
@@ -346,6 +350,7 @@ async function start(viewer) {
     rows.forEach((row) => groups.see(row, true));
     adopt(fragment);
     lines.append(rows);
+    find.linesAdded();
     const empty = document.getElementById("no-logs");
     if (empty) empty.remove();
     if (following) {
@@ -403,6 +408,7 @@ async function start(viewer) {
     labelElement: viewer.querySelector(".logviewer-find-count"),
     url: data.searchUrl,
     delay: Number(data.findDelayMs) || 250,
+    refreshDelay: Number(data.findRefreshMs) || 1000,
     here,
     say,
     jump: (number) => goTo(number),
@@ -416,7 +422,7 @@ async function start(viewer) {
   adopt(list);
   lines.measure();
   lines.resizeHoles();
-  counts();
+  changed();
 
   viewer.addEventListener("click", (event) => {
     const element = event.target;

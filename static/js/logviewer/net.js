@@ -15,11 +15,14 @@ export class HttpError extends Error {
   }
 }
 
-export async function getJSON(url) {
+// `signal` (an AbortController's) cancels the request: the promise then rejects with the
+// browser's AbortError, not an HttpError, so a cancelled request is never reported as a failure.
+export async function getJSON(url, { signal } = {}) {
   let response;
   try {
-    response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
   } catch (error) {
+    if (error.name === "AbortError") throw error;
     throw new HttpError(0, null);
   }
   let body = null;

@@ -17,21 +17,30 @@ export class Lines {
     Object.assign(this, options);
     this.rowHeight = 20;
     this.ticking = false;
+    this.arrived = []; // windows answered, waiting for the next frame to go in
+    this.placing = null;
+    // Live collections, kept: each walks the list again only after it changed, not at every look.
+    this.rows = this.list.getElementsByClassName("log-line");
+    this.holeList = this.list.getElementsByClassName("log-hole");
     this.measure();
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
   }
 
+  // The height of a plain row, fractional (13 px text is 19.5 px tall): rounded, every hole was
+  // a little off, so each window that filled one moved every row below it, and the browser had to
+  // repaint all of them at each step of a scroll.
   measure() {
     const row = this.list.querySelector(".log-line:not(.log-group)");
-    if (row && row.offsetHeight) this.rowHeight = row.offsetHeight;
+    const height = row ? row.getBoundingClientRect().height : 0;
+    if (height) this.rowHeight = height;
   }
 
   get loaded() {
-    return this.list.getElementsByClassName("log-line").length;
+    return this.rows.length;
   }
 
   holes() {
-    return Array.from(this.list.getElementsByClassName("log-hole"));
+    return Array.from(this.holeList);
   }
 
   holeHolding(number) {
@@ -129,8 +138,7 @@ export class Lines {
   }
 
   // The first and last line numbers in (or nearest) the view.
-  inView() {
-    const anchor = this.anchor();
+  inView(anchor = this.anchor()) {
     const first = anchor ? anchor.number : 1;
     const lines = Math.ceil(this.scroller.clientHeight / this.rowHeight);
     return [first, Math.min(this.total, first + lines)];
@@ -193,7 +201,7 @@ export class Lines {
     try {
       const answer = await retrying(() => getJSON(withQuery(this.url, { from, to })), { attempts: 3, first: 500 });
       this.total = Math.max(this.total, answer.total || 0);
-      this.fill(from, to, answer.html || "");
+      await this.place(from, to, answer.html || "");
       return true;
     } catch (error) {
       this.holes().forEach((hole) => (hole.loading = null));
@@ -204,6 +212,32 @@ export class Lines {
     }
   }
 
+  // Windows that arrive wait for the next frame and go in together, with one look at where the
+  // reader is and one correction of the scroll for all of them: filled one by one as answers came,
+  // a fast scroll made the browser lay the list out twice per answer, several times a frame. A
+  // hidden page draws no frames: there they go in at once.
+  place(from, to, html) {
+    this.arrived.push([from, to, html]);
+    if (document.hidden) return Promise.resolve(this.fillArrived());
+    if (!this.placing) {
+      this.placing = new Promise((resolve) => {
+        window.requestAnimationFrame(() => resolve(this.fillArrived()));
+      });
+    }
+    return this.placing;
+  }
+
+  fillArrived() {
+    const batch = this.arrived;
+    this.arrived = [];
+    this.placing = null;
+    if (!batch.length) return;
+    const anchor = this.anchor();
+    batch.forEach(([from, to, html]) => this.fill(from, to, html));
+    this.restore(anchor);
+    this.onChange();
+  }
+
   // Put the rows of `html` (lines from..to) in place of the holes' part that stood for them.
   fill(from, to, html) {
     const template = document.createElement("template");
@@ -211,7 +245,6 @@ export class Lines {
     const rows = new Map();
     template.content.querySelectorAll(".log-line").forEach((row) => rows.set(numberOf(row), row));
     this.adopt(template.content);
-    const anchor = this.anchor();
     for (const hole of this.holes()) {
       const [holeFrom, holeTo] = span(hole);
       if (holeTo < from || holeFrom > to) continue;
@@ -226,38 +259,45 @@ export class Lines {
       if (last < holeTo) part.append(this.hole(last + 1, holeTo));
       hole.replaceWith(part);
     }
-    this.restore(anchor);
-    this.onChange();
   }
 
   // Rows far from the view (and from the line `keepNumber`) become holes again.
   trim(keepNumber) {
     if (this.loaded <= this.maxRows) return;
-    const [first, last] = this.inView();
+    const anchor = this.anchor();
+    const [first, last] = this.inView(anchor);
     const low = first - this.keep;
     const high = last + this.keep;
     const far = (row) => {
       const number = numberOf(row);
       return (number < low || number > high) && number !== keepNumber && !row.contains(document.activeElement);
     };
-    const anchor = this.anchor();
+    // Every run's exact height is read before any is replaced: reading after a change would make
+    // the browser lay the list out again for each run.
+    const runs = [];
     let run = [];
-    const flush = () => {
+    const close = () => {
       if (!run.length) return;
-      const top = run[0].offsetTop;
-      const end = run[run.length - 1];
-      const height = end.offsetTop + end.offsetHeight - top;
-      const hole = this.hole(numberOf(run[0]), numberOf(end), Math.max(0, height));
-      run[0].before(hole);
-      run.forEach((row) => row.remove());
-      this.merge(hole);
+      const top = run[0].getBoundingClientRect().top;
+      const bottom = run[run.length - 1].getBoundingClientRect().bottom;
+      runs.push({ rows: run, height: Math.max(0, bottom - top) });
       run = [];
     };
-    for (const item of Array.from(this.list.children)) {
+    for (const item of this.list.children) {
       if (item.classList.contains("log-line") && far(item)) run.push(item);
-      else flush();
+      else close();
     }
-    flush();
+    close();
+    for (const { rows, height } of runs) {
+      const hole = this.hole(numberOf(rows[0]), numberOf(rows[rows.length - 1]), height);
+      rows[0].before(hole);
+      // A run is consecutive siblings: removed as one range, not row by row (a removal each).
+      const range = document.createRange();
+      range.setStartBefore(rows[0]);
+      range.setEndAfter(rows[rows.length - 1]);
+      range.deleteContents();
+      this.merge(hole);
+    }
     this.restore(anchor);
     this.onTrim();
   }
