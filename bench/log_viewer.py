@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from playwright.sync_api import sync_playwright
 
-from bench.live_scene import build, chromium, percentile, sign_in
+from bench.live_scene import LiveScene, build, chromium, percentile, sign_in
 
 LINES = int(os.environ.get("BENCH_LINES", "100000"))
 RUNS = 3
@@ -44,7 +44,7 @@ FRAMES = """() => {
 }"""
 
 
-def insert_log(scene) -> None:
+def insert_log(scene: LiveScene) -> None:
     path = scene.stack.env["DATABASE_URL"].removeprefix("sqlite:///")
     start = datetime(2026, 1, 1)
     with sqlite3.connect(path, timeout=60) as db:
@@ -116,6 +116,7 @@ def main() -> None:
             page.goto(url)
             page.wait_for_selector("[data-log-viewer][data-ready=true]")
             box = page.locator(".logviewer-scroll").bounding_box()
+            assert box is not None  # the log is on the page
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             page.evaluate(FRAMES)
             for _ in range(150):  # upwards from the end, a long flick at a time
