@@ -32,6 +32,6 @@ def test_a_developer_runs_a_failed_deploy_again(live_server, page, cast):
     expect(page.locator(".messages .alert", has_text=f"#{scene.ids[3]} again.")).to_be_visible()
     new = TrackedJob.objects.exclude(pk=tracked.pk).get()
     assert page.url.endswith(f"/jobs/{new.job_id}/")
-    expect(page.locator("#job-status")).to_have_text("pending")
+    expect(page.locator("#job-status")).to_have_text("Pending")
     expect(page.locator("#log-viewer")).to_have_attribute("data-live", "true")
     expect(page.locator("#job-ref")).to_have_text("main @ abcdef1")
