@@ -54,7 +54,8 @@ def test_a_developer_watches_a_deploy_live_from_trigger_to_notification(page, sa
             worker.post(logs, json={"message": message, "level": level}).raise_for_status()
 
     write("cloning storefront", "\x1b[32minstalling dependencies\x1b[0m", "a needle in the log")
-    expect(page.locator("#L3")).to_contain_text("a needle in the log")
+    # The first lines wait on the poller noticing a viewer (its next pass), then on the stream.
+    expect(page.locator("#L3")).to_contain_text("a needle in the log", timeout=20_000)
     expect(page.locator("#job-status")).to_have_text("Running")
     expect(page.locator("#job-timeline [data-status=running]")).to_be_visible()
     expect(queued).to_have_count(0)  # "queued" no longer true: the banner went with it
