@@ -76,7 +76,9 @@ async def test_it_makes_as_many_queries_for_fifty_streams_as_for_one(cast):
     print(f"queries in {WINDOW} s: {one} with one stream, {fifty} with fifty")
     # A few ticks a second and a look at the jobs' state once a second, whatever the audience.
     assert 0 < one <= WINDOW * (1 / live.TICK + 2) + 2
-    assert abs(fifty - one) <= 3, (one, fifty)
+    # Flat, not one per stream: fifty streams asking for themselves would add fifty or more. A tick or two
+    # more or less in the window (a busy machine's scheduling) moves the count by a few.
+    assert abs(fifty - one) <= 6, (one, fifty)
 
 
 async def test_a_new_line_wakes_every_stream_of_its_job_and_no_other(cast):
