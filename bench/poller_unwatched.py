@@ -2,9 +2,9 @@
 
 The seed's own pattern polls each job with one GET every 2 s: 30 calls per job per minute (as
 bench/poller_branch.py counts it). A running job whose page nobody views has its status read with
-its branch's list, and its log only every cadence.UNWATCHED_LOGS (a minute) and once when it ends;
-all its calls together should cost at most a tenth of the seed's pattern. Measured over --seconds
-(default 120: two of the log reads' minute) with 50 ms of upstream latency, 20 jobs on one branch
+its branch's list, and its log only every settings.POLLER_UNWATCHED_LOG_SECONDS (a minute) and once
+when it ends; all its calls together should cost at most a tenth of the seed's pattern. Measured over
+--seconds (default 120: two of the log reads' minute) with 50 ms of upstream latency, 20 jobs on one branch
 each writing a line every 2 s. Then the jobs end, and the bench checks that the cache holds every
 line they wrote (the fetch after the end brings what the rare reads left upstream).
 

@@ -291,6 +291,9 @@ POLLER_CLAIM_BATCH = env.int("POLLER_CLAIM_BATCH", default=200)
 # Live pages say "Live updates paused: the tracker has not run since 12:04" once the newest poller
 # pass is older than this: many passes (at most 1 s apart) and a slow one, not a single late pass.
 POLLER_STALE_SECONDS = env.float("POLLER_STALE_SECONDS", default=30.0)
+# Seconds between reads of the log of a running job that nobody views (its status is still read every
+# few seconds): its lines wait upstream, and the read after the job ends brings every one of them.
+POLLER_UNWATCHED_LOG_SECONDS = env.float("POLLER_UNWATCHED_LOG_SECONDS", default=60.0)
 # Seconds between the task poller's calls with one NexusToken key: the upstream allows 10 requests/s
 # per key, and the pages of the same user share the key, so the poller leaves them room.
 TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)

@@ -3,6 +3,7 @@
 import random
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Case, DateTimeField, Q, Value, When
 
 from .models import Status
@@ -12,9 +13,6 @@ VIEWED_WINDOW = timedelta(seconds=10)
 # Running and viewed: new lines at least every 0.5 s (the pass itself takes some of it).
 VIEWED_RUNNING = timedelta(seconds=0.4)
 RUNNING = timedelta(seconds=3)
-# The log of a running job nobody views is read this rarely (its status still every RUNNING): the
-# lines wait upstream, and the fetch after the job ends brings every one of them into the cache.
-UNWATCHED_LOGS = timedelta(seconds=60)
 # Pending jobs only need their branch list; a viewer wants to see the start within a second or so.
 VIEWED_PENDING = timedelta(seconds=1)
 PENDING = timedelta(seconds=2)
@@ -38,7 +36,10 @@ def logs_wanted(last_viewed_at: datetime | None, logs_read_at: datetime | None, 
     """Whether a running job's log is read this pass: always while viewed, else once a minute."""
     if is_viewed(last_viewed_at, now):
         return True
-    return logs_read_at is None or now - logs_read_at >= UNWATCHED_LOGS
+    # Rarely (settings.POLLER_UNWATCHED_LOG_SECONDS, a minute): the lines wait upstream, and the read
+    # after the job ends brings every one of them into the cache.
+    every = timedelta(seconds=settings.POLLER_UNWATCHED_LOG_SECONDS)
+    return logs_read_at is None or now - logs_read_at >= every
 
 
 def status_stale(status_checked_at: datetime | None, viewed: bool, now: datetime) -> bool:

@@ -53,7 +53,7 @@ class TrackedJob(models.Model):
     # Set by the fetch made after the job finished: the cache then holds every line.
     logs_complete = models.BooleanField(default=False)
     # When the poller last read the job's log: a running job nobody views is read only every
-    # cadence.UNWATCHED_LOGS (and once more when it ends), see poller._logs.
+    # settings.POLLER_UNWATCHED_LOG_SECONDS (and once more when it ends), see poller._logs.
     logs_read_at = models.DateTimeField(null=True, blank=True)
 
     # Scheduling and leases (see poller.py).

@@ -4,6 +4,7 @@ a job someone views keeps its fast log cadence."""
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from dashboard.tracking import cadence
@@ -43,7 +44,9 @@ def test_an_unwatched_running_jobs_log_waits_and_is_cached_whole_when_it_ends(ca
     assert messages(tracked) == ["first"]
 
     # A minute later it is read again.
-    TrackedJob.objects.filter(pk=tracked.pk).update(logs_read_at=timezone.now() - cadence.UNWATCHED_LOGS)
+    TrackedJob.objects.filter(pk=tracked.pk).update(
+        logs_read_at=timezone.now() - timedelta(seconds=settings.POLLER_UNWATCHED_LOG_SECONDS)
+    )
     make_due()
     one_pass(poller)
     assert messages(tracked) == ["first", "second", "third"]

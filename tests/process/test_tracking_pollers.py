@@ -79,6 +79,9 @@ class Pollers:
             "POLLER_LEASE_SECONDS": str(LEASE_SECONDS),
             # A few due jobs per pass, so a poller that started a little earlier cannot take them all.
             "POLLER_CLAIM_BATCH": "2",
+            # The logs of these unwatched jobs every 2 s, not every minute: a pass that sees a job
+            # start just before its first lines are written reads them on the next pass.
+            "POLLER_UNWATCHED_LOG_SECONDS": "2",
             "PYTHONUNBUFFERED": "1",
         }
         log = (self.logs / f"{name}.log").open("w")
