@@ -39,6 +39,24 @@ def _strict_audit():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _one_tls_context():
+    """Every httpx client the tests make shares one TLS context. Each new client reads the CA bundle
+    (about 30 ms of CPU), and the helpers make hundreds (`httpx.post` makes one per call): that was
+    a third of the workers' CPU. They all talk plain HTTP to the sandbox anyway. (The dashboard's and
+    the sandbox's own clients share one already: dashboard.services.http.tls_context.)"""
+    from httpx._transports import default
+
+    shared, create = default.create_ssl_context(), default.create_ssl_context
+
+    def create_once(verify=True, cert=None, trust_env=True):
+        return shared if verify is True and cert is None and trust_env else create(verify, cert, trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(default, "create_ssl_context", create_once)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _short_waits():
     """Waits meant for real upstreams: every injected 5xx would otherwise cost 0.2 + 0.4 s of
     backoff, and every polled task 0.2 s of spacing (the sandbox's rate limits are off)."""

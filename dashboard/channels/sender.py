@@ -28,6 +28,7 @@ from dashboard.accounts import crypto
 from dashboard.core import leases
 from dashboard.notifications.models import Kind as NotificationKind
 from dashboard.notifications.notify import notify
+from dashboard.services.http import tls_context
 
 from . import destinations, messages
 from .models import Channel, Delivery, DeliveryStatus, Event, Kind, TeamAdminSeen
@@ -194,6 +195,7 @@ def client() -> httpx.AsyncClient:
     # No kept-alive connections either: they are pooled by address, and a TLS connection opened for
     # one host name must not carry a request for another name on the same address.
     return httpx.AsyncClient(
+        verify=tls_context(),
         timeout=httpx.Timeout(settings.CHANNELS_TIMEOUT),
         follow_redirects=False,
         trust_env=False,

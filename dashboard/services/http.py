@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import random
+import ssl
 import weakref
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -80,12 +81,20 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.A
 )
 
 
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process: reading the CA bundle costs about 30 ms,
+    which a new client (one per event loop, see above) would otherwise pay each time."""
+    return httpx.create_ssl_context()
+
+
 def _client(base_url: str) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     pool = _clients.setdefault(loop, {})
     client = pool.get(base_url)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
+            verify=tls_context(),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )

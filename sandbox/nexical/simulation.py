@@ -14,7 +14,7 @@ import time
 import httpx
 from django.db import connection, transaction
 
-from sandbox.core import knobs
+from sandbox.core import knobs, tls
 
 from .auth import hash_token, new_secret
 from .demo import ENROLLMENT_TOKEN
@@ -44,7 +44,7 @@ def _loop(api_url: str) -> None:
     workers = _Workers()
     running: set[threading.Thread] = set()
     backoff = IDLE_SECONDS
-    with httpx.Client(base_url=api_url, timeout=10) as http:
+    with httpx.Client(base_url=api_url, timeout=10, verify=tls.context()) as http:
         while True:
             running = {thread for thread in running if thread.is_alive()}
             if not knobs.get("simulate_worker") or len(running) >= knobs.get("worker_slots"):
@@ -77,7 +77,7 @@ def _loop(api_url: str) -> None:
 def _run_safely(api_url: str, session: str, job: dict, resumed: bool) -> None:
     """One job, in its own thread; a failure ends this job's run, never the worker."""
     try:
-        with httpx.Client(base_url=api_url, timeout=10) as http:
+        with httpx.Client(base_url=api_url, timeout=10, verify=tls.context()) as http:
             _run(http, session, job, resumed)
     except httpx.HTTPStatusError as error:
         # 409: someone else finished the job; 401: the session expired. Either way this run is over.

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from django.db import close_old_connections
 
-from sandbox.core import knobs
+from sandbox.core import knobs, tls
 
 from . import checks, lifecycle
 from .models import Task
@@ -150,7 +150,10 @@ class _Node:
         finally:
             close_old_connections()
         with httpx.Client(
-            base_url=self.api_url, headers={"X-API-Key": node_key(self.number)}, timeout=10
+            verify=tls.context(),
+            base_url=self.api_url,
+            headers={"X-API-Key": node_key(self.number)},
+            timeout=10,
         ) as http:
             while True:
                 try:

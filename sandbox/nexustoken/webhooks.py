@@ -12,7 +12,7 @@ import httpx
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from sandbox.core import knobs
+from sandbox.core import knobs, tls
 
 from .lifecycle import iso
 from .models import SETTLED, Task, WebhookDelivery
@@ -54,7 +54,7 @@ def _deliver(task_id) -> None:
         body = payload(task)
         signature = sign(body, task.creator.webhook_secret)
         url = task.callback_url
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=10, verify=tls.context()) as client:
             for attempt, delay in enumerate(SCHEDULE, start=1):
                 time.sleep(delay)
                 if _attempt(client, task, url, body, signature, attempt):
