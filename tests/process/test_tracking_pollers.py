@@ -25,7 +25,7 @@ from dashboard.core.models import PollerHeartbeat
 from dashboard.notifications.models import Notification
 from dashboard.tracking.models import JobEvent, JobInterest, LogLine, Reason, TrackedJob
 from tests.support.orchestrator_cast import Cast, Person
-from tests.support.sandbox_process import ROOT, _postgres_database
+from tests.support.sandbox_process import ROOT, _postgres_database, dashboard_database
 from tests.support.tracking_helpers import Worker, new_branch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.process]
@@ -39,7 +39,7 @@ def shared_database(tmp_path):
     """A fresh, migrated database of the suite's kind that subprocesses can open; yields its URL."""
     postgres = connections["default"].vendor == "postgresql"
     name = f"pollers_{uuid.uuid4().hex[:8]}"
-    url = _postgres_database(os.environ["DATABASE_URL"], name) if postgres else f"sqlite:///{tmp_path / name}"
+    url = dashboard_database(tmp_path / name, name if postgres else None)
     config = environ.Env.db_url_config(url)
     if not postgres:  # as settings.py configures SQLite: wait for locks, WAL
         config["OPTIONS"] = {
@@ -47,8 +47,6 @@ def shared_database(tmp_path):
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL;",
         }
-    migrate = [sys.executable, "manage.py", "migrate", "--verbosity", "0"]
-    subprocess.run(migrate, cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True)
     default = dict(connections.settings["default"])
     connections.settings[SHARED] = connections.configure_settings({"default": default, SHARED: config})[
         SHARED
@@ -224,8 +222,8 @@ def assert_exactly_once(cast: Cast, finals: dict[int, str]) -> None:
     assert {prefix for (prefix, _, _) in sent} == {cast.owner.upstream["token"][:8]}
 
 
-def test_it_shares_fifty_jobs_between_two_pollers_recording_everything_once(cast, pollers):
-    jobs = make_jobs(cast, branches=5, per_branch=10)
+def test_it_shares_twenty_jobs_between_two_pollers_recording_everything_once(cast, pollers):
+    jobs = make_jobs(cast, branches=4, per_branch=5)
     worker = Worker(cast)  # enrolled before the pollers load the machine
     pollers.start("A")
     pollers.start("B")
@@ -247,7 +245,7 @@ def test_it_shares_fifty_jobs_between_two_pollers_recording_everything_once(cast
 
 
 def test_it_takes_over_the_work_of_a_poller_killed_mid_pass(cast, pollers):
-    jobs = make_jobs(cast, branches=2, per_branch=10)
+    jobs = make_jobs(cast, branches=2, per_branch=5)
     worker = Worker(cast)
     cast.sandbox.set_knobs(latency_ms=150)  # long passes: the kill lands in the middle of one
     victim = pollers.start("A")

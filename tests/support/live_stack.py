@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.sandbox_process import ROOT, free_port
+from tests.support.sandbox_process import ROOT, dashboard_database, free_port
 
 
 @dataclass
@@ -74,12 +74,12 @@ class Stack:
 
 
 def start_stack(sandbox, *, poller: bool = True, web_command: list[str] | None = None) -> Stack:
-    """Migrate a fresh database, then start the web server (and the poller) on it."""
+    """Start the web server (and the poller) on a fresh, migrated database."""
     workdir = Path(tempfile.mkdtemp(prefix="nexus-stack-"))
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'dashboard.sqlite3'}",
+        "DATABASE_URL": dashboard_database(workdir / "dashboard.sqlite3"),
         "NEXICAL_API_URL": sandbox.nexical_url,
         "NEXUSTOKEN_API_URL": sandbox.nexustoken_url,
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
@@ -89,7 +89,6 @@ def start_stack(sandbox, *, poller: bool = True, web_command: list[str] | None =
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
-    stack.manage("migrate", "--verbosity", "0")
     web = web_command or [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
     stack.start("web", *web, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning")
     if poller:

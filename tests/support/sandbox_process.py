@@ -185,14 +185,62 @@ def _template(run: str, seed: bool) -> str:
     return name("seeded" if seed else "migrated")
 
 
+def _migrate_dashboard(database_url: str) -> None:
+    command = [sys.executable, "manage.py", "migrate", "--verbosity", "0"]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def _dashboard_template(run: str, postgres: str) -> str:
+    """The run's migrated dashboard database, made by whichever worker needs it first (as _template
+    makes the sandbox's): SQLite, the file's path; PostgreSQL, the database's name."""
+    folder = _templates_dir(run)
+    folder.mkdir(exist_ok=True)
+    name = f"nexus_dashboard_{run}" if postgres else str(folder / "dashboard.sqlite3")
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = folder / "dashboard.done"
+        if not done.exists():
+            _migrate_dashboard(_postgres_database(postgres, name) if postgres else f"sqlite:///{name}")
+            if not postgres:
+                with sqlite3.connect(name) as conn:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            done.touch()
+    return name
+
+
+def dashboard_database(sqlite_path: Path, postgres_name: str | None = None) -> str:
+    """A fresh, migrated dashboard database for processes of their own (a stack, pollers, web
+    processes), and its URL: a PostgreSQL database named `postgres_name` beside the suite's when
+    that is given and the suite runs on PostgreSQL, else the SQLite file `sqlite_path`. In a test run
+    it is a copy of a template migrated once for the run (a migration costs some 3 s of CPU); outside
+    one (benchmarks) it is migrated in place."""
+    postgres = _postgres_url() if postgres_name else ""
+    run = os.environ.get(RUN_ENV, "")
+    if postgres:
+        template = _dashboard_template(run, postgres) if run else None
+        url = _postgres_database(postgres, postgres_name, like=template)  # type: ignore[arg-type]
+    else:
+        url = f"sqlite:///{sqlite_path}"
+        if run:
+            shutil.copyfile(_dashboard_template(run, ""), sqlite_path)
+    if not run:
+        _migrate_dashboard(url)
+    return url
+
+
 def drop_templates(run: str) -> None:
-    """Remove what the run's sandboxes were copied from (called once the whole run is over)."""
+    """Remove what the run's sandboxes and dashboards were copied from (called once the whole run is
+    over)."""
     postgres = _postgres_url()
     folder = _templates_dir(run)
     if postgres and folder.exists():
         for name in ("seeded", "migrated"):
             if (folder / f"{name}.done").exists():
                 _postgres_database(postgres, f"nexus_sandbox_{run}_{name}", create=False)
+        if (folder / "dashboard.done").exists():
+            _postgres_database(postgres, f"nexus_dashboard_{run}", create=False)
     shutil.rmtree(folder, ignore_errors=True)
 
 
