@@ -160,6 +160,16 @@ def browser(monkeypatch_module):
                 "--disable-sync",
             ],
         )
+        new_context = browser.new_context
+
+        def calm_context(**options):
+            # As a person who asked for less motion (Playwright emulates "no-preference" otherwise):
+            # no endless animation (the running badge's pulse, a spinner) redrawn at every frame in
+            # every open page, which cost more CPU than the rest of a page with live tabs; and no
+            # check (axe's contrast, a screenshot) lands halfway through a fade.
+            return new_context(**{"reduced_motion": "reduce", **options})
+
+        browser.new_context = calm_context
         yield browser
         browser.close()
 
