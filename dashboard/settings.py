@@ -173,6 +173,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
         # Seconds a request waits for a free connection before failing (a 500 beats hanging forever).
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+# Per process, as Django's default; its async methods skip the thread hand-off (dashboard/core/cache.py).
+CACHES = {"default": {"BACKEND": "dashboard.core.cache.InProcessCache"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
