@@ -148,6 +148,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with its widgets' attribute loop done in Python (dashboard/core/forms_renderer.py).
+FORM_RENDERER = "dashboard.core.forms_renderer.FormRenderer"
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the poller share the file: wait for locks instead of failing at once.

@@ -23,7 +23,7 @@ from django.http.response import HttpResponseBase
 
 def login_required[V: Callable[..., Any]](view: V) -> V:
     if not iscoroutinefunction(view):
-        return cast(V, django_login_required(view))
+        return django_login_required(view)
 
     @wraps(view)
     async def signed_in_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
