@@ -142,9 +142,14 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.core.context_processors.site",
             ],
+            # Replaces Django's {% url %} with one that keeps URLs without arguments (fixed_urls.py).
+            "builtins": ["dashboard.core.templatetags.fixed_urls"],
         },
     },
 ]
+
+# Django's form renderer with its widgets' attribute loop done in Python (dashboard/core/forms_renderer.py).
+FORM_RENDERER = "dashboard.core.forms_renderer.FormRenderer"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -171,6 +176,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
         # Seconds a request waits for a free connection before failing (a 500 beats hanging forever).
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+# Per process, as Django's default; its async methods skip the thread hand-off (dashboard/core/cache.py).
+CACHES = {"default": {"BACKEND": "dashboard.core.cache.InProcessCache"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -213,7 +220,10 @@ SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# The dashboard speaks English only. With translation on, every get_language() (each {% url %}, each
+# date or number formatted) reads the active language from a context-local: a few hundred lookups a
+# page. Off, Django answers LANGUAGE_CODE at once; the formats are the same English ones.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -46,7 +46,8 @@ def _one_tls_context():
     the sandbox's own clients share one already: dashboard.services.http.tls_context.)"""
     from httpx._transports import default
 
-    shared, create = default.create_ssl_context(), default.create_ssl_context
+    # The transport module's own name for it (not re-exported, hence the ignore) is the one to replace.
+    shared, create = default.create_ssl_context(), default.create_ssl_context  # type: ignore[attr-defined]
 
     def create_once(verify=True, cert=None, trust_env=True):
         return shared if verify is True and cert is None and trust_env else create(verify, cert, trust_env)

@@ -18,7 +18,6 @@ from typing import Any, Concatenate, cast
 from urllib.parse import urlencode, urlsplit
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
@@ -26,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from dashboard.accounts import clients
 from dashboard.accounts.models import Service
 from dashboard.audit import Audit
+from dashboard.core.login import login_required
 from dashboard.services.errors import (
     APIError,
     AuthError,

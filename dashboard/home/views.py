@@ -5,7 +5,6 @@ from collections.abc import Awaitable
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection as db_connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -14,6 +13,7 @@ from django.utils import timezone
 from dashboard.accounts.models import Service
 from dashboard.core import tracker
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.nexustoken.summary import nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError

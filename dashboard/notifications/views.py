@@ -4,7 +4,6 @@ from typing import TypedDict
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.core.sections import menu_section
 
 from .forms import IdForm, PreferenceForm

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpResponse
@@ -18,6 +17,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from dashboard.audit import Result, record
 from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.core.pages import INVALID, STALE_ROW, UNKNOWN_ACTION, Outcome, action_name, ask_first, go, page
 
 from . import factors, sessions

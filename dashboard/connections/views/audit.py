@@ -2,13 +2,13 @@
 someone tried with their username."""
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpResponse, StreamingHttpResponse
 
 from dashboard.audit import AuditEntry
 from dashboard.core import auditlog
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 
 # Rows written without an account (nobody was signed in) that still concern this user.
 _ATTEMPTS_ON_MY_NAME = ("signin.failed", "signin.locked")

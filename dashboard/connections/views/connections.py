@@ -9,7 +9,6 @@ card that changed, rendered from the `{% partialdef %}` of the page template.
 import asyncio
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from dashboard.accounts.models import Service
 from dashboard.core.compression import uncompressed
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.core.pages import action_name
 
 from . import nexical_card, nexustoken_card

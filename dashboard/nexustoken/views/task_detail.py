@@ -9,7 +9,6 @@ writes.
 
 import json
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from dashboard.audit import Audit
 from dashboard.core import pages, tracker
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError

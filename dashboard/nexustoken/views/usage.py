@@ -6,7 +6,6 @@ upstream call and works while NexusToken is down.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -15,6 +14,7 @@ from django.urls import reverse
 from dashboard.audit import record
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.core.sections import menu_section
 
 from .. import budgets, charts, exports, usage_range

@@ -7,7 +7,6 @@ the Nexical account the dashboard uses has the invited email.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -15,6 +14,7 @@ from django.urls import reverse
 from dashboard.accounts.models import Service
 from dashboard.audit import Audit
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.login import login_required
 from dashboard.core.pages import INVALID, Outcome, PageResponse, action_name, go, nexical_page, page, refusal
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, AuthError, UpstreamError
