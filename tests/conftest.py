@@ -170,7 +170,7 @@ def browser(monkeypatch_module):
             # check (axe's contrast, a screenshot) lands halfway through a fade.
             return new_context(**{"reduced_motion": "reduce", **options})
 
-        browser.new_context = calm_context
+        browser.new_context = calm_context  # type: ignore[method-assign]  # every context, however made
         yield browser
         browser.close()
 
