@@ -16,4 +16,5 @@ urlpatterns = [
     path(f"{JOB}log.txt", jobs.job_log_raw, name="job_log_raw"),
     path(f"{JOB}search", logsearch.job_log_search, name="job_log_search"),
     path(f"{JOB}outline", logsearch.job_log_outline, name="job_log_outline"),
+    path(f"{JOB}levels", logsearch.job_log_levels, name="job_log_levels"),
 ]

@@ -9,6 +9,7 @@ check (the viewer's own token against the live sandbox) and every endpoint are t
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError
 
 from dashboard.services import nexical
 from dashboard.tracking.interest import JobPath, track_job
@@ -25,6 +26,7 @@ pytestmark = [
 LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for
 SPECIAL = {
     150: ("error", "boom: the first error \x1b[31mred\x1b[0m"),
+    1200: ("warn", "retrying the upload"),
     2500: ("info", "a needle in the middle"),
     2600: ("error", "the second error"),
     4800: ("info", "\x1b[38;2;255;136;0ma needle in truecolor\x1b[0m"),
@@ -76,6 +78,23 @@ def in_view(page, selector: str) -> bool:
                            return e.top >= s.top - 1 && e.bottom <= s.bottom + 1; }""",
         selector,
     )
+
+
+# How many plain rows tall the log's rows and holes are together.
+LOG_HEIGHT_IN_ROWS = """() => {
+  const items = Array.from(document.getElementById('log-lines').children);
+  const row = items.find((item) => item.offsetParent && item.classList.contains('log-line') &&
+    !item.classList.contains('log-group')).getBoundingClientRect().height;
+  return items.reduce((sum, item) => sum + item.getBoundingClientRect().height, 0) / row;
+}"""
+
+
+def log_height_is(page, rows: int) -> None:
+    """Wait until the log is `rows` plain rows tall (within half a row)."""
+    try:
+        page.wait_for_function(f"() => Math.abs(({LOG_HEIGHT_IN_ROWS})() - {rows}) < 0.5", timeout=20_000)
+    except TimeoutError:
+        assert page.evaluate(LOG_HEIGHT_IN_ROWS) == rows
 
 
 PATIENCE = 60_000  # ms: a busy machine renders a 1,300-line page slowly; nothing here waits on a timer
@@ -137,11 +156,25 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     assert in_view(page, "#L5000") and page.locator("#L2500").count() == 0
 
     find = page.get_by_label("Search the log")
-    find.fill("needle")
+    searches = []
+    page.on("request", lambda request: searches.append(request.url) if "/search?" in request.url else None)
+    # A search still running when the next one is asked is cancelled: the server's answer to the
+    # first is held back here, and the browser gives up on it.
+    held = []
+    page.route("**/search?q=step*", lambda route: held.append(route))
+    with page.expect_request("**/search?q=step*"):
+        find.fill("step")
+    # Typing fast: one search for the word typed, and the one still running cancelled.
+    find.select_text()
+    with page.expect_event("requestfailed", lambda request: "q=step" in request.url) as cancelled:
+        find.press_sequentially("needle")
+    assert cancelled.value.failure == "net::ERR_ABORTED"
+    page.unroute("**/search?q=step*")
     # The server searches the whole log; typing jumps to the first match after the reader's place
     # (none after the end: it wraps around to the first).
     page.locator("#L2500.log-match-current").wait_for()
     assert in_view(page, "#L2500") and page.locator(".logviewer-find-count").inner_text() == "1 of 2"
+    assert len(searches) == 2 and "q=needle&" in searches[1] + "&"  # nothing asked for "n", "ne", …
     find.press("Enter")
     page.locator("#L4800.log-match-current").wait_for()
     assert in_view(page, "#L4800") and page.locator(".logviewer-find-count").inner_text() == "2 of 2"
@@ -152,15 +185,27 @@ def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cas
     find.press("Escape")
     assert page.locator(".log-match").count() == 0
 
+    # Levels: the rows in the page go at once, and the lines not loaded count only those of the
+    # levels shown (the level counts are asked for then): four lines are not info.
     page.locator("#L4500").evaluate("line => line.scrollIntoView()")
     page.get_by_label("Info").uncheck()
     assert page.locator("#L4500").is_hidden()
     assert page.locator("#L4900").is_visible()
+    log_height_is(page, 4)
+    # Search leaves the hidden lines out; a match in the unloaded middle lands in view.
+    find.fill("needle")
+    page.locator(".logviewer-find-count", has_text="No match").wait_for()
+    find.fill("retrying")
+    page.locator("#L1200.log-match-current").wait_for()
+    assert in_view(page, "#L1200")
+    log_height_is(page, 4)
+    find.press("Escape")
     page.get_by_label("Warnings").uncheck()
     assert page.locator("#L4900").is_hidden()
+    log_height_is(page, 2)
     page.get_by_label("Info").check()
     page.get_by_label("Warnings").check()
-    assert page.locator("#L4500").is_visible()
+    assert page.locator("#L1201").is_visible()
 
     page.get_by_role("button", name="First error").click()
     page.wait_for_url("**#L150")
@@ -250,9 +295,15 @@ def test_it_follows_new_lines_pauses_when_scrolled_up_and_jumps_to_the_end(asgi_
                            " return s.scrollHeight - s.scrollTop - s.clientHeight < 24; }")  # fmt: skip
     assert page.locator("#job-status").inner_text() == "Running"
 
+    # A search on a running log: its count follows the lines that arrive.
+    find = page.get_by_label("Search the log")
+    find.fill("linking")
+    page.locator(".logviewer-find-count", has_text="No match").wait_for()
     record_lines(tracked, ["\x1b[33mwarming caches\x1b[0m", "linking"])
     page.locator("#L122").wait_for()
     assert in_view(page, "#L122")  # followed
+    page.locator(".logviewer-find-count", has_text="1 match").wait_for()
+    assert page.locator("#L122.log-match").count() == 1
 
     page.locator(".logviewer-scroll").evaluate("s => { s.scrollTop = 0; }")
     page.wait_for_function("() => document.querySelector('[data-toggle=follow]').ariaPressed === 'false'")

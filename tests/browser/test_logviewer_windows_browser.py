@@ -229,8 +229,8 @@ def test_a_failed_job_opens_at_its_first_error_with_its_steps_folded(live_server
     assert page.evaluate("document.activeElement.closest('.log-line').id") == "L52"
     page.keyboard.press("ArrowLeft")
     assert install.get_attribute("aria-expanded") == "false" and page.locator("#L60").is_hidden()
-    page.keyboard.press("ArrowDown")  # past the folded lines, to the next step
-    assert page.evaluate("document.activeElement.closest('.log-line').id") == "L1002"
+    page.keyboard.press("ArrowDown")  # past the folded lines (loading them), to the next step
+    page.wait_for_function("() => document.activeElement.closest('.log-line').id === 'L1002'")
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
     assert install.get_attribute("aria-expanded") == "true"

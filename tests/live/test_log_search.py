@@ -106,7 +106,9 @@ def test_the_migration_backfills_numbers_in_id_order_within_each_job(cast):
         assert list(job.log_lines.order_by("id").values_list("number", flat=True)) == [1, 2, 3]
 
 
-@pytest.mark.parametrize("name", ["tracking:job_log_search", "tracking:job_log_outline"])
+@pytest.mark.parametrize(
+    "name", ["tracking:job_log_search", "tracking:job_log_outline", "tracking:job_log_levels"]
+)
 def test_it_hides_search_and_outline_from_an_outsider(client, cast, scene, name):
     record_lines(scene.tracked(), ["members-only secret line"])
     client.force_login(cast.outsider.user)
@@ -128,6 +130,21 @@ def test_it_searches_the_whole_log_case_insensitively_and_counts_past_the_cap(cl
     # Short queries (below the trigram index's three characters) still find their lines.
     assert search(client, scene, q="7").json()["lines"] == [7]
     assert search(client, scene, q="K", case="1").json()["count"] == 5
+
+
+def test_it_leaves_out_the_levels_the_reader_filtered_out(client, scene):
+    tracked = scene.tracked()
+    record_lines(tracked, ["deploy step one", "deploy step two"])  # 1, 2
+    record_lines(tracked, ["deploy is slow"], level="warn")  # 3
+    record_lines(tracked, ["deploy failed"], level="error")  # 4
+    # Every search path: the trigram index (or PostgreSQL's), a short query's scan, a regex.
+    assert search(client, scene, q="deploy", hide="info").json()["lines"] == [3, 4]
+    assert search(client, scene, q="de", hide="info,warn").json()["lines"] == [4]
+    assert search(client, scene, q="Deploy", case="1", hide="info").json()["count"] == 0
+    assert search(client, scene, q=r"deploy \w+", regex="1", hide="error, info").json()["lines"] == [3]
+    assert search(client, scene, q="deploy", hide="").json()["count"] == 4
+    too_many = ",".join(f"level{n}" for n in range(logsearch.MAX_HIDDEN + 1))
+    assert "at most" in search(client, scene, q="deploy", hide=too_many).json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -212,6 +229,37 @@ def test_it_outlines_nested_empty_and_unclosed_groups(client, scene):
         ("Tail", 9, None, 2, 0, True),
     ]
     assert shape["groups"][3]["seconds"] is None
+
+
+def levels(client, scene) -> dict:
+    response = client.get(scene.url("tracking:job_log_levels"))
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    return response.json()
+
+
+def test_it_counts_each_levels_lines_per_block_of_line_numbers(client, scene, monkeypatch):
+    tracked = scene.tracked()
+    record_lines(tracked, ["a", "b", "c"])  # 1-3
+    record_lines(tracked, ["careful"], level="warn")  # 4
+    record_lines(tracked, ["d"] * 5)  # 5-9
+    record_lines(tracked, ["boom"], level="error")  # 10
+    assert levels(client, scene) == {
+        "total": 10,
+        "block": 100,
+        "counts": {"info": [8], "warn": [1], "error": [1]},
+    }
+    # A longer log gets larger blocks (a multiple of the smallest), never more than MAX_BLOCKS.
+    monkeypatch.setattr(logsearch, "LEVEL_BLOCK", 2)
+    monkeypatch.setattr(logsearch, "MAX_BLOCKS", 3)
+    assert levels(client, scene) == {
+        "total": 10,
+        "block": 4,  # 10 lines in blocks of 2 would be 5 blocks: blocks of 4, 1-4, 5-8, 9-10
+        "counts": {"info": [3, 4, 1], "warn": [1, 0, 0], "error": [0, 0, 1]},
+    }
+
+
+def test_an_empty_log_has_no_level_counts(client, scene):
+    assert levels(client, scene) == {"total": 0, "block": 100, "counts": {}}
 
 
 def test_it_gives_a_marker_name_with_html_and_ansi_as_plain_text(client, scene):

@@ -319,7 +319,7 @@ async def job_log_raw(
 async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
     """What the job page shows of a tracked job: its facts, history and the start of its log."""
     log, events = await logs.aread_page(job.pk)
-    names = ("stream", "updates", "log_lines", "log_raw", "log_search", "log_outline")
+    names = ("stream", "updates", "log_lines", "log_raw", "log_search", "log_outline", "log_levels")
     urls = {name: reverse(f"tracking:job_{name}", args=_job_args(job)) for name in names}
     return {
         "page_url": _page_url(job),

@@ -1,6 +1,6 @@
-"""Search and outline of a tracked job's whole cached log, as JSON for the log viewer.
+"""Search, outline and level counts of a tracked job's whole cached log, as JSON for the log viewer.
 
-Both read the poller's cache, never upstream, after `access.viewable_job` has checked that the
+All read the poller's cache, never upstream, after `access.viewable_job` has checked that the
 viewer may see the job (a stranger gets a 404). See tracking/logsearch.py for how each is answered.
 """
 
@@ -29,12 +29,16 @@ def _flag(request: AuthenticatedRequest, name: str) -> bool:
 async def job_log_search(
     request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
 ) -> JsonResponse:
-    """`?q=` (case-insensitive substring; `regex=1` for a regular expression, `case=1` to match case):
-    how many lines match in the whole log, and the numbers of the first MAX_RESULTS."""
+    """`?q=` (case-insensitive substring; `regex=1` for a regular expression, `case=1` to match case;
+    `hide=info,warn` leaves out the lines of the levels the reader filtered out): how many lines
+    match in the whole log, and the numbers of the first MAX_RESULTS."""
     tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
     try:
         query = logsearch.checked(
-            request.GET.get("q"), regex=_flag(request, "regex"), case=_flag(request, "case")
+            request.GET.get("q"),
+            regex=_flag(request, "regex"),
+            case=_flag(request, "case"),
+            hidden=request.GET.get("hide"),
         )
         found = await sync_to_async(logsearch.search)(tracked.pk, query)
     except logsearch.SearchError as error:
@@ -51,6 +55,16 @@ async def job_log_outline(
     its error lines."""
     tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
     return _no_store(JsonResponse(await sync_to_async(logsearch.outline)(tracked.pk)))
+
+
+@nexical_page  # sign-in first: a stranger is sent to log in, whatever the method
+@require_GET
+async def job_log_levels(
+    request: AuthenticatedRequest, api: NexicalAPI, team_id: int, project_id: int, branch_id: int, job_id: int
+) -> JsonResponse:
+    """How many lines of each level each block of line numbers holds (see logsearch.level_counts)."""
+    tracked, _ = await viewable_job(request, api, _ids(team_id, project_id, branch_id, job_id))
+    return _no_store(JsonResponse(await sync_to_async(logsearch.level_counts)(tracked.pk)))
 
 
 def _no_store(response: JsonResponse) -> JsonResponse:

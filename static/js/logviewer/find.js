@@ -8,7 +8,8 @@ import { numberOf, rowOf } from "./windows.js";
 export class Find {
   // options: input, label (where the count is written), url, delay (ms after typing), refreshDelay
   // (ms after live lines before asking again), here() (the line the reader is at), jump(number)
-  // (resolves once the line is shown), say(sentence).
+  // (resolves once the line is shown), say(sentence), hidden() (the levels filtered out: their
+  // lines are not searched).
   //
   // Typing asks once, `delay` after the last key; a request still running when another is made is
   // cancelled (AbortController), so a typed word costs the server one search, or two at most.
@@ -43,10 +44,13 @@ export class Find {
     });
     this.input.form.addEventListener("submit", (event) => event.preventDefault());
     this.regex = this.input.form.elements.regex;
-    this.regex.addEventListener("change", () => {
-      this.query = null; // the same text, asked differently
-      this.search(false);
-    });
+    this.regex.addEventListener("change", () => this.askAgain());
+  }
+
+  // The same text, asked differently (as a regex or not, other levels shown).
+  askAgain() {
+    this.query = null;
+    this.search(false);
   }
 
   // Ask the server; `jump`: show the first match after the reader's place once it answers;
@@ -72,6 +76,8 @@ export class Find {
     }
     if (!again) this.write("Searching…");
     const params = regex ? { q: query, regex: 1 } : { q: query };
+    const hidden = this.hidden();
+    if (hidden.length) params.hide = hidden.join(",");
     this.searching = getJSON(withQuery(this.url, params), { signal: controller.signal }).then(
       (answer) => {
         if (this.controller !== controller) return;

@@ -111,7 +111,7 @@ export class Groups {
     return false;
   }
 
-  // How many of the lines from..to the collapsed groups hide.
+  // The lines from..to that the collapsed groups hide, as runs [low, high] in order, none overlapping.
   folded(from, to) {
     const spans = [];
     for (const group of this.byStart.values()) {
@@ -121,14 +121,13 @@ export class Groups {
       if (low <= high) spans.push([low, high]);
     }
     spans.sort((a, b) => a[0] - b[0]);
-    let hidden = 0;
-    let reached = from - 1;
+    const runs = [];
     for (const [low, high] of spans) {
-      if (high <= reached) continue;
-      hidden += high - Math.max(low, reached + 1) + 1;
-      reached = high;
+      const last = runs[runs.length - 1];
+      if (last && low <= last[1] + 1) last[1] = Math.max(last[1], high);
+      else runs.push([low, high]);
     }
-    return hidden;
+    return runs;
   }
 
   toggle(start, expanded) {

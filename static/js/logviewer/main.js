@@ -5,6 +5,7 @@
 //   stream.js   live events: the shared stream, the page's own EventSource, or polling
 //   find.js     search on the server, next and previous across the whole log
 //   groups.js   step groups folded into sections
+//   levels.js   the levels filtered out: how many lines of them a range holds
 //   colours.js  painting 256-colour and truecolor spans at a readable contrast
 //   prefs.js    wrap and timestamps, kept in localStorage
 //   net.js      requests and the one retry policy
@@ -15,6 +16,7 @@
 import { fixBackgrounds, paint } from "./colours.js";
 import { Find } from "./find.js";
 import { Groups } from "./groups.js";
+import { Levels } from "./levels.js";
 import { getJSON } from "./net.js";
 import { applyPref, readPref, savePref } from "./prefs.js";
 import { follow as followStream } from "./stream.js";
@@ -64,9 +66,12 @@ async function start(viewer) {
     },
   });
 
+  const levels = new Levels({ url: data.levelsUrl });
+
   function adopt(root) {
     for (const row of root.querySelectorAll(".log-line")) {
       const number = numberOf(row);
+      levels.see(number, levelOf(row));
       const link = row.querySelector("a.log-number");
       if (link) {
         // A number is a link without JavaScript; here the row is the one tab stop and Enter links it.
@@ -107,7 +112,12 @@ async function start(viewer) {
     keep: Number(data.keep) || 1000,
     maxRows: Number(data.maxRows) || 3000,
     adopt,
-    folded: (from, to) => groups.folded(from, to),
+    levels,
+    shown: (from, to) => {
+      let hidden = levels.hiddenIn(from, to);
+      for (const [low, high] of groups.folded(from, to)) hidden += high - low + 1 - levels.hiddenIn(low, high);
+      return to - from + 1 - hidden;
+    },
     onChange: changed,
     onTrim: () => {
       if (find) find.prune();
@@ -228,7 +238,8 @@ async function start(viewer) {
     scroller.scrollTop = scroller.scrollHeight;
   }
 
-  // Show line `number` (opening groups that hide it and loading only its window).
+  // Show line `number` (opening groups that hide it, showing its level again if it was filtered
+  // out, and loading only its window).
   async function goTo(number, block) {
     setFollow(false);
     groups.reveal(number);
@@ -236,6 +247,11 @@ async function start(viewer) {
     await lines.ensure(number - half, number + half);
     const row = rowOf(number);
     if (!row) return null;
+    const box = viewer.querySelector('input[data-level="' + levelOf(row) + '"]');
+    if (box && !box.checked) {
+      box.checked = true;
+      await filterLevel(box);
+    }
     lines.show(row, block || "center");
     lines.trim(number);
     return row;
@@ -411,6 +427,7 @@ async function start(viewer) {
     refreshDelay: Number(data.findRefreshMs) || 1000,
     here,
     say,
+    hidden: () => Array.from(levels.hidden),
     jump: (number) => goTo(number),
   });
 
@@ -484,11 +501,21 @@ async function start(viewer) {
     { passive: true },
   );
 
+  // A level shown or hidden: the rows in the page change at once; the holes are sized again once
+  // the level counts are in (asked for at the first level hidden), and a search asked again without
+  // the hidden lines, so that a match is always a line the reader can see.
+  async function filterLevel(box) {
+    const name = box.dataset.level;
+    const counted = levels.set(name, !box.checked);
+    lines.resizeHoles(() => viewer.classList.toggle("logviewer-hide-" + name, !box.checked));
+    find.askAgain();
+    await counted;
+    lines.resizeHoles();
+    lines.schedule();
+  }
+
   viewer.querySelectorAll("input[data-level]").forEach((box) => {
-    box.addEventListener("change", () => {
-      viewer.classList.toggle("logviewer-hide-" + box.dataset.level, !box.checked);
-      lines.schedule();
-    });
+    box.addEventListener("change", () => filterLevel(box));
   });
 
   window.addEventListener("hashchange", arrive);
@@ -519,6 +546,11 @@ async function start(viewer) {
     });
   }
   viewer.dataset.ready = "true"; // for tests and benchmarks: the viewer has opened
+}
+
+// A row's level, from its class (log-line log-<level>, as tracking's log_row filter writes it).
+function levelOf(row) {
+  return row.classList[1] ? row.classList[1].slice(4) : "";
 }
 
 // A banner about the job's state ("Job #29 (deploy) queued.") goes once the status has moved on.

@@ -11,8 +11,10 @@ export const rowOf = (number) => document.getElementById("L" + number);
 
 export class Lines {
   // options: list, scroller, url (the window endpoint), total, windowSize, keep (lines kept around
-  // the view), maxRows, adopt(root) (decorates rows as they arrive), folded(from, to) (lines hidden
-  // in collapsed groups), onChange() (counts to redraw), onTrim().
+  // the view), maxRows, adopt(root) (decorates rows as they arrive), shown(from, to) (how many of
+  // those lines are shown: not in a collapsed group nor of a level filtered out; an estimate where
+  // unknown), levels (lineAt and shareBefore: where in a hole's lines a share of its height falls,
+  // and back; see levels.js), onChange() (counts to redraw), onTrim().
   constructor(options) {
     Object.assign(this, options);
     this.rowHeight = 20;
@@ -59,18 +61,20 @@ export class Lines {
     return hole;
   }
 
-  // A hole's height: measured when it replaced rows, else estimated from the lines it stands for
-  // that no collapsed group hides.
+  // A hole's height: measured when it replaced rows, else that of the lines it stands for that are
+  // shown.
   size(hole, height) {
     const [from, to] = span(hole);
-    const shown = Math.max(0, to - from + 1 - this.folded(from, to));
-    const pixels = height === undefined ? shown * this.rowHeight : height;
+    const pixels = height === undefined ? Math.max(0, this.shown(from, to)) * this.rowHeight : height;
     hole.dataset.height = pixels;
     hole.style.height = pixels + "px";
   }
 
-  resizeHoles() {
+  // Size every hole again, after `change()` if given (which may hide or show rows), keeping the
+  // reader's line in place.
+  resizeHoles(change) {
     const anchor = this.anchor();
+    if (change) change();
     this.holes().forEach((hole) => this.size(hole));
     this.restore(anchor);
   }
@@ -94,21 +98,25 @@ export class Lines {
   // hole), so that it can be put back there after the rows above it change.
   anchor() {
     const box = this.scroller.getBoundingClientRect();
-    if (!box.height) return null;
-    const element = document.elementFromPoint(box.left + box.width / 2, box.top + 2);
+    return box.height ? this.lineAtY(box, box.top + 2) : null;
+  }
+
+  // The line at height `y` of the page, and where it starts relative to the view's top.
+  lineAtY(box, y) {
+    const element = document.elementFromPoint(box.left + box.width / 2, y);
     const item = element && this.list.contains(element) ? element.closest(".log-line, .log-hole") : null;
     if (!item) return null;
     const top = item.getBoundingClientRect().top;
     if (item.classList.contains("log-line")) return { number: numberOf(item), offset: top - box.top };
     const [from, to] = span(item);
-    const share = Math.min(1, Math.max(0, (box.top - top) / (Number(item.dataset.height) || 1)));
-    const number = Math.min(to, from + Math.floor(share * (to - from + 1)));
+    const share = Math.min(1, Math.max(0, (y - 2 - top) / (Number(item.dataset.height) || 1)));
+    const number = this.levels.lineAt(from, to, share);
     return { number, offset: this.positionIn(item, number) + top - box.top };
   }
 
   positionIn(hole, number) {
     const [from, to] = span(hole);
-    return ((number - from) / (to - from + 1)) * Number(hole.dataset.height);
+    return this.levels.shareBefore(from, to, number) * Number(hole.dataset.height);
   }
 
   restore(anchor) {
@@ -116,8 +124,13 @@ export class Lines {
     const box = this.scroller.getBoundingClientRect();
     const row = rowOf(anchor.number);
     let top;
-    if (row && row.offsetParent) top = row.getBoundingClientRect().top;
-    else {
+    if (row) {
+      // A row hidden since (a level filtered out, a group folded): what follows it takes its place.
+      let shown = row;
+      while (shown && shown.classList.contains("log-line") && !shown.offsetParent) shown = shown.nextElementSibling;
+      if (!shown) return;
+      top = shown.getBoundingClientRect().top;
+    } else {
       const hole = this.holeHolding(anchor.number);
       if (!hole) return;
       top = hole.getBoundingClientRect().top + this.positionIn(hole, anchor.number);
@@ -137,11 +150,15 @@ export class Lines {
     this.scroller.scrollTop += delta;
   }
 
-  // The first and last line numbers in (or nearest) the view.
+  // The first and last line numbers in (or nearest) the view: the last is looked up, not counted
+  // from the first, since rows hidden by a filter can put thousands of lines in one view.
   inView(anchor = this.anchor()) {
     const first = anchor ? anchor.number : 1;
-    const lines = Math.ceil(this.scroller.clientHeight / this.rowHeight);
-    return [first, Math.min(this.total, first + lines)];
+    const box = this.scroller.getBoundingClientRect();
+    const bottom = box.height ? this.lineAtY(box, box.bottom - 2) : null;
+    if (bottom) return [first, Math.max(first, bottom.number)];
+    if (this.list.getBoundingClientRect().bottom < box.bottom) return [first, this.total]; // the log ends in view
+    return [first, Math.min(this.total, first + Math.ceil(box.height / this.rowHeight))];
   }
 
   // --- loading ----------------------------------------------------------------------------------------
@@ -155,25 +172,35 @@ export class Lines {
     });
   }
 
-  // Load what of the holes is in view (and a little around it), then drop rows far from it.
+  // Load what of the holes is in view (and a little around it), then drop rows far from it. A hole
+  // of no height stands for no line shown (all filtered out or folded): nothing to load. When a
+  // filter leaves few lines shown, the view spans many windows: it is filled a round at a time
+  // (only the view itself: a trim may make holes just around it again).
   async fillView() {
+    const wanted = this.wanted(1);
+    const loaded = await Promise.all(wanted.map(([from, to]) => this.ensure(from, to)));
+    this.trim();
+    if (wanted.length && loaded.every(Boolean) && this.wanted(0).length) this.schedule();
+  }
+
+  // The windows of lines that the holes in the view, and `views` view heights around it, stand for.
+  wanted(views) {
     const box = this.scroller.getBoundingClientRect();
-    const margin = box.height;
+    const margin = box.height * views;
     const wanted = [];
     for (const hole of this.holes()) {
+      const height = Number(hole.dataset.height);
+      if (!height) continue;
       const rect = hole.getBoundingClientRect();
       if (rect.bottom < box.top - margin || rect.top > box.bottom + margin) continue;
       const [from, to] = span(hole);
-      const height = Number(hole.dataset.height) || 1;
-      const lines = to - from + 1;
       const top = Math.max(0, box.top - margin - rect.top);
       const bottom = Math.min(height, box.bottom + margin - rect.top);
-      const first = from + Math.floor((top / height) * lines);
-      const last = Math.min(to, from + Math.ceil((bottom / height) * lines), first + this.windowSize - 1);
+      const first = this.levels.lineAt(from, to, top / height);
+      const last = Math.min(to, this.levels.lineAt(from, to, bottom / height) + 1, first + this.windowSize - 1);
       wanted.push([first, last]);
     }
-    await Promise.all(wanted.map(([from, to]) => this.ensure(from, to)));
-    this.trim();
+    return wanted;
   }
 
   // Make lines `from`..`to` rows of the page; resolves once they are (true), or false when a request
@@ -278,9 +305,15 @@ export class Lines {
     let run = [];
     const close = () => {
       if (!run.length) return;
-      const top = run[0].getBoundingClientRect().top;
-      const bottom = run[run.length - 1].getBoundingClientRect().bottom;
-      runs.push({ rows: run, height: Math.max(0, bottom - top) });
+      // From the first row shown to the last: hidden rows (a level filtered out, a folded group)
+      // have no box.
+      let first = 0;
+      let last = run.length - 1;
+      while (first <= last && !run[first].offsetParent) first += 1;
+      while (last > first && !run[last].offsetParent) last -= 1;
+      const height =
+        first > last ? 0 : run[last].getBoundingClientRect().bottom - run[first].getBoundingClientRect().top;
+      runs.push({ rows: run, height: Math.max(0, height) });
       run = [];
     };
     for (const item of this.list.children) {
@@ -317,7 +350,7 @@ export class Lines {
       const tail = this.list.lastElementChild;
       if (tail && tail.classList.contains("log-hole") && !tail.loading) {
         tail.dataset.to = number;
-        this.size(tail, Number(tail.dataset.height) + this.rowHeight);
+        this.size(tail, Number(tail.dataset.height) + this.shown(number, number) * this.rowHeight);
       } else {
         this.list.append(row);
       }
