@@ -83,8 +83,9 @@ def authenticate(request: HttpRequest) -> Caller | None:
     # An agent token lives only as long as its job runs.
     if token.kind == Token.Kind.AGENT and (token.job is None or token.job.status != Job.Status.RUNNING):
         return None
-    # Writing lastUsedAt on every call would queue every request behind SQLite's write lock.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(seconds=1):
+    # Writing lastUsedAt on every call would queue every request behind the write lock: a minute's
+    # resolution is what token lists show ("used 3 minutes ago").
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         Token.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return Caller(token=token, user=token.user, worker=token.worker, job=token.job)

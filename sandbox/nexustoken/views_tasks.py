@@ -4,7 +4,7 @@ import json
 import logging
 import time
 
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -227,6 +227,9 @@ def _stream(account: Account, topics: set[str]):
         if time.monotonic() - last_write >= KEEPALIVE_SECONDS:
             yield b": keepalive\n\n"
             last_write = time.monotonic()
+        # On PostgreSQL this hands the pooled connection back while the stream sleeps, so open
+        # streams do not hold the pool; a kept SQLite connection stays.
+        close_old_connections()
         time.sleep(STREAM_POLL_SECONDS)
 
 

@@ -83,6 +83,9 @@ class Command(BaseCommand):
 def _fork_workers(count: int) -> None:
     """Fork processes that serve the same listening socket; they stop when this one does."""
     connections.close_all()  # a database connection must never be shared across a fork
+    for connection in connections.all():
+        if hasattr(connection, "close_pool"):  # PostgreSQL's: each process makes its own pool
+            connection.close_pool()
     children = []
     for _ in range(count):
         pid = os.fork()
