@@ -24,6 +24,7 @@ export class Lines {
     this.arrived = []; // windows answered, waiting for the next frame to go in
     this.placing = null;
     this.loads = new Set(); // window requests made by scrolling, while they run
+    this.round = 0; // fillView's, counted
     // Live collections, kept: each walks the list again only after it changed, not at every look.
     this.rows = this.list.getElementsByClassName("log-line");
     this.holeList = this.list.getElementsByClassName("log-hole");
@@ -212,8 +213,10 @@ export class Lines {
   // scroll both built a window and tore rows down.
   async fillView() {
     this.cancelLeftBehind();
+    this.round += 1;
+    const round = this.round;
     const wanted = this.wanted(1);
-    const loaded = await Promise.all(wanted.map(([from, to]) => this.ensure(from, to, true)));
+    const loaded = await Promise.all(wanted.map(([from, to]) => this.ensure(from, to, round)));
     await sleep(0);
     this.trim();
     if (wanted.length && loaded.every(Boolean) && this.wanted(0).length) this.schedule();
@@ -250,8 +253,10 @@ export class Lines {
   }
 
   // Make lines `from`..`to` rows of the page; resolves once they are (true), or false when a request
-  // failed (onError has said so) or, for a load made by scrolling (`scrolled`), was cancelled.
-  async ensure(from, to, scrolled = false) {
+  // failed (onError has said so). A load made by scrolling (`round`: fillView's) gives up once the
+  // reader has scrolled on (its request is cancelled, or a newer round has begun while it waited
+  // for another load into the same hole: such waiters queued up by the dozen in a fast scroll).
+  async ensure(from, to, round = null) {
     from = Math.max(1, from);
     to = Math.min(this.total, to);
     for (let guard = 0; guard < 50; guard += 1) {
@@ -259,11 +264,12 @@ export class Lines {
       if (!hole) return true;
       if (hole.loading) {
         await hole.loading;
+        if (round !== null && round !== this.round) return false;
         continue;
       }
       const first = Math.max(from, span(hole)[0]);
       const last = Math.min(to, span(hole)[1], first + this.limit - 1);
-      hole.loading = this.fetchWindow(first, last, scrolled);
+      hole.loading = this.fetchWindow(first, last, round !== null);
       const filled = await hole.loading;
       // Filled, the hole has left the page; failed or cancelled, it can be asked for again, and
       // joins the holes that came beside it meanwhile.
