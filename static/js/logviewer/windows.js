@@ -205,21 +205,23 @@ export class Lines {
     });
   }
 
-  // Load what of the holes is in view (and a little around it), then drop rows far from it. A hole
-  // of no height stands for no line shown (all filtered out or folded): nothing to load. When a
-  // filter leaves few lines shown, the view spans many windows: it is filled a round at a time
-  // (only the view itself: a trim may make holes just around it again). The trim waits for a task
-  // of its own, after the frame that draws the new rows: in the same one, each frame of a fast
-  // scroll both built a window and tore rows down.
+  // Load what of the holes is in view, then a view's height around it, then drop rows far from it.
+  // The view goes first, on its own: in a fast scroll the view has moved on before the lines around
+  // it are needed, and loading both put three views of rows into every frame. A hole of no height
+  // stands for no line shown (all filtered out or folded): nothing to load. When a filter leaves few
+  // lines shown, the view spans many windows: it is filled a round at a time (a trim may make holes
+  // just around it again). The trim waits for a task of its own, after the frame that draws the new
+  // rows: in the same one, each frame of a fast scroll both built a window and tore rows down.
   async fillView() {
     this.cancelLeftBehind();
     this.round += 1;
     const round = this.round;
-    const wanted = this.wanted(1);
+    const view = this.wanted(0);
+    const wanted = view.length ? view : this.wanted(1);
     const loaded = await Promise.all(wanted.map(([from, to]) => this.ensure(from, to, round)));
     await sleep(0);
     this.trim();
-    if (wanted.length && loaded.every(Boolean) && this.wanted(0).length) this.schedule();
+    if (wanted.length && loaded.every(Boolean) && (view.length || this.wanted(0).length)) this.schedule();
   }
 
   // Cancel the scroll loads of lines that a trim would drop as soon as they came (far from the
