@@ -106,7 +106,14 @@ def main() -> None:
                 start = time.perf_counter()
                 page.get_by_label("Search the log").fill(needle)  # typed at once, as a paste
                 try:
-                    page.wait_for_selector(f"#L{number}.log-match-current", state="visible", timeout=600_000)
+                    # Looked for at every frame: wait_for_selector polls at growing intervals (the
+                    # last 500 ms), which rounded every time here up to about 0.85 s.
+                    page.wait_for_function(
+                        f"() => {{ const row = document.querySelector('#L{number}.log-match-current');"
+                        " return Boolean(row && row.checkVisibility()); }",
+                        polling="raf",
+                        timeout=600_000,
+                    )
                 except Exception:
                     said = page.locator(".logviewer-find-count").inner_text()
                     raise RuntimeError(

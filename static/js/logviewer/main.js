@@ -35,7 +35,7 @@ async function start(viewer) {
   const newButton = viewer.querySelector(".logviewer-new");
   const lineCount = viewer.querySelector(".logviewer-count");
   const errorCount = viewer.querySelector(".logviewer-error-count");
-  const windowSize = Number(data.window) || 500;
+  const windowSize = Number(data.window) || 200;
 
   let lastId = Number(data.lastId) || 0;
   let finished = data.live !== "true";
@@ -109,8 +109,8 @@ async function start(viewer) {
     total: Number(data.total) || 0,
     windowSize,
     limit: 5000,
-    keep: Number(data.keep) || 1000,
-    maxRows: Number(data.maxRows) || 3000,
+    keep: Number(data.keep) || 200,
+    maxRows: Number(data.maxRows) || 600,
     adopt,
     levels,
     shown: (from, to) => {
@@ -439,6 +439,7 @@ async function start(viewer) {
   adopt(list);
   lines.measure();
   lines.resizeHoles();
+  lines.listen();
   changed();
 
   viewer.addEventListener("click", (event) => {
@@ -533,6 +534,9 @@ async function start(viewer) {
       await toEnd();
     }
   }
+  // The page came with the log's first and last lines (1,300 rows); those far from where it opened
+  // go now rather than in the reader's first scroll.
+  lines.trim();
   keepStop();
   dropStaleBanners(); // the job may have moved on between the action and this page
   if (!finished && data.updatesUrl) {

@@ -48,14 +48,17 @@ export function backoff(previous, first, max) {
 export const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
 
 // Run `task` until it succeeds, `attempts` times at most, waiting longer after each failure; an
-// answer that says no (4xx) is not retried. `onWait(error, ms)` hears about each wait.
+// answer that says no (4xx) is not retried, nor a request cancelled. `onWait(error, ms)` hears about
+// each wait.
 export async function retrying(task, { attempts = 3, first = 1000, max = 30000, onWait = null } = {}) {
   let wait = 0;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await task();
     } catch (error) {
-      if (attempt >= attempts || (error instanceof HttpError && error.final)) throw error;
+      if (attempt >= attempts || error.name === "AbortError" || (error instanceof HttpError && error.final)) {
+        throw error;
+      }
       wait = backoff(wait, first, max);
       if (onWait) onWait(error, wait);
       await sleep(wait);

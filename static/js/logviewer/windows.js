@@ -1,10 +1,12 @@
 // The log's lines as windows around the reader. A long log is never all in the page: the rows in
 // and near the view are, the rest are "holes" (li.log-hole[data-from][data-to], as tall as their
 // lines would be), loaded through `lines?from=N&to=M` when they come into view or a jump needs
-// them, and rows far from the view go back to being holes, so the page holds a few thousand rows at
-// most whatever the log's length. The scroll box has overflow-anchor: none; what the reader sees is
-// kept in place here, by line, across every change above it.
-import { getJSON, retrying, withQuery } from "./net.js";
+// them, and rows far from the view go back to being holes, so the page holds a few hundred rows
+// whatever the log's length: each window that goes in costs layout, pre-paint and paint work over
+// every row in the page, and with 3,000 of them a fast scroll made tasks of 100 ms. The scroll box
+// has overflow-anchor: none; what the reader sees is kept in place here, by line, across every
+// change above it.
+import { getJSON, retrying, sleep, withQuery } from "./net.js";
 
 export const numberOf = (row) => parseInt(row.id.slice(1), 10);
 export const rowOf = (number) => document.getElementById("L" + number);
@@ -21,10 +23,18 @@ export class Lines {
     this.ticking = false;
     this.arrived = []; // windows answered, waiting for the next frame to go in
     this.placing = null;
+    this.loads = new Set(); // window requests made by scrolling, while they run
+    this.round = 0; // fillView's, counted
     // Live collections, kept: each walks the list again only after it changed, not at every look.
     this.rows = this.list.getElementsByClassName("log-line");
     this.holeList = this.list.getElementsByClassName("log-hole");
     this.measure();
+  }
+
+  // Load and let go of windows as the reader scrolls, from now on: not before the page's own rows
+  // and its gap are set up (a line link scrolls the box as the page loads, and a trim then made
+  // holes beside the server's gap, sized before the rows were measured).
+  listen() {
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
   }
 
@@ -103,8 +113,7 @@ export class Lines {
 
   // The line at height `y` of the page, and where it starts relative to the view's top.
   lineAtY(box, y) {
-    const element = document.elementFromPoint(box.left + box.width / 2, y);
-    const item = element && this.list.contains(element) ? element.closest(".log-line, .log-hole") : null;
+    const item = this.itemAt(y);
     if (!item) return null;
     const top = item.getBoundingClientRect().top;
     if (item.classList.contains("log-line")) return { number: numberOf(item), offset: top - box.top };
@@ -112,6 +121,30 @@ export class Lines {
     const share = Math.min(1, Math.max(0, (y - 2 - top) / (Number(item.dataset.height) || 1)));
     const number = this.levels.lineAt(from, to, share);
     return { number, offset: this.positionIn(item, number) + top - box.top };
+  }
+
+  // The row or hole at height `y` of the page, found by halving the list. Not elementFromPoint: it
+  // sees only what is inside the window, and on a short screen the log's box reaches below it (the
+  // view's last line was then guessed, folded groups ignored, and a trim dropped the rows in view).
+  itemAt(y) {
+    const items = this.list.children;
+    let low = 0;
+    let high = items.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      // Hidden rows (a folded group, a level filtered out) have no box: the next one that has.
+      let index = middle;
+      while (index <= high && !items[index].getClientRects().length) index += 1;
+      if (index > high) {
+        high = middle - 1;
+        continue;
+      }
+      const rect = items[index].getBoundingClientRect();
+      if (rect.top > y) high = middle - 1;
+      else if (rect.bottom <= y) low = index + 1;
+      else return items[index];
+    }
+    return null;
   }
 
   positionIn(hole, number) {
@@ -172,15 +205,33 @@ export class Lines {
     });
   }
 
-  // Load what of the holes is in view (and a little around it), then drop rows far from it. A hole
-  // of no height stands for no line shown (all filtered out or folded): nothing to load. When a
-  // filter leaves few lines shown, the view spans many windows: it is filled a round at a time
-  // (only the view itself: a trim may make holes just around it again).
+  // Load what of the holes is in view, then a view's height around it, then drop rows far from it.
+  // The view goes first, on its own: in a fast scroll the view has moved on before the lines around
+  // it are needed, and loading both put three views of rows into every frame. A hole of no height
+  // stands for no line shown (all filtered out or folded): nothing to load. When a filter leaves few
+  // lines shown, the view spans many windows: it is filled a round at a time (a trim may make holes
+  // just around it again). The trim waits for a task of its own, after the frame that draws the new
+  // rows: in the same one, each frame of a fast scroll both built a window and tore rows down.
   async fillView() {
-    const wanted = this.wanted(1);
-    const loaded = await Promise.all(wanted.map(([from, to]) => this.ensure(from, to)));
+    this.cancelLeftBehind();
+    this.round += 1;
+    const round = this.round;
+    const view = this.wanted(0);
+    const wanted = view.length ? view : this.wanted(1);
+    const loaded = await Promise.all(wanted.map(([from, to]) => this.ensure(from, to, round)));
+    await sleep(0);
     this.trim();
-    if (wanted.length && loaded.every(Boolean) && this.wanted(0).length) this.schedule();
+    if (wanted.length && loaded.every(Boolean) && (view.length || this.wanted(0).length)) this.schedule();
+  }
+
+  // Cancel the scroll loads of lines that a trim would drop as soon as they came (far from the
+  // view): a fast scroll queued dozens of them, and the place the reader stopped at waited for all.
+  cancelLeftBehind() {
+    if (!this.loads.size) return;
+    const [first, last] = this.inView();
+    for (const load of this.loads) {
+      if (load.to < first - this.keep || load.from > last + this.keep) load.controller.abort();
+    }
   }
 
   // The windows of lines that the holes in the view, and `views` view heights around it, stand for.
@@ -204,8 +255,10 @@ export class Lines {
   }
 
   // Make lines `from`..`to` rows of the page; resolves once they are (true), or false when a request
-  // failed (onError has said so).
-  async ensure(from, to) {
+  // failed (onError has said so). A load made by scrolling (`round`: fillView's) gives up once the
+  // reader has scrolled on (its request is cancelled, or a newer round has begun while it waited
+  // for another load into the same hole: such waiters queued up by the dozen in a fast scroll).
+  async ensure(from, to, round = null) {
     from = Math.max(1, from);
     to = Math.min(this.total, to);
     for (let guard = 0; guard < 50; guard += 1) {
@@ -213,29 +266,39 @@ export class Lines {
       if (!hole) return true;
       if (hole.loading) {
         await hole.loading;
+        if (round !== null && round !== this.round) return false;
         continue;
       }
       const first = Math.max(from, span(hole)[0]);
       const last = Math.min(to, span(hole)[1], first + this.limit - 1);
-      hole.loading = this.fetchWindow(first, last);
-      if (!(await hole.loading)) return false;
+      hole.loading = this.fetchWindow(first, last, round !== null);
+      const filled = await hole.loading;
+      // Filled, the hole has left the page; failed or cancelled, it can be asked for again, and
+      // joins the holes that came beside it meanwhile.
+      hole.loading = null;
+      if (!filled) {
+        if (hole.isConnected) this.merge(hole);
+        return false;
+      }
     }
     return !this.holes().some((each) => span(each)[0] <= to && span(each)[1] >= from);
   }
 
-  async fetchWindow(from, to) {
-    this.pending = (this.pending || 0) + 1;
+  // Loads made by scrolling are kept in this.loads, so that cancelLeftBehind can call them off.
+  async fetchWindow(from, to, scrolled) {
+    const load = { from, to, controller: new AbortController() };
+    if (scrolled) this.loads.add(load);
     try {
-      const answer = await retrying(() => getJSON(withQuery(this.url, { from, to })), { attempts: 3, first: 500 });
+      const ask = () => getJSON(withQuery(this.url, { from, to }), { signal: load.controller.signal });
+      const answer = await retrying(ask, { attempts: 3, first: 500 });
       this.total = Math.max(this.total, answer.total || 0);
       await this.place(from, to, answer.html || "");
       return true;
     } catch (error) {
-      this.holes().forEach((hole) => (hole.loading = null));
-      this.onError(error);
+      if (error.name !== "AbortError") this.onError(error);
       return false;
     } finally {
-      this.pending -= 1;
+      this.loads.delete(load);
     }
   }
 
