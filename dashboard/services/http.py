@@ -35,10 +35,14 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
+from .transport import Transport
 
 logger = logging.getLogger("dashboard.services")
 
 USER_AGENT = "nexus-dashboard/0.1"
+# Per upstream and event loop: requests in flight at once, and connections kept open between them.
+MAX_CONNECTIONS = 50
+MAX_KEEPALIVE = 20
 # An upstream may ask for any wait at all ("inf", 1e999, a date in the year 9999); past a day it
 # only tells the user "later", and an unbounded number would break the arithmetic that shows it.
 MAX_RETRY_AFTER = 86_400.0
@@ -93,10 +97,15 @@ def _client(base_url: str) -> httpx.AsyncClient:
     pool = _clients.setdefault(loop, {})
     client = pool.get(base_url)
     if client is None or client.is_closed:
+        # Our transport (transport.py) in place of httpcore's; `verify` and `limits` still serve the
+        # proxy transports httpx mounts when the environment names a proxy.
         client = httpx.AsyncClient(
+            transport=Transport(
+                tls_context(), max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE
+            ),
             verify=tls_context(),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE),
         )
         pool[base_url] = client
     return client
