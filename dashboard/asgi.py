@@ -8,13 +8,13 @@ Django's requests run their sync work on a thread kept from one request to the n
 
 import gc
 import os
+from importlib import import_module
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 django_application = get_asgi_application()
-
-from django.urls import get_resolver  # noqa: E402
 
 from dashboard.core.request_threads import request_thread  # noqa: E402
 from dashboard.core.static import Receive, Scope, Send, StaticFiles  # noqa: E402 (needs Django set up)
@@ -24,7 +24,7 @@ static_files = StaticFiles()
 # What is loaded by now (modules, models, the URLconf) lives as long as the process. Frozen, the
 # garbage collector's full passes skip it: each one walked ~140,000 objects (about 0.1 s of CPU, a
 # few ms added to whichever request ran into it); the requests' own objects are collected as before.
-get_resolver().url_patterns
+import_module(settings.ROOT_URLCONF)
 gc.freeze()
 
 

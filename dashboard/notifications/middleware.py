@@ -5,8 +5,9 @@ synchronous queries. Fragments (htmx), event streams and JSON polls skip the que
 draw the top bar.
 """
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db import connection
 from django.http.response import HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
@@ -30,8 +31,16 @@ def _top_bar_user(request: DashboardRequest) -> User | None:
     return user
 
 
-def _unread(user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user, read_at__isnull=True)
+# Every page's query, so plain SQL: the ORM took about 0.4 ms of CPU to build and compile it each time.
+# Only the table's name is formatted in.
+UNREAD = f"SELECT COUNT(*) FROM {Notification._meta.db_table} WHERE user_id = %s AND read_at IS NULL"  # noqa: S608
+
+
+def _unread(user: User) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(UNREAD, [user.pk])
+        count: int = cursor.fetchone()[0]
+    return count
 
 
 @sync_and_async_middleware
@@ -40,14 +49,14 @@ def unread_count(get_response: GetResponse) -> GetResponse:
 
         async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
             user = _top_bar_user(request)
-            request.unread_notifications = await _unread(user).acount() if user else 0
+            request.unread_notifications = await sync_to_async(_unread)(user) if user else 0
             return await get_response(request)
 
         return async_middleware
 
     def middleware(request: DashboardRequest) -> HttpResponseBase:
         user = _top_bar_user(request)
-        request.unread_notifications = _unread(user).count() if user else 0
+        request.unread_notifications = _unread(user) if user else 0
         return get_response(request)
 
     return middleware
