@@ -20,7 +20,7 @@ from dashboard.core.sections import menu_section
 from dashboard.services.nexical import NexicalAPI
 
 from ..access import viewable_teams
-from ..models import FINISHED, ProjectWatch, Reason, Status, TrackedJob
+from ..models import FINISHED, JobInterest, ProjectWatch, Reason, Status, TrackedJob
 
 RECENT = 50  # finished jobs listed under "Recent"
 REFRESH_SECONDS = 3  # how often an open overview with running jobs asks for fresh rows
@@ -56,6 +56,31 @@ async def running_and_recent(
         job async for job in jobs.filter(status__in=FINISHED).order_by("-completed_at", "-pk")[:recent]
     ]
     return active, finished
+
+
+# `running_and_recent(followed_jobs(user))` for the home page, as two plain statements in one trip to
+# the request's thread: built with the ORM they took about 1.5 ms of CPU (the watches read first, then
+# a join made distinct). The same rows in the same order; only table names are formatted in.
+_JOBS, _INTERESTS, _WATCHES = (model._meta.db_table for model in (TrackedJob, JobInterest, ProjectWatch))
+_FOLLOWED_BY = (
+    f"SELECT * FROM {_JOBS} WHERE (id IN (SELECT job_id FROM {_INTERESTS}"  # noqa: S608
+    " WHERE user_id = %s AND reason IN (%s, %s))"
+    f" OR EXISTS (SELECT 1 FROM {_WATCHES} AS watch WHERE watch.user_id = %s"
+    f" AND watch.team_id = {_JOBS}.team_id AND watch.project_id = {_JOBS}.project_id))"
+)
+_FINISHED = ", ".join(["%s"] * len(FINISHED))
+_LATEST_RUNNING = f"{_FOLLOWED_BY} AND status NOT IN ({_FINISHED}) ORDER BY created_at DESC, id DESC LIMIT %s"
+_LATEST_FINISHED = f"{_FOLLOWED_BY} AND status IN ({_FINISHED}) ORDER BY completed_at DESC, id DESC LIMIT %s"
+
+
+def latest_followed(user: User, count: int) -> tuple[list[TrackedJob], list[TrackedJob]]:
+    """The user's running or pending jobs and their latest finished ones, `count` of each, newest first."""
+    followed_by = [user.pk, Reason.TRIGGERED.value, Reason.WATCHED.value, user.pk]
+    finished = sorted(str(status.value) for status in FINISHED)
+    return (
+        list(TrackedJob.objects.raw(_LATEST_RUNNING, [*followed_by, *finished, count])),
+        list(TrackedJob.objects.raw(_LATEST_FINISHED, [*followed_by, *finished, count])),
+    )
 
 
 # A followed project, with the names shown in the filters: (team id, team name, project id, project name).
