@@ -78,6 +78,15 @@ def budget_for(user: User) -> Budget:
     return budget
 
 
+_SAVED_BUDGET = f"SELECT * FROM {Budget._meta.db_table} WHERE user_id = %s"  # noqa: S608 (the table's name)
+
+
+def saved_budget(user: User) -> Budget:
+    """The user's budget as saved, or the defaults unsaved (reading creates nothing): plain SQL, since
+    the usage page reads it every time."""
+    return next(iter(Budget.objects.raw(_SAVED_BUDGET, [user.pk])), None) or Budget(user=user)
+
+
 @cache
 def _month_spend_sql() -> str:
     """The statement behind `month_spend`, made once: four scalar subqueries over one user's rows.
@@ -208,16 +217,18 @@ def mark_posted(reservation: SpendReservation, task_id: str) -> None:
     )
 
 
+# Read on every usage page, so plain SQL (the ORM's build took about 0.4 ms of CPU); the model's order.
+_OVERRIDES = (
+    f"SELECT * FROM {SpendReservation._meta.db_table} WHERE user_id = %s AND state = %s"  # noqa: S608
+    " AND over_limit_by > 0 AND created_at >= %s ORDER BY created_at DESC, id DESC"
+)
+
+
 def overrides(user: User, now: datetime | None = None) -> list[SpendReservation]:
     """This month's posts that went over the limit through the override, newest first."""
-    return list(
-        SpendReservation.objects.filter(
-            user=user,
-            state=SpendReservation.State.POSTED,
-            over_limit_by__gt=0,
-            created_at__gte=_month_start_datetime(now),
-        )
-    )
+    since = connection.ops.adapt_datetimefield_value(_month_start_datetime(now))
+    posted = str(SpendReservation.State.POSTED.value)
+    return list(SpendReservation.objects.raw(_OVERRIDES, [user.pk, posted, since]))
 
 
 def note_spend(user: User, now: datetime | None = None) -> int | None:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import User
-from django.utils import timezone
+from django.db import connection
+from django.utils import dateformat, timezone
 
 from dashboard.core.labels import label
 
@@ -32,6 +33,16 @@ class Day:
     line_y: float
     center_x: float
     labelled: bool = False  # the date is printed under this bar (a few across the axis, not all)
+
+    @property
+    def short(self) -> str:
+        """The date under a bar and in its tooltip: "3 Dec"."""
+        return dateformat.format(self.day, "j M")
+
+    @property
+    def long(self) -> str:
+        """The date in the data table: "Thu 3 Dec"."""
+        return dateformat.format(self.day, "D j M")
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,23 @@ def _label_step(days: int) -> int:
     return -(-days // 5)
 
 
+# The user's settled tasks, the one read behind the three spend charts (each made its own query with
+# the ORM, about 0.4 ms of CPU apiece). Only the table's name is formatted in.
+_SETTLED = (
+    "SELECT id, task_type, settled_at, awarded_price, platform_fee"  # noqa: S608
+    f" FROM {Task._meta.db_table} WHERE user_id = %s AND status = %s"
+)
+
+
+def settled_tasks(user: User) -> list[Task]:
+    """Every settled task of the user, with only what the charts read (type, settled_at, price, fee)."""
+    return list(Task.objects.raw(_SETTLED, [user.pk, str(Status.SETTLED.value)]))
+
+
+def _cost(task: Task) -> int:
+    return (task.awarded_price or 0) + (task.platform_fee or 0)
+
+
 def spend_chart(
     user: User,
     *,
@@ -128,11 +156,13 @@ def spend_chart(
     days: int = 30,
     today: date | None = None,
     first: date | None = None,
+    settled: list[Task] | None = None,
 ) -> SpendChart:
     """Spend per day (awarded price + fee of tasks settled that day) over the `days` days ending
     `today` (or starting `first`), its running total, and the monthly limit as a horizontal line on
     the same scale. A range longer than a month gets no limit line: its running total spans several
-    months' limits, so the line would compare unlike things."""
+    months' limits, so the line would compare unlike things. `settled`: the user's settled tasks,
+    when the caller has read them already."""
     today = today or timezone.localdate()
     if first is None:
         first = today - timedelta(days=days - 1)
@@ -140,16 +170,11 @@ def spend_chart(
         days = (today - first).days + 1
     if days > 31:
         limit = None
-    end = first + timedelta(days=days)
+    start, end = _aware(first), _aware(first + timedelta(days=days))
     per_day: Counter[date] = Counter()
-    settled = Task.objects.filter(
-        user=user,
-        status=Status.SETTLED,
-        settled_at__gte=_aware(first),
-        settled_at__lt=_aware(end),
-    )
-    for settled_at, price, fee in settled.values_list("settled_at", "awarded_price", "platform_fee"):
-        per_day[timezone.localtime(settled_at).date()] += (price or 0) + (fee or 0)
+    for task in settled_tasks(user) if settled is None else settled:
+        if task.settled_at is not None and start <= task.settled_at < end:
+            per_day[timezone.localtime(task.settled_at).date()] += _cost(task)
 
     dates = [first + timedelta(days=offset) for offset in range(days)]
     running, totals = 0, []
@@ -209,9 +234,15 @@ def _bar_chart(rows: list[tuple[str, float, str, int]]) -> BarChart:
     return BarChart(bars=bars, height=max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP))
 
 
+# Counted by the database, as plain SQL (the ORM's build took about 0.4 ms of CPU). The table's name only.
+_BY_STATUS = f"SELECT status, COUNT(*) FROM {Task._meta.db_table} WHERE user_id = %s GROUP BY status"  # noqa: S608
+
+
 def status_chart(user: User) -> BarChart:
     """How many of the user's tasks are in each status (every status listed, zeros included)."""
-    counts = Counter(Task.objects.filter(user=user).values_list("status", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_STATUS, [user.pk])
+        counts: Counter[str] = Counter(dict(cursor.fetchall()))
     return _bar_chart(
         [
             (status.label, counts[status.value], str(counts[status.value]), counts[status.value])
@@ -220,12 +251,12 @@ def status_chart(user: User) -> BarChart:
     )
 
 
-def price_chart(user: User) -> BarChart:
+def price_chart(user: User, settled: list[Task] | None = None) -> BarChart:
     """Average cost (awarded price + fee) of a settled task, per task type that has any."""
     costs: defaultdict[str, list[int]] = defaultdict(list)
-    settled = Task.objects.filter(user=user, status=Status.SETTLED, awarded_price__isnull=False)
-    for task_type, price, fee in settled.values_list("task_type", "awarded_price", "platform_fee"):
-        costs[task_type].append((price or 0) + (fee or 0))
+    for task in settled_tasks(user) if settled is None else settled:
+        if task.awarded_price is not None:
+            costs[task.task_type].append(_cost(task))
     rows: list[tuple[str, float, str, int]] = []
     for task_type, values in sorted(costs.items()):
         average = sum(values) / len(values)
@@ -233,15 +264,13 @@ def price_chart(user: User) -> BarChart:
     return _bar_chart(rows)
 
 
-def spend_by_type(user: User, start: datetime, end: datetime) -> BarChart:
+def spend_by_type(user: User, start: datetime, end: datetime, settled: list[Task] | None = None) -> BarChart:
     """What settled tasks cost (price + fee) per task type, settled in [start, end): biggest first."""
     totals: Counter[str] = Counter()
     counts: Counter[str] = Counter()
-    settled = Task.objects.filter(
-        user=user, status=Status.SETTLED, settled_at__gte=start, settled_at__lt=end
-    ).values_list("task_type", "awarded_price", "platform_fee")
-    for task_type, price, fee in settled:
-        totals[task_type] += (price or 0) + (fee or 0)
-        counts[task_type] += 1
+    for task in settled_tasks(user) if settled is None else settled:
+        if task.settled_at is not None and start <= task.settled_at < end:
+            totals[task.task_type] += _cost(task)
+            counts[task.task_type] += 1
     ordered = sorted(totals, key=lambda kind: (-totals[kind], kind))
     return _bar_chart([(label(kind), totals[kind], f"{totals[kind]:,} NC", counts[kind]) for kind in ordered])
