@@ -67,7 +67,7 @@ def _local(user: User, shows_deploys: bool, *, shows_tasks: bool) -> _Local:
     """Everything the home page reads from its own tables, in one trip to the request's thread: the
     user's running and latest deploys as the poller last saw them, the NexusToken pane's local figures
     and the poller's heartbeat."""
-    running, recent = latest_followed(user, HOME_DEPLOYS) if shows_deploys else ([], [])
+    running, recent = latest_followed(user, HOME_DEPLOYS, HOME_DEPLOYS) if shows_deploys else ([], [])
     return _Local(
         running=running,
         recent=recent,

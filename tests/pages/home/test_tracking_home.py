@@ -5,13 +5,13 @@ without asking upstream."""
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.tracking.models import JobInterest, ProjectWatch, Reason, TrackedJob
-from dashboard.tracking.views.deployments import followed_jobs, latest_followed, running_and_recent
+from dashboard.tracking.models import FINISHED, JobInterest, ProjectWatch, Reason, TrackedJob
+from dashboard.tracking.views.deployments import latest_followed
 from tests.support.helpers import unique
 from tests.support.live_helpers import record_status
 from tests.support.orchestrator_cast import as_user
@@ -81,14 +81,25 @@ def test_it_asks_a_stranger_to_sign_in(client):
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
-def test_its_two_statements_pick_what_the_deployments_overview_picks():
-    """The home page reads `latest_followed` (plain SQL); the overview composes `followed_jobs` and
-    `running_and_recent` (the ORM). The same rows in the same order, whatever the mix of reasons."""
+def by_the_orm(user, running, recent, **filters):
+    """What the pages read before the plain SQL: the same question asked through the ORM."""
+    followed = Q(interests__user=user, interests__reason__in=[Reason.TRIGGERED, Reason.WATCHED])
+    for team_id, project_id in ProjectWatch.objects.filter(user=user).values_list("team_id", "project_id"):
+        followed |= Q(team_id=team_id, project_id=project_id)
+    jobs = TrackedJob.objects.filter(followed).distinct().filter(**filters)
+    return (
+        list(jobs.exclude(status__in=FINISHED).order_by("-created_at", "-pk")[:running]),
+        list(jobs.filter(status__in=FINISHED).order_by("-completed_at", "-pk")[:recent]),
+    )
+
+
+def test_its_statements_pick_what_the_orm_picked():
+    """The home page and the deployments overview read the user's jobs in plain SQL: the same rows in
+    the same order as the ORM's query, whatever the mix of reasons and the overview's filters."""
     user, other = (User.objects.create_user(unique("home")) for _ in range(2))
     now = timezone.now()
     ProjectWatch.objects.create(user=user, team_id=1, project_id=10)
     ProjectWatch.objects.create(user=other, team_id=1, project_id=11)
-    jobs = []
     for n, (project, status, reason, interested) in enumerate(
         [
             (10, "running", None, None),  # of a watched project
@@ -112,13 +123,14 @@ def test_its_two_statements_pick_what_the_deployments_overview_picks():
         )
         if interested:
             JobInterest.objects.create(user=interested, job=job, reason=reason)
-        jobs.append(job)
 
-    for count in (1, 2, 5):
-        composed = async_to_sync(running_and_recent)(
-            async_to_sync(followed_jobs)(user), running=count, recent=count
-        )
-        plain = latest_followed(user, count)
-        assert [[job.pk for job in part] for part in plain] == [[job.pk for job in part] for part in composed]
-    running, recent = latest_followed(user, 5)
+    def ids(parts):
+        return [[job.pk for job in part] for part in parts]
+
+    for count in (1, 2, 5, None):
+        assert ids(latest_followed(user, count, count or 50)) == ids(by_the_orm(user, count, count or 50))
+    for filters in ({"team_id": 1}, {"project_id": 11}, {"project_id": 12, "status": "pending"}):
+        named = {name.removesuffix("_id"): value for name, value in filters.items()}
+        assert ids(latest_followed(user, None, 50, named)) == ids(by_the_orm(user, None, 50, **filters))
+    running, recent = latest_followed(user, 5, 5)
     assert {job.job_id for job in running} == {1, 3, 8} and {job.job_id for job in recent} == {2, 4, 7}
