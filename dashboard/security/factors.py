@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import segno
-from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils.crypto import salted_hmac
@@ -39,10 +38,6 @@ def has_two_factor(user: AbstractBaseUser) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(HAS_TWO_FACTOR, [user.pk, True])
         return cursor.fetchone() is not None
-
-
-async def ahas_two_factor(user: AbstractBaseUser) -> bool:
-    return await sync_to_async(has_two_factor)(user)
 
 
 def totp_device(user: AbstractBaseUser) -> TOTPDevice | None:
