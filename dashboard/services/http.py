@@ -118,6 +118,35 @@ async def aclose() -> None:
         await client.aclose()
 
 
+async def _exchange(
+    base_url: str,
+    method: str,
+    url: str,
+    timeout: httpx.Timeout,
+    *,
+    headers: dict[str, str] | None,
+    **options: Any,
+) -> httpx.Response:
+    """One request, built with the client's headers and handed to the transport the client picks for
+    its URL (ours, or a proxy's when the environment names one), then read whole: what the client's
+    `request()` does for these calls, minus what they never use (auth, redirects, event hooks, and
+    the client's cookie jar, which upstream APIs that take a token do not set; shared by every user
+    of the process it should not be). About 0.1 ms of CPU less a call."""
+    client = _client(base_url)
+    merged = httpx.Headers(client.headers)
+    merged.update(headers or {})
+    request = httpx.Request(method, url, headers=merged, extensions={"timeout": timeout.as_dict()}, **options)
+    response = await client._transport_for_url(request.url).handle_async_request(request)
+    try:
+        await (
+            response.aread()
+        )  # decodes the body (gzip, …) as the client did: a broken one is a DecodingError
+    except BaseException:
+        await response.aclose()  # a proxy's connection goes back to its pool, as the client does
+        raise
+    return response
+
+
 def _timeout(limit: float) -> httpx.Timeout:
     return httpx.Timeout(limit, connect=min(limit, settings.UPSTREAM_CONNECT_TIMEOUT))
 
@@ -292,9 +321,7 @@ async def _send(upstream: Upstream, method: str, url: str, limit: float, **optio
         # httpx's read timeout restarts with every chunk, so a body trickling in a byte at a time
         # would never time out: the whole attempt gets one deadline as well.
         async with asyncio.timeout(limit):
-            response = await _client(upstream.base_url).request(
-                method, url, timeout=_timeout(limit), **options
-            )
+            response = await _exchange(upstream.base_url, method, url, _timeout(limit), **options)
     except (httpx.TransportError, TimeoutError):
         breaker.failed(upstream.name, upstream.base_url)
         raise
