@@ -42,8 +42,9 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.parser = httptools.HttpResponseParser(self)
         self.answered: asyncio.Future[None] | None = None
-        self.deadline: asyncio.Timeout | None = None
+        self.silence_timer: asyncio.TimerHandle | None = None
         self.read_seconds: float | None = None
+        self.heard_at = 0.0  # when the last bytes of the answer arrived (the loop's clock)
         self.head_only = False
         self.headers_done = False
         self.keep_alive = False
@@ -63,8 +64,7 @@ class _Connection(asyncio.Protocol):
             # Nothing was asked: a server that talks out of turn cannot be trusted with the next request.
             self.close()
             return
-        if self.deadline is not None and self.read_seconds is not None:
-            self.deadline.reschedule(self.loop.time() + self.read_seconds)
+        self.heard_at = self.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -119,14 +119,27 @@ class _Connection(asyncio.Protocol):
         self.head_only = head_only
         self.answered = self.loop.create_future()
         self.read_seconds = read_seconds
+        self.heard_at = self.loop.time()
         self.transport.write(request)
+        if read_seconds is not None:
+            self.silence_timer = self.loop.call_at(self.heard_at + read_seconds, self._check_silence)
         try:
-            async with asyncio.timeout(read_seconds) as self.deadline:
-                await self.answered
-        except TimeoutError:
-            raise httpx.ReadTimeout(f"No data from the server for {read_seconds} s.") from None
+            await self.answered
         finally:
-            self.deadline = None
+            if self.silence_timer is not None:
+                self.silence_timer.cancel()
+                self.silence_timer = None
+
+    def _check_silence(self) -> None:
+        """The read timeout, restarted by every chunk: rather than moving a timer at each chunk, the
+        timer looks, when it fires, at when the last chunk came, and waits the rest if need be."""
+        assert self.read_seconds is not None
+        quiet_until = self.heard_at + self.read_seconds
+        if self.loop.time() < quiet_until:
+            self.silence_timer = self.loop.call_at(quiet_until, self._check_silence)
+            return
+        self.silence_timer = None
+        self._fail(httpx.ReadTimeout(f"No data from the server for {self.read_seconds} s."))
 
     def reusable(self) -> bool:
         return not self.closed and not self.head_only and self.keep_alive
