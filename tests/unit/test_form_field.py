@@ -43,3 +43,21 @@ def test_every_field_comes_out_as_the_template_wrote_it(form):
     for field in form:
         new = render_to_string("includes/field.html", {"field": field})
         assert new == old.render(Context({"field": field})), field.name
+
+
+class Checked(forms.Form):
+    word = forms.CharField(required=False)
+
+    def clean(self):
+        if self.cleaned_data.get("word") == "bad":
+            raise forms.ValidationError(["Not <that> word.", "Nor & this."])
+        return self.cleaned_data
+
+
+def test_the_forms_own_errors_come_out_as_the_template_wrote_them():
+    old = Template((Path(__file__).parent / "old_form_errors.html").read_text())
+    added = Checked({"word": "ok"})
+    added.add_error(None, mark_safe("<b>safe</b> error"))
+    for form in (Checked(), Checked({"word": "ok"}), Checked({"word": "bad"}), added):
+        new = render_to_string("includes/form_errors.html", {"form": form})
+        assert new == old.render(Context({"form": form}))
