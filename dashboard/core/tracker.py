@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import dateformat, timezone
 
 from .models import PollerHeartbeat
+from .rows import rows
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ NEWEST_PASS = (
 
 def read() -> Tracker:
     """The tracker's state now (one small query)."""
-    newest = list(PollerHeartbeat.objects.raw(NEWEST_PASS))
+    newest = rows(PollerHeartbeat, NEWEST_PASS, [], ("id", "last_pass_at"))
     return judged(newest[0].last_pass_at if newest else None)
 
 

@@ -16,6 +16,8 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.db import connection
 
+from dashboard.core.rows import columns, rows
+
 from .models import JobEvent, LogLine, TrackedJob
 
 HEAD = 300  # lines a long log's page shows from its start
@@ -97,13 +99,13 @@ def settled(job: TrackedJob) -> bool:
 
 
 # A job's status changes and its count of lines: read by the page and by every live update, so plain
-# SQL (the ORM's build took about 0.4 ms of CPU each). Only table names are formatted in.
-_EVENTS = f"SELECT * FROM {JobEvent._meta.db_table} WHERE job_id = %s ORDER BY id"  # noqa: S608
+# SQL (the ORM's build took about 0.4 ms of CPU each). Only names from the models are formatted in.
+_EVENTS = f"SELECT {columns(JobEvent)} FROM {JobEvent._meta.db_table} WHERE job_id = %s ORDER BY id"  # noqa: S608
 _LINE_COUNT = f"SELECT COUNT(*) FROM {LogLine._meta.db_table} WHERE job_id = %s"  # noqa: S608
 
 
 def events_of(job_pk: int) -> list[JobEvent]:
-    return list(JobEvent.objects.raw(_EVENTS, [job_pk]))
+    return rows(JobEvent, _EVENTS, [job_pk])
 
 
 def read_page(job_pk: int) -> tuple[Page, list[JobEvent]]:

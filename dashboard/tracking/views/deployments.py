@@ -17,6 +17,7 @@ from django.shortcuts import render
 from dashboard.core import tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import nexical_page, page
+from dashboard.core.rows import columns, rows
 from dashboard.core.sections import menu_section
 from dashboard.services.nexical import NexicalAPI
 
@@ -36,8 +37,9 @@ class FilterForm(forms.Form):
 
 # The user's jobs, here and on the home page: those they triggered or follow through a watched project
 # (not those merely viewed). Plain SQL: built with the ORM, the page's reads took several ms of CPU (the
-# watches read first, then a join made distinct, for each list). Only table names are formatted in.
+# watches read first, then a join made distinct, for each list). Only names from the models are formatted in.
 _JOBS, _INTERESTS, _WATCHES = (model._meta.db_table for model in (TrackedJob, JobInterest, ProjectWatch))
+_COLUMNS = columns(TrackedJob)
 _FOLLOWED = (
     f"(id IN (SELECT job_id FROM {_INTERESTS} WHERE user_id = %s AND reason IN (%s, %s))"  # noqa: S608
     f" OR EXISTS (SELECT 1 FROM {_WATCHES} AS watch WHERE watch.user_id = %s"
@@ -67,19 +69,18 @@ def latest_followed(
     counts (`running` None: all of them)."""
     where, params = _followed(user, filters or {})
     limit = "" if running is None else " LIMIT %s"
-    active = f"SELECT * FROM {_JOBS} WHERE {where} AND status NOT IN ({_FINISHED_IN})"  # noqa: S608
-    finished = f"SELECT * FROM {_JOBS} WHERE {where} AND status IN ({_FINISHED_IN})"  # noqa: S608
+    active = f"SELECT {_COLUMNS} FROM {_JOBS} WHERE {where} AND status NOT IN ({_FINISHED_IN})"  # noqa: S608
+    finished = f"SELECT {_COLUMNS} FROM {_JOBS} WHERE {where} AND status IN ({_FINISHED_IN})"  # noqa: S608
     return (
-        list(
-            TrackedJob.objects.raw(
-                f"{active} ORDER BY created_at DESC, id DESC{limit}",
-                [*params, *_FINISHED, *([] if running is None else [running])],
-            )
+        rows(
+            TrackedJob,
+            f"{active} ORDER BY created_at DESC, id DESC{limit}",
+            [*params, *_FINISHED, *([] if running is None else [running])],
         ),
-        list(
-            TrackedJob.objects.raw(
-                f"{finished} ORDER BY completed_at DESC, id DESC LIMIT %s", [*params, *_FINISHED, recent]
-            )
+        rows(
+            TrackedJob,
+            f"{finished} ORDER BY completed_at DESC, id DESC LIMIT %s",
+            [*params, *_FINISHED, recent],
         ),
     )
 
