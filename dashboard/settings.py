@@ -176,6 +176,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
         # Seconds a request waits for a free connection before failing (a 500 beats hanging forever).
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+# Django's database sessions, read with one plain statement instead of the ORM (core/session_store.py).
+SESSION_ENGINE = "dashboard.core.session_store"
 # Per process, as Django's default; its async methods skip the thread hand-off (dashboard/core/cache.py).
 CACHES = {"default": {"BACKEND": "dashboard.core.cache.InProcessCache"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -6,9 +6,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+import respx.mocks
 from django.test.utils import override_settings
 
 from tests.support.sandbox_process import RUN_ENV, drop_templates, start_sandbox
+
+# respx fakes answers by default inside httpcore, which the upstream clients no longer use
+# (dashboard/services/transport.py): it fakes them at httpx's client instead, before any transport.
+respx.mocks.DEFAULT_MOCKER = respx.mocks.HTTPXMocker.name
 
 
 def pytest_configure(config):

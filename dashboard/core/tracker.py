@@ -12,11 +12,13 @@ read it, and they may not import each other.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import dateformat, timezone
 
 from .models import PollerHeartbeat
+from .rows import rows
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,22 @@ def judged(last_pass: datetime | None, now: datetime | None = None) -> Tracker:
     return Tracker(last_pass=last_pass, paused=last_pass is None or now - last_pass > stale_after())
 
 
+# Every live page reads it, so plain SQL: the ORM took about 0.4 ms of CPU to build and compile the
+# aggregate each time. A raw query still converts the column as the model says (an aware datetime).
+NEWEST_PASS = (
+    f"SELECT id, last_pass_at FROM {PollerHeartbeat._meta.db_table}"  # noqa: S608 (the table's name only)
+    " WHERE last_pass_at IS NOT NULL ORDER BY last_pass_at DESC LIMIT 1"
+)
+
+
 def read() -> Tracker:
     """The tracker's state now (one small query)."""
-    return judged(PollerHeartbeat.objects.aggregate(last=Max("last_pass_at"))["last"])
+    newest = rows(PollerHeartbeat, NEWEST_PASS, [], ("id", "last_pass_at"))
+    return judged(newest[0].last_pass_at if newest else None)
 
 
 async def aread() -> Tracker:
-    return judged((await PollerHeartbeat.objects.aaggregate(last=Max("last_pass_at")))["last"])
+    return await sync_to_async(read)()
 
 
 def beat(name: str, seconds: float | None = None) -> None:

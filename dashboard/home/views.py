@@ -2,9 +2,11 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -14,13 +16,14 @@ from dashboard.accounts.models import Service
 from dashboard.core import tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.login import login_required
-from dashboard.nexustoken.summary import nexustoken_summary
+from dashboard.nexustoken import summary
+from dashboard.nexustoken.summary import Summary, nexustoken_summary
 from dashboard.services import http, nexustoken
 from dashboard.services.errors import APIError, NetworkError, UpstreamError
 from dashboard.tracking.access import refused_teams
 from dashboard.tracking.metrics import poller_figures
 from dashboard.tracking.models import TrackedJob
-from dashboard.tracking.views.deployments import followed_jobs, running_and_recent
+from dashboard.tracking.views.deployments import latest_followed
 
 from .metrics import CONTENT_TYPE, exposition
 
@@ -35,27 +38,42 @@ HOME_DEPLOYS = 5  # running and recent deploys each listed on the home page; the
 async def home(request: AuthenticatedRequest) -> HttpResponse:
     connected = request.connections  # loaded by dashboard.core.middleware
     nexical = connected.get(Service.NEXICAL)
+    nexustoken = connected.get(Service.NEXUSTOKEN)
     shows_deploys = nexical is not None and not nexical.needs_attention
-    running, recent = await _deploys(request) if shows_deploys else ([], [])
+    local = await sync_to_async(_local)(request.user, shows_deploys, shows_tasks=nexustoken is not None)
+    # Teams whose token last answered "not yours" are left out (that answer is cached; no upstream call).
+    refused = await refused_teams(request.user.pk, {job.team_id for job in local.running + local.recent})
     context = {
         "nexical": nexical,
-        "nexustoken": connected.get(Service.NEXUSTOKEN),
-        "nt": await nexustoken_summary(request),
-        "running_deploys": running,
-        "recent_deploys": recent,
+        "nexustoken": nexustoken,
+        "nt": await nexustoken_summary(request, local.summary) if local.summary else None,
+        "running_deploys": [job for job in local.running if job.team_id not in refused],
+        "recent_deploys": [job for job in local.recent if job.team_id not in refused],
         # The deploys are as the poller last saw them: say so when it has stopped.
-        "tracker": await tracker.aread() if shows_deploys else None,
+        "tracker": local.tracker,
     }
     return render(request, "home/home.html", context)
 
 
-async def _deploys(request: AuthenticatedRequest) -> tuple[list[TrackedJob], list[TrackedJob]]:
-    """The user's running and latest deploys as the poller last saw them (the deployments overview's
-    query, no upstream call); teams whose token last answered "not yours" are left out."""
-    jobs = await followed_jobs(request.user)
-    running, recent = await running_and_recent(jobs, running=HOME_DEPLOYS, recent=HOME_DEPLOYS)
-    refused = await refused_teams(request.user.pk, {job.team_id for job in running + recent})
-    return [j for j in running if j.team_id not in refused], [j for j in recent if j.team_id not in refused]
+@dataclass
+class _Local:
+    running: list[TrackedJob]
+    recent: list[TrackedJob]
+    summary: Summary | None
+    tracker: tracker.Tracker | None
+
+
+def _local(user: User, shows_deploys: bool, *, shows_tasks: bool) -> _Local:
+    """Everything the home page reads from its own tables, in one trip to the request's thread: the
+    user's running and latest deploys as the poller last saw them, the NexusToken pane's local figures
+    and the poller's heartbeat."""
+    running, recent = latest_followed(user, HOME_DEPLOYS, HOME_DEPLOYS) if shows_deploys else ([], [])
+    return _Local(
+        running=running,
+        recent=recent,
+        summary=summary.local(user) if shows_tasks else None,
+        tracker=tracker.read() if shows_deploys else None,
+    )
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.core.rows import columns, rows
 from dashboard.notifications.models import Kind
 from dashboard.notifications.notify import notify
 
@@ -76,6 +77,15 @@ def _month_start_datetime(now: datetime | None = None) -> datetime:
 def budget_for(user: User) -> Budget:
     budget, _ = Budget.objects.get_or_create(user=user)
     return budget
+
+
+_SAVED_BUDGET = f"SELECT {columns(Budget)} FROM {Budget._meta.db_table} WHERE user_id = %s"  # noqa: S608
+
+
+def saved_budget(user: User) -> Budget:
+    """The user's budget as saved, or the defaults unsaved (reading creates nothing): plain SQL, since
+    the usage page reads it every time."""
+    return next(iter(rows(Budget, _SAVED_BUDGET, [user.pk])), None) or Budget(user=user)
 
 
 @cache
@@ -208,16 +218,19 @@ def mark_posted(reservation: SpendReservation, task_id: str) -> None:
     )
 
 
+# Read on every usage page, so plain SQL (the ORM's build took about 0.4 ms of CPU); the model's order.
+_OVERRIDES = (
+    f"SELECT {columns(SpendReservation)} FROM {SpendReservation._meta.db_table}"  # noqa: S608
+    " WHERE user_id = %s AND state = %s"
+    " AND over_limit_by > 0 AND created_at >= %s ORDER BY created_at DESC, id DESC"
+)
+
+
 def overrides(user: User, now: datetime | None = None) -> list[SpendReservation]:
     """This month's posts that went over the limit through the override, newest first."""
-    return list(
-        SpendReservation.objects.filter(
-            user=user,
-            state=SpendReservation.State.POSTED,
-            over_limit_by__gt=0,
-            created_at__gte=_month_start_datetime(now),
-        )
-    )
+    since = connection.ops.adapt_datetimefield_value(_month_start_datetime(now))
+    posted = str(SpendReservation.State.POSTED.value)
+    return rows(SpendReservation, _OVERRIDES, [user.pk, posted, since])
 
 
 def note_spend(user: User, now: datetime | None = None) -> int | None:

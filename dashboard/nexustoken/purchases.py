@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from dashboard.audit import record
+from dashboard.core.rows import columns, rows
 from dashboard.services import nexustoken
 from dashboard.services.errors import UpstreamError
 from dashboard.services.nexustoken import Balance, CheckoutSession, NexusTokenAPI
@@ -95,12 +96,28 @@ def _move(purchase: Purchase, changes: dict[str, object], request: HttpRequest |
     return moved
 
 
+# Both read on every credits page, so plain SQL (the ORM's build took about 0.4 ms of CPU each). Only the
+# model's table and column names are formatted in.
+_TABLE = Purchase._meta.db_table
+_SELECT = f"SELECT {columns(Purchase)} FROM {_TABLE}"  # noqa: S608
+_OPEN = f"{_SELECT} WHERE user_id = %s AND status = %s ORDER BY created_at LIMIT %s"
+_RECENT = f"{_SELECT} WHERE user_id = %s ORDER BY created_at DESC LIMIT %s"
+
+
+def _open(user: User) -> list[Purchase]:
+    return rows(Purchase, _OPEN, [user.pk, str(Purchase.Status.OPEN.value), RECHECK_AT_MOST])
+
+
+def recent(user: User, count: int) -> list[Purchase]:
+    """The user's latest purchases, newest first."""
+    return rows(Purchase, _RECENT, [user.pk, count])
+
+
 async def settle_open(api: NexusTokenAPI, user: User) -> None:
     """Checkouts whose browser never came back (closed tab, lost connection, a declined card left
     there): ask the upstream how they ended (paid, cancelled, expired), so the ledger matches the
     balance and nothing stays "open" forever. A failed question leaves them open for next time."""
-    rows = Purchase.objects.filter(user=user, status=Purchase.Status.OPEN).order_by("created_at")
-    waiting = [purchase async for purchase in rows[:RECHECK_AT_MOST]]
+    waiting = await sync_to_async(_open)(user)
     answers = await asyncio.gather(
         *(nexustoken.credits_checkout_get(api, session_id=p.session_id) for p in waiting),
         return_exceptions=True,

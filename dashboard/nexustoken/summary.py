@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from dashboard.accounts import clients
 from dashboard.accounts.models import Service
 from dashboard.core import pages
 from dashboard.core.http import AuthenticatedRequest
+from dashboard.core.rows import columns, rows
 from dashboard.services import nexustoken
 from dashboard.services.errors import UpstreamError
 from dashboard.services.nexustoken import Balance, CreditInfo, Reputation
@@ -46,16 +47,34 @@ class Summary:
     attention: list[Attention] = field(default_factory=list)
 
 
-def _local(user: User) -> Summary:
-    open_tasks = Task.objects.filter(user=user, status__in=OPEN_STATUSES)
-    week_ago = timezone.now() - timedelta(days=7)
+# The pane's own reads as plain SQL: built with the ORM, the list and its two counts took about 1.2 ms
+# of CPU on every home page. Same rows, same order (the model's); only names from the model are formatted in.
+_TASKS = Task._meta.db_table
+_OPEN = ", ".join(["%s"] * len(OPEN_STATUSES))
+_OPEN_TASKS = (
+    f"SELECT {columns(Task)} FROM {_TASKS} WHERE user_id = %s AND status IN ({_OPEN})"  # noqa: S608
+    " ORDER BY created_at DESC, id DESC LIMIT %s"
+)
+_COUNTS = (
+    f"SELECT (SELECT COUNT(*) FROM {_TASKS} WHERE user_id = %s AND status IN ({_OPEN})),"  # noqa: S608
+    f" (SELECT COUNT(*) FROM {_TASKS} WHERE user_id = %s AND status = %s AND finished_at >= %s)"
+)
+
+
+def local(user: User) -> Summary:
+    """What the pane shows from the database (sync, for the home page's one trip to its thread); the
+    upstream's figures are added by `nexustoken_summary`."""
+    open_statuses = sorted(str(status.value) for status in OPEN_STATUSES)
+    week_ago = connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(days=7))
+    open_tasks = rows(Task, _OPEN_TASKS, [user.pk, *open_statuses, OPEN_TASKS_SHOWN])
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTS, [user.pk, *open_statuses, user.pk, str(Status.EXPIRED.value), week_ago])
+        open_count, expired_this_week = cursor.fetchone()
     return Summary(
         spend=budgets.month_spend(user),
-        open_tasks=list(open_tasks[:OPEN_TASKS_SHOWN]),
-        open_count=open_tasks.count(),
-        expired_this_week=Task.objects.filter(
-            user=user, status=Status.EXPIRED, finished_at__gte=week_ago
-        ).count(),
+        open_tasks=open_tasks,
+        open_count=open_count,
+        expired_this_week=expired_this_week,
     )
 
 
@@ -104,15 +123,13 @@ def _attention(summary: Summary) -> list[Attention]:
     return items
 
 
-async def nexustoken_summary(request: AuthenticatedRequest) -> Summary | None:
-    """None when the user has not connected NexusToken (the pane then offers to connect)."""
-    connection = request.connections.get(Service.NEXUSTOKEN)
-    if connection is None:
-        return None
-    summary = await sync_to_async(_local)(request.user)
-    if not connection.needs_attention:
+async def nexustoken_summary(request: AuthenticatedRequest, summary: Summary) -> Summary:
+    """The local `summary`, completed with the upstream's balance, credit and reputation (when the
+    stored key works) and what needs the user's attention. For a user connected to NexusToken."""
+    stored = request.connections[Service.NEXUSTOKEN]
+    if not stored.needs_attention:
         try:
-            api = await clients.nexustoken_api(connection)
+            api = await clients.nexustoken_api(stored)
             summary.balance, summary.info, summary.reputation = await asyncio.gather(
                 nexustoken.credits_balance(api), nexustoken.credits_info(api), nexustoken.reputation(api)
             )

@@ -2,16 +2,15 @@
 
 A context processor cannot do it: it runs while an async view renders, where the ORM refuses
 synchronous queries. Fragments (htmx), event streams and JSON polls skip the query: they do not
-draw the top bar.
+draw the top bar. The count is made by resolve_user (dashboard.core.middleware), with the user.
 """
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
-from django.http.response import HttpResponseBase
+from django.db import connection
 from django.utils.decorators import sync_and_async_middleware
 
 from dashboard.core.http import DashboardRequest
-from dashboard.core.middleware import GetResponse, is_async
+from dashboard.core.middleware import GetResponse, reads_with_user
 
 from .models import Notification
 
@@ -30,24 +29,27 @@ def _top_bar_user(request: DashboardRequest) -> User | None:
     return user
 
 
-def _unread(user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user, read_at__isnull=True)
+# Every page's query, so plain SQL: the ORM took about 0.4 ms of CPU to build and compile it each time.
+# Only the table's name is formatted in.
+UNREAD = f"SELECT COUNT(*) FROM {Notification._meta.db_table} WHERE user_id = %s AND read_at IS NULL"  # noqa: S608
 
 
+def _unread(user: User) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(UNREAD, [user.pk])
+        count: int = cursor.fetchone()[0]
+    return count
+
+
+def _bell(request: DashboardRequest, user: User | AnonymousUser) -> None:
+    drawn = _top_bar_user(request)
+    request.unread_notifications = _unread(drawn) if drawn is not None else 0
+
+
+@reads_with_user(_bell)
 @sync_and_async_middleware
 def unread_count(get_response: GetResponse) -> GetResponse:
-    if is_async(get_response):
-
-        async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
-            user = _top_bar_user(request)
-            request.unread_notifications = await _unread(user).acount() if user else 0
-            return await get_response(request)
-
-        return async_middleware
-
-    def middleware(request: DashboardRequest) -> HttpResponseBase:
-        user = _top_bar_user(request)
-        request.unread_notifications = _unread(user).count() if user else 0
-        return get_response(request)
-
-    return middleware
+    """Nothing left to do per request: its place in MIDDLEWARE asks resolve_user to count, in the same
+    trip to the request's thread as it loads the user (`reads_with_user`), where it costs no trip of
+    its own."""
+    return get_response

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import segno
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django_otp.models import Device
@@ -29,12 +29,15 @@ TOTP_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 
 
+# The check behind every signed-in page, so plain SQL: the ORM took about 0.35 ms of CPU to build and
+# compile it each time. Only the table's name is formatted in.
+HAS_TWO_FACTOR = f"SELECT 1 FROM {TOTPDevice._meta.db_table} WHERE user_id = %s AND confirmed = %s LIMIT 1"  # noqa: S608
+
+
 def has_two_factor(user: AbstractBaseUser) -> bool:
-    return bool(TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists())
-
-
-async def ahas_two_factor(user: AbstractBaseUser) -> bool:
-    return bool(await TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).aexists())
+    with connection.cursor() as cursor:
+        cursor.execute(HAS_TWO_FACTOR, [user.pk, True])
+        return cursor.fetchone() is not None
 
 
 def totp_device(user: AbstractBaseUser) -> TOTPDevice | None:

@@ -8,13 +8,15 @@
 
 Cost: a session verified by a device costs django-otp's one read of that device; any other signed-in
 session costs one indexed read (does the user have two-factor?). Anonymous requests cost nothing.
+The read (and the session's record) is made by resolve_user, in its trip to the request's thread
+(`reads_with_user`); the middleware itself only decides, on the event loop.
 """
 
 from functools import cache
 from urllib.parse import urlencode
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -23,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from dashboard.core.http import DashboardRequest
-from dashboard.core.middleware import GetResponse, is_async
+from dashboard.core.middleware import GetResponse, is_async, reads_with_user
 
 from . import factors, sessions
 
@@ -85,32 +87,34 @@ def _next(request: DashboardRequest) -> str:
     return request.get_full_path() if request.method == "GET" else "/"
 
 
+def _two_factor(request: DashboardRequest, user: User | AnonymousUser) -> None:
+    """Made by resolve_user in its trip to the request's thread (see reads_with_user): the session's
+    record (at most once a minute) and whether the user has two-factor on."""
+    if user.is_authenticated:
+        if sessions.due(request):
+            sessions.note(request, user)
+        verified: bool = user.is_verified()  # type: ignore[attr-defined]  # OTPMiddleware's
+        request.two_factor = verified or factors.has_two_factor(user)
+
+
+@reads_with_user(_two_factor)
 @sync_and_async_middleware
 def second_factor(get_response: GetResponse) -> GetResponse:
     if is_async(get_response):
 
         async def async_middleware(request: DashboardRequest) -> HttpResponseBase:
-            user = request.user
-            if user.is_authenticated:
-                if sessions.due(request):
-                    await sync_to_async(sessions.note)(request, user)
-                verified: bool = user.is_verified()  # type: ignore[attr-defined]  # OTPMiddleware's
-                request.two_factor = verified or await factors.ahas_two_factor(user)
-                if not verified and (blocked := _route(request, request.two_factor)) is not None:
-                    return blocked
-            return await get_response(request)
+            return _blocked(request) or await get_response(request)
 
         return async_middleware
 
     def middleware(request: DashboardRequest) -> HttpResponseBase:
-        user = request.user
-        if user.is_authenticated:
-            if sessions.due(request):
-                sessions.note(request, user)
-            verified: bool = user.is_verified()  # type: ignore[attr-defined]
-            request.two_factor = verified or factors.has_two_factor(user)
-            if not verified and (blocked := _route(request, request.two_factor)) is not None:
-                return blocked
-        return get_response(request)
+        return _blocked(request) or get_response(request)
 
     return middleware
+
+
+def _blocked(request: DashboardRequest) -> HttpResponseBase | None:
+    user = request.user
+    if not user.is_authenticated or user.is_verified():  # type: ignore[attr-defined]  # OTPMiddleware's
+        return None
+    return _route(request, request.two_factor)

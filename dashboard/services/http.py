@@ -35,10 +35,14 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
+from .transport import Transport
 
 logger = logging.getLogger("dashboard.services")
 
 USER_AGENT = "nexus-dashboard/0.1"
+# Per upstream and event loop: requests in flight at once, and connections kept open between them.
+MAX_CONNECTIONS = 50
+MAX_KEEPALIVE = 20
 # An upstream may ask for any wait at all ("inf", 1e999, a date in the year 9999); past a day it
 # only tells the user "later", and an unbounded number would break the arithmetic that shows it.
 MAX_RETRY_AFTER = 86_400.0
@@ -93,10 +97,15 @@ def _client(base_url: str) -> httpx.AsyncClient:
     pool = _clients.setdefault(loop, {})
     client = pool.get(base_url)
     if client is None or client.is_closed:
+        # Our transport (transport.py) in place of httpcore's; `verify` and `limits` still serve the
+        # proxy transports httpx mounts when the environment names a proxy.
         client = httpx.AsyncClient(
+            transport=Transport(
+                tls_context(), max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE
+            ),
             verify=tls_context(),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_KEEPALIVE),
         )
         pool[base_url] = client
     return client
@@ -107,6 +116,35 @@ async def aclose() -> None:
     pool = _clients.pop(asyncio.get_running_loop(), {})
     for client in pool.values():
         await client.aclose()
+
+
+async def _exchange(
+    base_url: str,
+    method: str,
+    url: str,
+    timeout: httpx.Timeout,
+    *,
+    headers: dict[str, str] | None,
+    **options: Any,
+) -> httpx.Response:
+    """One request, built with the client's headers and handed to the transport the client picks for
+    its URL (ours, or a proxy's when the environment names one), then read whole: what the client's
+    `request()` does for these calls, minus what they never use (auth, redirects, event hooks, and
+    the client's cookie jar, which upstream APIs that take a token do not set; shared by every user
+    of the process it should not be). About 0.1 ms of CPU less a call."""
+    client = _client(base_url)
+    merged = httpx.Headers(client.headers)
+    merged.update(headers or {})
+    request = httpx.Request(method, url, headers=merged, extensions={"timeout": timeout.as_dict()}, **options)
+    response = await client._transport_for_url(request.url).handle_async_request(request)
+    try:
+        await (
+            response.aread()
+        )  # decodes the body (gzip, …) as the client did: a broken one is a DecodingError
+    except BaseException:
+        await response.aclose()  # a proxy's connection goes back to its pool, as the client does
+        raise
+    return response
 
 
 def _timeout(limit: float) -> httpx.Timeout:
@@ -283,9 +321,7 @@ async def _send(upstream: Upstream, method: str, url: str, limit: float, **optio
         # httpx's read timeout restarts with every chunk, so a body trickling in a byte at a time
         # would never time out: the whole attempt gets one deadline as well.
         async with asyncio.timeout(limit):
-            response = await _client(upstream.base_url).request(
-                method, url, timeout=_timeout(limit), **options
-            )
+            response = await _exchange(upstream.base_url, method, url, _timeout(limit), **options)
     except (httpx.TransportError, TimeoutError):
         breaker.failed(upstream.name, upstream.base_url)
         raise

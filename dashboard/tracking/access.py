@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
@@ -32,6 +33,7 @@ from django.utils import timezone
 from dashboard.accounts.models import Service
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.pages import load
+from dashboard.core.rows import columns, rows
 from dashboard.services import nexical
 from dashboard.services.errors import APIError, AuthError
 from dashboard.services.nexical import Job, NexicalAPI
@@ -113,8 +115,29 @@ async def _names(api: NexicalAPI, ids: dict[str, int]) -> interest.Names:
     return interest.Names(team=team.name, project=project.name, branch=branch.name)
 
 
+# Every job page and live request reads it, so plain SQL (the ORM's build took about 0.4 ms of CPU).
+# At most one row: the four ids are unique together. Only names from the model are formatted in.
+_TRACKED = (
+    f"SELECT {columns(TrackedJob)} FROM {TrackedJob._meta.db_table}"  # noqa: S608
+    " WHERE team_id = %s AND project_id = %s AND branch_id = %s AND job_id = %s"
+)
+
+
+def _tracked_now(ids: dict[str, int]) -> TrackedJob | None:
+    where = [ids["team_id"], ids["project_id"], ids["branch_id"], ids["job_id"]]
+    return next(iter(rows(TrackedJob, _TRACKED, where)), None)
+
+
 async def _tracked(ids: dict[str, int]) -> TrackedJob | None:
-    return await TrackedJob.objects.filter(**ids).afirst()
+    return await sync_to_async(_tracked_now)(ids)
+
+
+def _viewed(ids: dict[str, int]) -> TrackedJob | None:
+    """The tracked job, noted as being viewed: one trip to the request's thread for both."""
+    tracked = _tracked_now(ids)
+    if tracked is not None:
+        interest.touch_viewed(tracked)
+    return tracked
 
 
 async def viewable_job(
@@ -129,10 +152,12 @@ async def viewable_job(
     sight = await cache.aget(key)
     if sight == NOT_ALLOWED:
         raise Http404
-    tracked = await _tracked(ids)
-    if isinstance(sight, Sight) and tracked is not None:
-        await interest.atouch_viewed(tracked)
-        return tracked, sight
+    if isinstance(sight, Sight):  # settled a moment ago: the job is only read, and noted as viewed
+        tracked = await sync_to_async(_viewed)(ids)
+        if tracked is not None:
+            return tracked, sight
+    else:
+        tracked = await _tracked(ids)
     if tracked is None:
         async with _gate(("job", *ids.values())):
             tracked = await _tracked(ids)  # another viewer's first look may have just registered it

@@ -9,8 +9,7 @@ from typing import Any, NamedTuple, TypedDict
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from dashboard.services import nexical
@@ -142,6 +141,13 @@ def record_first_event(tracked: TrackedJob, *, pass_id: str) -> None:
     announce(tracked.pk)
 
 
+# Every job page runs it, so plain SQL: the ORM took about 0.4 ms of CPU to build it. The table's name only.
+_TOUCH = (
+    f"UPDATE {TrackedJob._meta.db_table} SET last_viewed_at = %s"  # noqa: S608
+    " WHERE id = %s AND (last_viewed_at IS NULL OR last_viewed_at < %s)"
+)
+
+
 def touch_viewed(job: TrackedJob | int) -> None:
     """Someone has the job's page open: a running job then gets sub-second log polling.
 
@@ -150,8 +156,11 @@ def touch_viewed(job: TrackedJob | int) -> None:
     """
     pk = job.pk if isinstance(job, TrackedJob) else job
     now = timezone.now()
-    stale = Q(last_viewed_at__isnull=True) | Q(last_viewed_at__lt=now - VIEWED_WRITE_EVERY)
-    if TrackedJob.objects.filter(stale, pk=pk).update(last_viewed_at=now):
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_TOUCH, [adapt(now), pk, adapt(now - VIEWED_WRITE_EVERY)])
+        touched = cursor.rowcount
+    if touched:
         unfinished = [Status.PENDING, Status.RUNNING]
         TrackedJob.objects.filter(pk=pk, status__in=unfinished, next_poll_at__gt=now).update(next_poll_at=now)
 

@@ -16,6 +16,8 @@ from functools import wraps
 from asgiref.sync import sync_to_async
 from django.db import connection
 
+from dashboard.core.rows import columns, rows
+
 from .models import JobEvent, LogLine, TrackedJob
 
 HEAD = 300  # lines a long log's page shows from its start
@@ -96,16 +98,25 @@ def settled(job: TrackedJob) -> bool:
     return job.gone or bool(job.untrackable_reason) or (job.is_finished and job.logs_complete)
 
 
+# A job's status changes and its count of lines: read by the page and by every live update, so plain
+# SQL (the ORM's build took about 0.4 ms of CPU each). Only names from the models are formatted in.
+_EVENTS = f"SELECT {columns(JobEvent)} FROM {JobEvent._meta.db_table} WHERE job_id = %s ORDER BY id"  # noqa: S608
+_LINE_COUNT = f"SELECT COUNT(*) FROM {LogLine._meta.db_table} WHERE job_id = %s"  # noqa: S608
+
+
 def events_of(job_pk: int) -> list[JobEvent]:
-    return list(JobEvent.objects.filter(job_id=job_pk).order_by("id"))
+    return rows(JobEvent, _EVENTS, [job_pk])
 
 
-@short
 def read_page(job_pk: int) -> tuple[Page, list[JobEvent]]:
+    """The job page's log and events. Not `short`: the page's request ends at once, and Django hands
+    its connection back then; closing it here made the page's next query open a new one."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LINE_COUNT, [job_pk])
+        total = cursor.fetchone()[0]
     lines = LogLine.objects.filter(job_id=job_pk)
-    total = lines.count()
     if total <= HEAD + TAIL:
-        page = Page(head=list(lines.order_by("id")), total=total)
+        page = Page(head=list(lines.order_by("id")) if total else [], total=total)
     else:
         head = list(lines.order_by("id")[:HEAD])
         tail = list(lines.order_by("-id")[:TAIL])[::-1]
@@ -144,7 +155,6 @@ def read_window(job_pk: int, first: int, last: int) -> tuple[list[LogLine], int]
     return list(lines.filter(number__gte=first, number__lte=last).order_by("number")), total
 
 
-aread_page = sync_to_async(read_page)
 aread_window = sync_to_async(read_window)
 aread_update = sync_to_async(read_update)
 aread_range = sync_to_async(read_range)

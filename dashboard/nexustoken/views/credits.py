@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
@@ -172,7 +173,7 @@ async def credits_page(request: AuthenticatedRequest, api: NexusTokenAPI) -> Htt
         nexustoken.credits_info(api),
         purchases.settle_open(api, request.user),
     )
-    recent = [p async for p in Purchase.objects.filter(user=request.user)[:10]]
+    recent = await sync_to_async(purchases.recent)(request.user, 10)
     context = {
         "balance": balance,
         "info": info,

@@ -9,6 +9,7 @@ writes.
 
 import json
 
+from asgiref.sync import sync_to_async
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,11 +19,12 @@ from dashboard.audit import Audit
 from dashboard.core import pages, tracker
 from dashboard.core.http import AuthenticatedRequest
 from dashboard.core.login import login_required
+from dashboard.core.rows import columns, rows
 from dashboard.core.sections import menu_section
 from dashboard.services import nexustoken as nt
 from dashboard.services.errors import APIError, UpstreamError
 
-from ..models import Source, Task
+from ..models import Source, Task, TaskEvent
 from ..recording import FailedAttempt, arecord
 from .task_access import task_for_user
 
@@ -66,14 +68,23 @@ def _explained_errors(task: Task) -> list[ExplainedFailure]:
     ]
 
 
-async def _poller(task: Task) -> tracker.Tracker | None:
+def _poller(task: Task) -> tracker.Tracker | None:
     """The poller, for an unfinished task: its checks cover a webhook that never came."""
-    return None if task.is_finished else await tracker.aread()
+    return None if task.is_finished else tracker.read()
 
 
-async def _context(task: Task, poller: tracker.Tracker | None = None, **extra: object) -> dict[str, object]:
-    events = [event async for event in task.events.all()]
-    poller = poller or await _poller(task)
+# The task's history, read with each page: plain SQL (the ORM's build took about 0.4 ms of CPU), in the
+# model's order. Only the model's table and column names are formatted in.
+_EVENTS = f"SELECT {columns(TaskEvent)} FROM {TaskEvent._meta.db_table} WHERE task_id = %s ORDER BY at, id"  # noqa: S608
+
+
+def _reads(task: Task) -> tuple[list[TaskEvent], tracker.Tracker | None]:
+    """The page's reads besides the task, in one trip to the request's thread: its events, the poller."""
+    return rows(TaskEvent, _EVENTS, [task.pk]), _poller(task)
+
+
+async def _context(task: Task, **extra: object) -> dict[str, object]:
+    events, poller = await sync_to_async(_reads)(task)
     sentence = STATUS_SENTENCES[task.status].format(
         hours=task.pending_pool_hours, price=task.awarded_price, seconds=task.max_seconds
     )
@@ -93,10 +104,10 @@ async def _context(task: Task, poller: tracker.Tracker | None = None, **extra: o
 
 
 async def _live(request: AuthenticatedRequest, task: Task) -> HttpResponse:
-    poller = await _poller(task)
+    poller = await sync_to_async(_poller)(task)
     if poller is not None and request.GET.get("live") == _version(task, poller.paused):
         return HttpResponse(status=204)
-    response = render(request, f"{TEMPLATE}#live", await _context(task, poller))
+    response = render(request, f"{TEMPLATE}#live", await _context(task))
     if task.is_finished:
         response.status_code = HTMX_STOP_POLLING
     return response

@@ -19,7 +19,6 @@ from dashboard.core.sections import menu_section
 
 from .. import budgets, charts, exports, usage_range
 from ..forms.credits import BudgetForm
-from ..models import Budget
 
 
 def _save_budget(request: AuthenticatedRequest, form: BudgetForm) -> None:
@@ -53,7 +52,7 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
         status = 400
     else:
         # Reading the page creates nothing: a user without a row sees the defaults.
-        budget = Budget.objects.filter(user=request.user).first() or Budget(user=request.user)
+        budget = budgets.saved_budget(request.user)
         initial = {
             "monthly_limit": budget.monthly_limit,
             "thresholds": ", ".join(map(str, budget.thresholds)),
@@ -65,6 +64,7 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
     if range_form.errors and status == 200:
         status = 400  # the page still shows, with the default range and the sentence
     spend = budgets.month_spend(request.user)
+    settled = charts.settled_tasks(request.user)  # read once for the three spend charts
     context = {
         "form": form,
         "spend": spend,
@@ -75,11 +75,11 @@ def usage(request: AuthenticatedRequest) -> HttpResponse:
         "selected_range": range_form.data.get("range") or period.key,
         "export_query": _range_query(period),
         "spend_chart": charts.spend_chart(
-            request.user, limit=spend.limit, first=period.first, today=period.last
+            request.user, limit=spend.limit, first=period.first, today=period.last, settled=settled
         ),
-        "type_chart": charts.spend_by_type(request.user, period.start(), period.end()),
+        "type_chart": charts.spend_by_type(request.user, period.start(), period.end(), settled),
         "status_chart": charts.status_chart(request.user),
-        "price_chart": charts.price_chart(request.user),
+        "price_chart": charts.price_chart(request.user, settled),
     }
     return pages.page(request, "nexustoken/usage.html", context, status=status)
 

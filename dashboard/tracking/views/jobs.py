@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import TypedDict
 
+from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
@@ -316,9 +317,14 @@ async def job_log_raw(
     return response
 
 
+def _page_reads(job_pk: int) -> tuple[logs.Page, list[JobEvent], poller_tracker.Tracker]:
+    """The job page's reads, in one trip to the request's thread: its log, its events, the poller."""
+    return (*logs.read_page(job_pk), poller_tracker.read())
+
+
 async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
     """What the job page shows of a tracked job: its facts, history and the start of its log."""
-    log, events = await logs.aread_page(job.pk)
+    log, events, tracker = await sync_to_async(_page_reads)(job.pk)
     names = ("stream", "updates", "log_lines", "log_raw", "log_search", "log_outline", "log_levels")
     urls = {name: reverse(f"tracking:job_{name}", args=_job_args(job)) for name in names}
     return {
@@ -332,5 +338,5 @@ async def live_job_context(job: TrackedJob, sight: Sight) -> dict[str, object]:
         "live_job": job_key(job),
         # The viewer listens for more only while more can come.
         "live": not logs.settled(job),
-        "tracker": await poller_tracker.aread(),
+        "tracker": tracker,
     }

@@ -1,7 +1,9 @@
 """Watching a project: its jobs are tracked (and notify) even when started by the CLI or CI."""
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,11 +18,19 @@ from dashboard.services.nexical import NexicalAPI
 from .. import interest
 from ..models import ProjectWatch
 
+# Read by every team and project page, so plain SQL (the ORM's build took about 0.4 ms of CPU).
+_WATCHED = f"SELECT project_id FROM {ProjectWatch._meta.db_table} WHERE user_id = %s AND team_id = %s"  # noqa: S608
+
+
+def _watched(user_pk: int, team_id: int) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_WATCHED, [user_pk, team_id])
+        return {project_id for (project_id,) in cursor.fetchall()}
+
 
 async def watched_projects(user: User, team_id: int) -> set[int]:
     """The projects of this team the user watches: for the buttons of the team and project pages."""
-    watches = ProjectWatch.objects.filter(user=user, team_id=team_id).values_list("project_id", flat=True)
-    return {project_id async for project_id in watches}
+    return await sync_to_async(_watched)(user.pk, team_id)
 
 
 def _back(request: AuthenticatedRequest, team_id: int, project_id: int) -> str:

@@ -3,8 +3,11 @@
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from dashboard.nexustoken import charts
@@ -130,3 +133,16 @@ def test_it_lets_every_data_table_scroll_sideways_on_a_phone(client, owner):
     page = client.get("/credits/usage/").text
     assert page.count("<table") == 4
     assert len(re.findall(r'<div class="table-wrap">\s*<table', page)) == 4
+
+
+@pytest.mark.parametrize("days", [7, 30, 90, 366])
+def test_the_chart_writes_its_days_as_its_old_template_loops_did(owner, days):
+    """The bars, date labels and table rows are written in Python (SpendChart.day_marks and
+    table_rows); old_spend_chart.html is the template that drew them in loops."""
+    for days_ago, price in ((0, 20), (1, 5), (3, 1234), (days - 1, 7)):
+        settled(owner, price, 1, days_ago=days_ago)
+    old = Template((Path(__file__).parent / "old_spend_chart.html").read_text())
+    for limit in (None, 50, 5000):
+        chart = charts.spend_chart(owner, limit=limit, days=days)
+        context = {"chart": chart, "name": "spend-chart", "period": f"the last {days} days"}
+        assert render_to_string("nexustoken/_spend_chart.html", context) == old.render(Context(context))

@@ -3,7 +3,9 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from dashboard.notifications import views
 from dashboard.notifications.models import DEFAULT_EMAIL, Kind, Notification, NotificationPreference
 from dashboard.notifications.notify import notify
 from tests.support.helpers import dashboard_user
@@ -142,3 +144,17 @@ def test_an_unknown_kind_is_refused(client, owner):
     response = client.post(reverse("notifications:notification_preferences"), {"in_app": ["job_exploded"]})
     assert response.status_code == 400
     assert not NotificationPreference.objects.filter(user=owner).exists()
+
+
+@pytest.mark.parametrize("listed", [3, 10])
+def test_it_counts_all_and_unread_whether_or_not_every_one_is_listed(client, owner, monkeypatch, listed):
+    for n in range(5):
+        raise_one(owner, title=f"Job #{n} failed")
+    Notification.objects.filter(pk__in=Notification.objects.filter(user=owner).values("pk")[:2]).update(
+        read_at=timezone.now()
+    )
+    monkeypatch.setattr(views, "LISTED", listed)
+    client.force_login(owner)
+    context = client.get(reverse("notifications:notifications")).context
+    assert len(context["notifications"]) == min(listed, 5)
+    assert (context["total"], context["unread"]) == (5, 3)
