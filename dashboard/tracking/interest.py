@@ -196,7 +196,6 @@ def is_watching(user: User, team_id: int, project_id: int) -> bool:
 atrack_job = sync_to_async(track_job)
 aadd_viewer = sync_to_async(add_viewer)
 astore_names = sync_to_async(store_names)
-atouch_viewed = sync_to_async(touch_viewed)
 awatch_project = sync_to_async(watch_project)
 aunwatch_project = sync_to_async(unwatch_project)
 ais_watching = sync_to_async(is_watching)
