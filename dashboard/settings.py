@@ -309,6 +309,10 @@ POLLER_UNWATCHED_LOG_SECONDS = env.float("POLLER_UNWATCHED_LOG_SECONDS", default
 # Seconds between the task poller's calls with one NexusToken key: the upstream allows 10 requests/s
 # per key, and the pages of the same user share the key, so the poller leaves them room.
 TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
+# Nexical calls the job poller makes with one user's token in a minute, at most: Nexical allows 600 a
+# minute per token, and the owner's own pages spend the same allowance. Past it, the poller uses the
+# job's next follower's token, or waits.
+POLLER_TOKEN_CALLS_PER_MINUTE = env.int("POLLER_TOKEN_CALLS_PER_MINUTE", default=300)
 # Seconds a team's member list, as Nexical last gave it, decides who may see the team's tracked jobs
 # before it is read again: a member removed upstream loses the live pages within this time.
 TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)

@@ -6,6 +6,11 @@ connection for its owner (clients.note_failure) and the next is tried; a 403 or 
 that this user lost access, so the next is tried too. A 429 pauses that token alone for its
 Retry-After, in this process (dashboard.core.ratelimits).
 
+The upstream counts a token's calls per minute, the owner's pages and the poller's together. So the
+poller makes at most POLLER_TOKEN_CALLS_PER_MINUTE with any one token, and past that share it goes
+on with the next candidate: busy branches spread over their followers' tokens, and each person's
+pages keep the rest of their own limit.
+
 Each call may take POLLER_CALL_BUDGET seconds in all, retries included. A token whose call got no
 answer is left out for the rest of the pass (the next candidate serves its other jobs, if any), so
 one hung token costs a pass one budget, not one per branch; the next candidate is not tried for
@@ -76,10 +81,14 @@ class TokenPool:
             if candidate.pk in self.stalled:
                 skipped_stalled = True
                 continue
-            wait = self.limits.wait(candidate.pk)
+            wait = max(
+                self.limits.wait(candidate.pk),
+                self.limits.share_wait(candidate.pk, settings.POLLER_TOKEN_CALLS_PER_MINUTE),
+            )
             if wait > 0:
                 waits.append(wait)
                 continue
+            self.limits.count(candidate.pk)
             try:
                 api = await clients.nexical_api(candidate)
                 with upstream_budget(settings.POLLER_CALL_BUDGET):

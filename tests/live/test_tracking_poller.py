@@ -216,6 +216,36 @@ def test_it_honours_retry_after_per_token(cast, settings):
     assert tracked.next_poll_at - timezone.now() <= timedelta(seconds=2)
 
 
+def test_it_keeps_to_its_share_of_each_token_and_goes_on_with_the_next_follower(cast, settings):
+    # The owner's pages spend the same per-token allowance upstream; the poller takes only its share.
+    settings.POLLER_TOKEN_CALLS_PER_MINUTE = 1
+    place = new_branch(cast)
+    job = place.new_job()
+    tracked = place.track(cast.owner, job)
+    poller = Poller(name="share")
+    one_pass(poller)
+    tracked.refresh_from_db()
+    assert tracked.status_checked_at is not None
+
+    # The owner's share of this minute is spent: nothing is sent, and the job waits for the minute.
+    cast.sandbox.reset_request_counts()
+    make_due()
+    one_pass(poller)
+    assert upstream_gets(cast.sandbox.request_counts()) == {}
+    tracked.refresh_from_db()
+    assert tracked.status_checked_at is None and tracked.error_count == 0
+    assert tracked.next_poll_at - timezone.now() > timedelta(seconds=50)
+
+    # A second follower: their token takes the next call, within its own share.
+    place.track(cast.member, job, Reason.WATCHED)
+    make_due()
+    one_pass(poller)
+    tracked.refresh_from_db()
+    assert tracked.status_checked_at is not None
+    member_connection = Connection.objects.get(user=cast.member.user, service="nexical")
+    assert len(poller.tokens.limits.recent[member_connection.pk]) == 1
+
+
 @pytest.mark.parametrize(
     ("fault", "sentence"),
     [
