@@ -7,13 +7,15 @@
 It starts a sandbox with no added latency and the dashboard as one uvicorn process (as `make run`
 starts each worker) on a throwaway database (SQLite, or a fresh PostgreSQL database beside the one
 --database-url names), signs in through the login form, makes a team, a project, a branch, a job and
-a NexusToken task upstream, opens every page kind a few times to warm up, then requests each kind
-`--rounds` times one after another. The CPU time is the web server process's own (utime + stime
-from /proc/<pid>/stat, before and after the rounds of each kind): the sandbox, the client and the
-database server run in other processes and are not counted. The goal is at most 10 ms a page.
+a NexusToken task upstream, opens every page kind a few times to warm up, then makes `--rounds`
+rounds, each requesting every kind once in turn. The CPU time is the web server process's own
+(utime + stime from /proc/<pid>/stat, before and after each request, summed per kind): the sandbox,
+the client and the database server run in other processes and are not counted. The goal is at most
+10 ms a page.
 
 The kernel counts CPU time in clock ticks (10 ms), so a kind's figure is only as fine as
-10 ms / rounds: keep --rounds at 40 or more.
+10 ms / rounds: keep --rounds at 40 or more (200 gives figures that move by a few tenths of a ms
+between runs on a quiet machine).
 
 With --profile DIR the server runs under cProfile, one profile per page kind over its measured
 rounds (bench/profiling_web.py): DIR/KIND.prof for snakeviz or pstats, and for each kind the
@@ -198,19 +200,22 @@ def measure(
         for _ in range(warmup):
             response = client.get(path)
             assert response.status_code == 200, f"{path} answered {response.status_code}"
-    rows = []
-    for kind, path in pages.items():
-        headers = {PROFILE_HEADER: kind} if profile else {}
-        walls = []
-        before = cpu_seconds(pid)
-        for _ in range(rounds):
+    # The kinds take turns, one request each, and each request's CPU is read on its own: whatever
+    # else the process does meanwhile (a webhook from the sandbox, a full GC pass) spreads over every
+    # kind instead of landing on the one measured at that moment. The kernel counts whole ticks, so a
+    # single request reads 0 or 10 ms; summed over the rounds the ticks fall in proportion.
+    cpu = dict.fromkeys(pages, 0.0)
+    walls: dict[str, list[float]] = {kind: [] for kind in pages}
+    for _ in range(rounds):
+        for kind, path in pages.items():
+            headers = {PROFILE_HEADER: kind} if profile else {}
+            before = cpu_seconds(pid)
             started = time.perf_counter()
             response = client.get(path, headers=headers)
-            walls.append(time.perf_counter() - started)
+            walls[kind].append(time.perf_counter() - started)
+            cpu[kind] += cpu_seconds(pid) - before
             assert response.status_code == 200, f"{path} answered {response.status_code}"
-        cpu_ms = (cpu_seconds(pid) - before) * 1000 / rounds
-        rows.append((kind, cpu_ms, statistics.median(walls) * 1000))
-    return rows
+    return [(kind, cpu[kind] * 1000 / rounds, statistics.median(walls[kind]) * 1000) for kind in pages]
 
 
 def _thread_hops(stats: pstats.Stats) -> int:

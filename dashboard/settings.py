@@ -123,7 +123,8 @@ MIDDLEWARE = [
 # django-axes checks the lockout before any password is compared; it must come first.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the signed-in user with one fixed statement.
+    "dashboard.core.backends.UserBackend",
 ]
 
 ROOT_URLCONF = "dashboard.urls"

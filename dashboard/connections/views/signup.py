@@ -18,7 +18,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="dashboard.core.backends.UserBackend")
         messages.success(request, "Welcome! Connect your Nexical and NexusToken accounts to get started.")
         return redirect("connections:connections")
     return render(request, "registration/signup.html", {"form": form})

@@ -2,6 +2,9 @@
 the sign-in page for someone already signed in."""
 
 import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from tests.support.helpers import PASSWORD, connected_user, dashboard_user
@@ -74,3 +77,23 @@ def test_it_still_signs_in_from_the_sign_in_page(client):
     assert response.status_code == 302
     assert response["Location"] == reverse("home:home")
     assert client.get(reverse("home:home")).status_code == 200
+
+
+def test_a_signed_in_session_reads_its_user_back_and_signs_out_one_made_inactive(client):
+    user = dashboard_user()
+    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert client.session[BACKEND_SESSION_KEY] == "dashboard.core.backends.UserBackend"
+    home = client.get(reverse("home:home"))
+    assert home.status_code == 200 and home.wsgi_request.user == user
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get(reverse("home:home"))["Location"] == "/accounts/login/?next=/"
+
+
+def test_a_session_signed_in_through_djangos_model_backend_stays_signed_in(client):
+    # Sessions from before the dashboard's backend replaced Django's name Django's.
+    user = dashboard_user()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    stored = Session.objects.get(pk=client.cookies["sessionid"].value).get_decoded()
+    assert stored[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"
+    home = client.get(reverse("home:home"))
+    assert home.status_code == 200 and home.wsgi_request.user == user
