@@ -28,6 +28,25 @@ def pytest_unconfigure(config):
         drop_templates(os.environ.pop(RUN_ENV))
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and at the end of the run, on PostgreSQL, every other session
+    on the test database ended before it is dropped. Threads of this process still hold connections
+    there (the request threads dashboard.core.request_threads keeps, asgiref's executors, the pool),
+    which made dropping it fail with a warning ("is being accessed by other users")."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     """Real hashing costs ~0.3 s per sign-in; the tests sign in hundreds of times."""
