@@ -314,6 +314,10 @@ TASK_POLL_SPACING = env.float("TASK_POLL_SPACING", default=0.2)
 # minute per token, and the owner's own pages spend the same allowance. Past it, the poller uses the
 # job's next follower's token, or waits.
 POLLER_TOKEN_CALLS_PER_MINUTE = env.int("POLLER_TOKEN_CALLS_PER_MINUTE", default=300)
+# Seconds of nothing new after which the browser's shared live stream sends a `beat` event: it keeps
+# proxies from closing the idle connection, and tells the other tabs that the tab holding the stream
+# still runs (they poll on their own after three beats missed).
+LIVE_KEEPALIVE_SECONDS = env.float("LIVE_KEEPALIVE_SECONDS", default=15.0)
 # Seconds a team's member list, as Nexical last gave it, decides who may see the team's tracked jobs
 # before it is read again: a member removed upstream loses the live pages within this time.
 TEAM_ROSTER_SECONDS = env.float("TEAM_ROSTER_SECONDS", default=60.0)

@@ -10,6 +10,7 @@
 //   {type: "unsub", tab, job}          it stopped (the job is done, the tab is hidden, or closing)
 //   {type: "census"}                   a new leader asks every tab to send its "sub"s again
 //   {type: "event", job, name, data}   an event of the shared stream, passed on by the leader
+//   {type: "beat", every}              the stream is open and nothing is new (every `every` s)
 //   {type: "state", state, jobs}       the stream is "connecting" or "live" for these jobs,
 //                                      "reconnecting", or "unavailable" (the server cannot
 //                                      stream: the tabs poll)
@@ -20,7 +21,9 @@
 // the events that arrive meanwhile, then plays those; a line it already shows is dropped by id.
 //
 // The leader's own tab gets every message too (post() delivers it locally as well), so it is also an
-// ordinary follower. Without Web Locks, BroadcastChannel or EventSource, window.LiveStreams is null
+// ordinary follower. A tab following a job expects to hear from the leader (an event, a state, a
+// beat) at least every few beats; a leader gone silent (a tab the browser froze still holds the
+// lock, and no other tab can take over) leaves it polling on its own. Without Web Locks, BroadcastChannel or EventSource, window.LiveStreams is null
 // and the page uses its own stream or polling (static/js/logviewer/stream.js).
 (function () {
   "use strict";
@@ -34,6 +37,8 @@
   var GATHER_MS = 50; // tabs opened together join one reopen, not one each
   var SILENT_MS = 20000; // a tab that no leader answers by then polls on its own
   var PAUSE_MS = 10000; // a tab hidden this long stops following until it is shown again
+  var MISSED_BEATS = 3; // a following tab that hears nothing from the leader this many beats polls
+  var beatMs = 15000; // the stream's beat, until it says its own
 
   var tab = Math.random().toString(36).slice(2) + Date.now().toString(36);
   var channel = new BroadcastChannel("nexus-live");
@@ -54,6 +59,12 @@
   function receive(message) {
     if (!message || typeof message !== "object") return;
     if (leader) leader.receive(message);
+    if (message.type === "beat" && message.every > 0) beatMs = message.every * 1000;
+    if (message.type === "event" || message.type === "beat" || message.type === "state") {
+      Object.keys(followers).forEach(function (key) {
+        followers[key].heard(); // the leader runs
+      });
+    }
     var follower = followers[message.job];
     if (message.type === "event" && follower) follower.event(message.name, message.data);
     else if (message.type === "state") {
@@ -180,6 +191,15 @@
         post({ type: "event", job: data.job, name: name, data: data });
       });
     });
+    source.addEventListener("beat", function (event) {
+      var every = 0;
+      try {
+        every = Number(JSON.parse(event.data).every) || 0;
+      } catch (error) {
+        // garbled: still a sign of life
+      }
+      post({ type: "beat", every: every });
+    });
     source.addEventListener("reopen", function () {
       self.close();
       self.reconcile(); // at once: access is checked again, cursors carry on
@@ -225,6 +245,7 @@
     this.active = false;
     this.held = null; // events that arrived while catching up, played after it
     this.stopped = false;
+    this.answered = false; // a leader said it carries this tab's job
   }
 
   Follower.prototype.announce = function () {
@@ -238,11 +259,23 @@
     this.held = [];
     this.announce();
     this.catchUp();
+    this.answered = false;
+    this.watch(SILENT_MS);
+  };
+
+  // Poll on its own unless the leader is heard from within `ms`: no leader answers at all, or the
+  // one that did went silent (its tab frozen, with the lock still held).
+  Follower.prototype.watch = function (ms) {
+    var self = this;
     window.clearTimeout(this.silence);
     this.silence = window.setTimeout(function () {
-      self.stop(); // no leader answers (a frozen tab holds the lock?): this tab polls on its own
+      self.stop();
       self.options.fallBack();
-    }, SILENT_MS);
+    }, ms);
+  };
+
+  Follower.prototype.heard = function () {
+    if (this.active && this.answered) this.watch(beatMs * MISSED_BEATS);
   };
 
   Follower.prototype.pause = function () {
@@ -326,10 +359,12 @@
       this.stop();
       this.options.fallBack();
     } else if (message.jobs.indexOf(this.options.job) !== -1) {
-      window.clearTimeout(this.silence); // a leader is on it
+      this.answered = true; // a leader is on it
+      this.heard();
       if (message.state === "live") this.options.onState("live");
     } else if (message.state === "reconnecting") {
-      window.clearTimeout(this.silence);
+      this.answered = true;
+      this.heard();
       this.options.onState("reconnecting");
     }
   };

@@ -79,7 +79,7 @@ def test_a_hidden_tab_pauses_and_catches_up_when_shown_again(browser, sandbox, s
     # Hidden long enough: the tab stops following the job.
     page.evaluate("setVisibility('hidden')")
     page.clock.fast_forward(PAUSE_MS)
-    page.wait_for_function("liveMessages.some(m => m.type === 'unsub')")
+    page.wait_for_function("() => liveMessages.some(m => m.type === 'unsub')")
 
     # Meanwhile the job writes two lines and completes; another tab shows the dashboard has them.
     write("missed line one")

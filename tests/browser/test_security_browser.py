@@ -42,7 +42,7 @@ def test_the_totp_journey(live_server, page, shoot):
     page.get_by_role("button", name="Set up two-factor").focus()
     page.keyboard.press("Enter")
     uri = page.locator("#totp-uri").inner_text()
-    page.wait_for_function("document.activeElement.id === 'setup_otp_token'")
+    page.wait_for_function("() => document.activeElement.id === 'setup_otp_token'")
     watch_secret(re.search(r"secret=([A-Z2-7]+)", uri).group(1))
     assert page.locator("#totp-qr svg").is_visible()
     shoot(page, "security-setup")
@@ -52,7 +52,7 @@ def test_the_totp_journey(live_server, page, shoot):
     page.keyboard.press("Enter")
     codes = page.locator("#recovery-codes-list").inner_text().split()
     # On the codes to save, not on the turn-off form's field of the same name.
-    page.wait_for_function("document.activeElement.textContent === 'Your recovery codes'")
+    page.wait_for_function("() => document.activeElement.textContent === 'Your recovery codes'")
     for code in codes:
         watch_secret(code)
     assert len(codes) == 10

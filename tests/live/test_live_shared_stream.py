@@ -118,6 +118,25 @@ async def test_it_ends_with_reopen_so_access_is_checked_again(cast, monkeypatch)
     assert body.rstrip().endswith("event: reopen\ndata: {}")
 
 
+async def test_it_beats_while_nothing_is_new_so_the_other_tabs_know_the_leader_runs(cast, settings):
+    settings.LIVE_KEEPALIVE_SECONDS = 0.2
+    scenes, tracked = await two_jobs(cast)
+    client = await viewer(cast.member)
+    response = await client.get(URL, {"job": [key(scene) for scene in scenes]})
+    stream = EventReader(response.streaming_content)
+    await events_until(stream, 2, "line")
+    quiet = [await stream.next() for _ in range(3)]
+    # Nothing new: beats (a status may come too, as a running job's duration is redrawn).
+    beats = [event for event in quiet if event.event == "beat"]
+    assert beats and all(event.data == {"every": 0.2} for event in beats)
+    assert {event.event for event in quiet} <= {"beat", "status"}
+    assert stream.comments == 0  # events, not comments: the leader passes them on
+    await sync_to_async(record_lines)(tracked[0], ["news after the beats"])
+    line = next(event for event in await events_until(stream, 1, "line") if event.event == "line")
+    assert "news after the beats" in line.data["html"]
+    await response.streaming_content.aclose()
+
+
 async def test_it_sends_an_anonymous_visitor_to_sign_in():
     response = await AsyncClient().get(URL, {"job": "1.2.3.4"})
     assert response.status_code == 302

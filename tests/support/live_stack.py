@@ -73,8 +73,15 @@ class Stack:
                 process.wait()
 
 
-def start_stack(sandbox, *, poller: bool = True, web_command: list[str] | None = None) -> Stack:
-    """Start the web server (and the poller) on a fresh, migrated database."""
+def start_stack(
+    sandbox,
+    *,
+    poller: bool = True,
+    web_command: list[str] | None = None,
+    settings: dict[str, str] | None = None,
+) -> Stack:
+    """Start the web server (and the poller) on a fresh, migrated database; `settings` are added to
+    their environment."""
     workdir = Path(tempfile.mkdtemp(prefix="nexus-stack-"))
     port = free_port()
     env = {
@@ -85,6 +92,7 @@ def start_stack(sandbox, *, poller: bool = True, web_command: list[str] | None =
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -14,6 +14,11 @@ else) and none of its rows. The events of the others are those of the job's own 
 every job's cursor itself and reopens the stream with them, so a reconnect resumes each job where
 it stopped. The stream ends with `reopen` after ACCESS_SECONDS, so access is checked again at least
 that often; it ends by itself once every job in it is done.
+
+While no job has anything new, a `beat` event comes every LIVE_KEEPALIVE_SECONDS (`{"every": s}`).
+It keeps proxies from closing an idle connection, as the comment line of a job's own stream does,
+and it is an event so that the leader passes it on: the other tabs then know the leader still runs,
+and poll on their own when it has gone silent (a tab the browser froze still holds the lock).
 """
 
 import asyncio
@@ -21,6 +26,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -32,7 +38,7 @@ from dashboard.services.nexical import NexicalAPI
 
 from .. import logs
 from ..access import ACCESS_SECONDS, Sight, viewable_job
-from .jobs import KEEPALIVE, Sent, job_events, sse
+from .jobs import Sent, job_events, sse
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +87,7 @@ async def _allowed(
 async def _multiplex(
     request: AuthenticatedRequest, api: NexicalAPI, wanted: list[Wanted], lifetime: float
 ) -> AsyncIterator[str]:
-    """The events of every job the viewer may see, as they come; keepalives while none does.
+    """The events of every job the viewer may see, as they come; beats while none has anything new.
 
     The checks run inside the stream, after its headers: the browser then knows at once that the
     stream is open (a busy server may take seconds over twenty checks), and a refusal is an event.
@@ -114,16 +120,17 @@ async def _multiplex(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime
     running = len(tasks)
+    every = settings.LIVE_KEEPALIVE_SECONDS
     try:
         while running:
-            wait = min(KEEPALIVE, deadline - loop.time())
+            wait = min(every, deadline - loop.time())
             if wait <= 0:
                 yield sse("reopen", {})  # access is checked again when the leader reopens
                 return
             try:
                 key, sent, failed = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                yield ": keepalive\n\n"
+                yield sse("beat", {"every": every})
                 continue
             if failed:
                 return  # the leader reconnects with its cursors, and the job is read afresh
