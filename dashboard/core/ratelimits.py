@@ -9,26 +9,28 @@ Keys are connection pks, so one limiter can serve both upstreams.
 
 import asyncio
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dashboard.services.errors import RateLimitError
 
 # A 429 without Retry-After: wait this long before using the token again.
 DEFAULT_RETRY_AFTER = 5.0
-# The window of `share_wait` and `count`, as the upstreams count theirs.
 MINUTE = 60.0
+# A token's share may be spent this many seconds ahead at once (see `share_wait`).
+BURST_SECONDS = 10.0
 
 
 @dataclass
 class TokenLimits:
     free_at: dict[int, float] = field(default_factory=dict)  # connection pk -> monotonic time
-    # connection pk -> monotonic times of this process's calls with it in the last minute
-    recent: dict[int, deque[float]] = field(default_factory=dict)
+    # connection pk -> (calls it may make now, monotonic time of that count)
+    buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
 
     def wait(self, key: int) -> float:
         """Seconds until this token may be used again; 0 when it may be used now."""
-        return max(0.0, self.free_at.get(key, 0.0) - time.monotonic())
+        return max(0.0, self.free_at.get(key, 0.0) - self.clock())
 
     def limited(self, key: int, error: RateLimitError) -> float:
         """A 429 for this token: it rests for the upstream's Retry-After (or a default); returns how long."""
@@ -41,21 +43,29 @@ class TokenLimits:
         await asyncio.sleep(self.wait(key))
         self._rest(key, spacing)
 
-    def count(self, key: int) -> None:
+    def count(self, key: int, per_minute: int) -> None:
         """Note one call made with this token now (see `share_wait`)."""
-        self.recent.setdefault(key, deque()).append(time.monotonic())
+        self._fill(key, per_minute)
+        tokens, at = self.buckets[key]
+        self.buckets[key] = (tokens - 1.0, at)
 
     def share_wait(self, key: int, per_minute: int) -> float:
-        """Seconds until this token has made fewer than `per_minute` calls in the last minute; 0 now."""
-        calls = self.recent.get(key)
-        if not calls:
-            return 0.0
-        now = time.monotonic()
-        while calls and calls[0] <= now - MINUTE:
-            calls.popleft()
-        if len(calls) < per_minute:
-            return 0.0
-        return calls[-per_minute] + MINUTE - now
+        """Seconds until a call with this token keeps within `per_minute`; 0 when it may go now.
+
+        A token bucket: a burst of up to BURST_SECONDS worth of calls goes at once, then calls go at
+        the steady rate. (A count of the last sixty seconds would let a busy poller spend the whole
+        minute's share in its first forty seconds and then stall for twenty.)
+        """
+        tokens = self._fill(key, per_minute)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) * MINUTE / per_minute
+
+    def _fill(self, key: int, per_minute: int) -> float:
+        now = self.clock()
+        capacity = max(1.0, per_minute * BURST_SECONDS / MINUTE)
+        tokens, at = self.buckets.get(key, (capacity, now))
+        tokens = min(capacity, tokens + (now - at) * per_minute / MINUTE)
+        self.buckets[key] = (tokens, now)
+        return tokens
 
     def _rest(self, key: int, seconds: float) -> None:
-        self.free_at[key] = max(self.free_at.get(key, 0.0), time.monotonic() + seconds)
+        self.free_at[key] = max(self.free_at.get(key, 0.0), self.clock() + seconds)

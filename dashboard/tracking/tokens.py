@@ -7,9 +7,9 @@ that this user lost access, so the next is tried too. A 429 pauses that token al
 Retry-After, in this process (dashboard.core.ratelimits).
 
 The upstream counts a token's calls per minute, the owner's pages and the poller's together. So the
-poller makes at most POLLER_TOKEN_CALLS_PER_MINUTE with any one token, and past that share it goes
-on with the next candidate: busy branches spread over their followers' tokens, and each person's
-pages keep the rest of their own limit.
+poller makes at most POLLER_TOKEN_CALLS_PER_MINUTE with any one token (at a steady rate after a
+short burst), and past that share it goes on with the next candidate: busy branches spread over their
+followers' tokens, and each person's pages keep the rest of their own limit.
 
 Each call may take POLLER_CALL_BUDGET seconds in all, retries included. A token whose call got no
 answer is left out for the rest of the pass (the next candidate serves its other jobs, if any), so
@@ -88,7 +88,7 @@ class TokenPool:
             if wait > 0:
                 waits.append(wait)
                 continue
-            self.limits.count(candidate.pk)
+            self.limits.count(candidate.pk, settings.POLLER_TOKEN_CALLS_PER_MINUTE)
             try:
                 api = await clients.nexical_api(candidate)
                 with upstream_budget(settings.POLLER_CALL_BUDGET):

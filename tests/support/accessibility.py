@@ -76,6 +76,11 @@ def turn_on_two_factor(page, scene: "Scene") -> None:
         watch_secret(code)
 
 
+# No htmx request or swap under way, and no CSS transition running (the fades of .htmx-swapping).
+SETTLED = """() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')
+    && !document.getAnimations().some((animation) => animation instanceof CSSTransition)"""
+
+
 def add_a_webhook_channel(page, scene: "Scene") -> None:
     """A generic webhook channel added: its signing secret, shown this once."""
     page.get_by_text("Add a channel").click()
@@ -367,6 +372,9 @@ def visit_all(
             if step:
                 step[0](page, scene)
             page.locator("main").first.wait_for()
+            # A step that posts through htmx dims the page body while it swaps (and fades it back):
+            # audited then, the dimmed text fails the contrast check. Wait until it has settled.
+            page.wait_for_function(SETTLED)
             problems = check(page, name)
             if answer is not None and answer.status >= 500:
                 problems = [f"answered {answer.status}", *problems]
