@@ -17,8 +17,10 @@ from dashboard.services.errors import RateLimitError
 # A 429 without Retry-After: wait this long before using the token again.
 DEFAULT_RETRY_AFTER = 5.0
 MINUTE = 60.0
-# A token's share may be spent this many seconds ahead at once (see `share_wait`).
-BURST_SECONDS = 10.0
+# How many seconds' worth of a token's share may be spent at once (see `share_wait`): a whole minute,
+# as a count of the last minute would allow. Less throttled the twenty live tabs of one person into
+# reading some of their jobs too rarely.
+BURST_SECONDS = 60.0
 
 
 @dataclass
@@ -54,7 +56,8 @@ class TokenLimits:
 
         A token bucket: a burst of up to BURST_SECONDS worth of calls goes at once, then calls go at
         the steady rate. (A count of the last sixty seconds would let a busy poller spend the whole
-        minute's share in its first forty seconds and then stall for twenty.)
+        minute's share in its first forty seconds and then stall for twenty.) The price: right after
+        an idle minute, a busy minute may take up to twice the share.
         """
         tokens = self._fill(key, per_minute)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) * MINUTE / per_minute
