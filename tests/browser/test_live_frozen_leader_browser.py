@@ -8,12 +8,10 @@ test stops the leader's JavaScript with the DevTools protocol's debugger instead
 page runs nothing more, as a frozen one, and its tab keeps the lock."""
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.support.helpers import PASSWORD
 from tests.support.live_stack import start_stack
-from tests.support.orchestrator_cast import make_cast, team_worker
+from tests.support.live_tabs import running_jobs, signed_in_page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.browser, pytest.mark.process]
 
@@ -28,20 +26,7 @@ def stack(sandbox):
 
 
 def test_the_other_tabs_poll_on_their_own_when_the_leader_tab_is_frozen(browser, sandbox, stack):
-    cast = make_cast(sandbox)
-    stack.user("dev", PASSWORD, cast.owner.upstream["token"])
-    project = cast.project(name="storefront")
-    branch = cast.branch(project, "frozen")
-    jobs = [cast.job(project, branch) for _ in range(2)]
-    worker = team_worker(cast)
-    for _ in jobs:
-        worker.post("/workers/acquire", json={}).raise_for_status()
-    ids = [[cast.team["id"], project["id"], branch["id"], job["id"]] for job in jobs]
-
-    def write(job_ids: list[int], message: str) -> None:
-        path = "/teams/{}/projects/{}/branches/{}/jobs/{}/logs".format(*job_ids)
-        worker.post(path, json={"message": message, "level": "info"}).raise_for_status()
-
+    jobs = running_jobs(sandbox, stack, "frozen", 2)
     context = browser.new_context()
     context.set_default_timeout(PATIENCE)
     # Each page counts the beats the leader passes on.
@@ -51,17 +36,12 @@ def test_the_other_tabs_poll_on_their_own_when_the_leader_tab_is_frozen(browser,
     )
     polls: list[str] = []
     context.on("request", lambda request: polls.append(request.url) if "/updates" in request.url else None)
-    first = context.new_page()
-    first.goto(f"{stack.url}/accounts/login/")
-    first.fill("input[name=username]", "dev")
-    first.fill("input[name=password]", PASSWORD)
-    first.click("button[type=submit]")
-    first.wait_for_url(lambda url: "/accounts/login/" not in url)
-    first.goto(stack.url + reverse("orchestrator:job_detail", args=ids[0]))
+    first = signed_in_page(context, stack)
+    first.goto(jobs.url(stack, 0))
     expect(first.locator(".logviewer-live")).to_have_text("Live.", timeout=PATIENCE)
     expect(first.locator("html")).to_have_attribute("data-live-leader", "true")
     other = context.new_page()
-    other.goto(stack.url + reverse("orchestrator:job_detail", args=ids[1]))
+    other.goto(jobs.url(stack, 1))
     expect(other.locator(".logviewer-live")).to_have_text("Live.", timeout=PATIENCE)
 
     # With the leader running, beats keep the other tab on the shared stream: over four beats more
@@ -70,7 +50,7 @@ def test_the_other_tabs_poll_on_their_own_when_the_leader_tab_is_frozen(browser,
     settled = len(polls)
     other.wait_for_function("() => window.liveBeats >= 5")
     assert len(polls) == settled, polls[settled:]
-    write(ids[1], "through the shared stream")
+    jobs.write(1, "through the shared stream")
     expect(other.locator("#L1")).to_contain_text("through the shared stream", timeout=PATIENCE)
     assert len(polls) == settled
 
@@ -78,7 +58,7 @@ def test_the_other_tabs_poll_on_their_own_when_the_leader_tab_is_frozen(browser,
     devtools = context.new_cdp_session(first)
     devtools.send("Debugger.enable")
     devtools.send("Debugger.pause")
-    write(ids[1], "while the leader is frozen")
+    jobs.write(1, "while the leader is frozen")
     expect(other.locator("#L2")).to_contain_text("while the leader is frozen", timeout=PATIENCE)
     assert len(polls) > settled  # it came by the tab's own polling
     assert other.locator(".log-line").count() == 2  # each line once

@@ -7,12 +7,10 @@ every tab loads and stays live, another page still opens, and closing the tab th
 hands it to another tab."""
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.support.helpers import PASSWORD
 from tests.support.live_stack import start_stack
-from tests.support.orchestrator_cast import make_cast, team_worker
+from tests.support.live_tabs import running_jobs, signed_in_page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.browser, pytest.mark.process]
 
@@ -28,36 +26,19 @@ def stack(sandbox):
 
 
 def test_twenty_live_tabs_load_stay_live_and_leave_the_dashboard_usable(browser, sandbox, stack):
-    cast = make_cast(sandbox)
-    stack.user("dev", PASSWORD, cast.owner.upstream["token"])
-    project = cast.project(name="storefront")
-    branch = cast.branch(project, "tabs")
-    jobs = [cast.job(project, branch) for _ in range(TABS)]
-    worker = team_worker(cast)
-    for _ in jobs:  # running: the poller fetches the logs of running jobs
-        worker.post("/workers/acquire", json={}).raise_for_status()
-    ids = [[cast.team["id"], project["id"], branch["id"], job["id"]] for job in jobs]
-
-    def write(job_ids: list[int], message: str) -> None:
-        path = "/teams/{}/projects/{}/branches/{}/jobs/{}/logs".format(*job_ids)
-        worker.post(path, json={"message": message, "level": "info"}).raise_for_status()
+    jobs = running_jobs(sandbox, stack, "tabs", TABS)
 
     context = browser.new_context()
     context.set_default_timeout(PATIENCE)
     streams: list[str] = []
     context.on("request", lambda request: streams.append(request.url) if "events" in request.url else None)
-    first = context.new_page()
-    first.goto(f"{stack.url}/accounts/login/")
-    first.fill("input[name=username]", "dev")
-    first.fill("input[name=password]", PASSWORD)
-    first.click("button[type=submit]")
-    first.wait_for_url(lambda url: "/accounts/login/" not in url)
+    first = signed_in_page(context, stack)
 
     opened = []
-    for number, job_ids in enumerate(ids):
+    for number in range(TABS):
         # All at once, as a browser restoring a session does: the server serves them side by side.
         page = first if number == 0 else context.new_page()
-        url = stack.url + reverse("orchestrator:job_detail", args=job_ids)
+        url = jobs.url(stack, number)
         page.evaluate("url => { window.location.href = url; }", url)
         opened.append((page, url))
     for page, url in opened:  # every one loads, the seventh too, and goes live
@@ -66,8 +47,8 @@ def test_twenty_live_tabs_load_stay_live_and_leave_the_dashboard_usable(browser,
     pages = [page for page, _ in opened]
 
     # Every tab receives the lines written after it opened.
-    for number, job_ids in enumerate(ids):
-        write(job_ids, f"job {number} after its tab opened")
+    for number in range(TABS):
+        jobs.write(number, f"job {number} after its tab opened")
     for number, page in enumerate(pages):
         expect(page.locator("#L1")).to_contain_text(f"job {number} after its tab opened", timeout=PATIENCE)
 
@@ -84,7 +65,7 @@ def test_twenty_live_tabs_load_stay_live_and_leave_the_dashboard_usable(browser,
     leaders[0].close()
     rest = [(number, page) for number, page in enumerate(pages) if page is not leaders[0]]
     for number, _ in rest:
-        write(ids[number], f"job {number} after the leader left")
+        jobs.write(number, f"job {number} after the leader left")
     for number, page in rest:
         expect(page.locator("#L2")).to_contain_text(f"job {number} after the leader left", timeout=PATIENCE)
         assert page.locator(".log-line").count() == 2  # each line once
