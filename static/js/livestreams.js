@@ -23,8 +23,9 @@
 // The leader's own tab gets every message too (post() delivers it locally as well), so it is also an
 // ordinary follower. A tab following a job expects to hear from the leader (an event, a state, a
 // beat) at least every few beats; a leader gone silent (a tab the browser froze still holds the
-// lock, and no other tab can take over) leaves it polling on its own. Without Web Locks, BroadcastChannel or EventSource, window.LiveStreams is null
-// and the page uses its own stream or polling (static/js/logviewer/stream.js).
+// lock, and no other tab can take over) leaves it polling on its own. Without Web Locks,
+// BroadcastChannel or EventSource, window.LiveStreams is null and the page uses its own stream or
+// polling (static/js/logviewer/stream.js).
 (function () {
   "use strict";
 

@@ -5,6 +5,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from dashboard.core import backends
+
 from ..forms import SignupForm
 
 
@@ -18,7 +20,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="dashboard.core.backends.UserBackend")
+        login(request, user, backend=backends.PATH)
         messages.success(request, "Welcome! Connect your Nexical and NexusToken accounts to get started.")
         return redirect("connections:connections")
     return render(request, "registration/signup.html", {"form": form})
