@@ -118,8 +118,8 @@ class Watcher:
         self._states: dict[int, JobState] = {}
         self._feeds: dict[int, Feed] = {}
         self._reading = asyncio.Lock()  # one feed read at a time, so none reads over another
-        self._task: asyncio.Task[None] | None = None
-        # Replaced by each start of the task (join); this first one is never waited on. An Event binds
+        self._task: asyncio.Task[None] | None = None  # None while no watcher runs
+        # Replaced by each start of the task (_ensure_running); this first one is never waited on. An Event binds
         # to a loop only when first awaited, so creating it outside the loop is harmless.
         self._started = asyncio.Event()
         self._touched_at = -TOUCH_EVERY
@@ -135,16 +135,10 @@ class Watcher:
         the job's feed is read."""
         self._viewers[job_pk] += 1
         try:
-            if self._task is None or self._task.done():
-                self._started = asyncio.Event()
-                # A context of its own: the request that happens to start it must not lend it its
-                # thread for database calls (asgiref ends that thread with the request).
-                self._task = asyncio.get_running_loop().create_task(
-                    self._run(), name="tracking-watcher", context=contextvars.Context()
-                )
+            self._ensure_running()
             await self._started.wait()
             async with self._reading:  # after a refresh in progress, which then covers this job
-                if job_pk not in self._feeds and self._task is not None and not self._task.done():
+                if job_pk not in self._feeds and self._task is not None:
                     self._feeds[job_pk] = await sync_to_async(self._load)(job_pk)
         except BaseException:  # cancelled while joining (the client went away): not a viewer
             self.leave(job_pk)
@@ -167,6 +161,7 @@ class Watcher:
     def next_change(self, job_pk: int) -> asyncio.Event:
         """The event set by the job's next change. Take it before reading the rows, so a change that
         lands between the read and the wait still wakes the stream."""
+        self._ensure_running()  # a stream never waits on a watcher that is gone (it stopped or failed)
         event = self._changed.get(job_pk)
         if event is None:
             event = self._changed[job_pk] = asyncio.Event()
@@ -178,33 +173,54 @@ class Watcher:
 
     # --- the loop -----------------------------------------------------------------------------
 
+    def _ensure_running(self) -> None:
+        if self._task is not None:
+            return
+        started = self._started = asyncio.Event()
+        # A context of its own: the request that happens to start it must not lend it its thread
+        # for database calls (asgiref ends that thread with the request).
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(started), name="tracking-watcher", context=contextvars.Context()
+        )
+
+    def _keeps_watching(self) -> bool:
+        """Whether any stream is left; if not, the watcher is over from this moment, in the same step
+        as the check. Its task still awaits its cleanup, and a stream that joins meanwhile (the next
+        job page, a new leader tab's shared stream) must start a new watcher, not count on this one."""
+        if self._viewers:
+            return True
+        self._task = None
+        return False
+
     def _wake(self, job_pks: Iterable[int]) -> None:
         for pk in job_pks:
             event = self._changed.pop(pk, None)
             if event is not None:
                 event.set()
 
-    async def _run(self) -> None:
+    async def _run(self, started: asyncio.Event) -> None:
         try:
             if connection.vendor == "postgresql":
-                await self._listen()
+                await self._listen(started)
             else:
-                await self._poll()
+                await self._poll(started)
         except Exception:
             logger.exception("The live-update watcher stopped")
             self._feeds.clear()  # no longer kept current: streams read the database themselves
             self._wake(list(self._changed))  # and re-read rather than wait for a dead watcher
         finally:
-            self._started.set()
+            if self._task is asyncio.current_task():
+                self._task = None  # failed: the next stream to wait starts another
+            started.set()  # this task's own event: a newer task may have replaced self._started
             await sync_to_async(close_old_connections)()
 
-    async def _poll(self) -> None:
+    async def _poll(self, started: asyncio.Event) -> None:
         """SQLite: ask for new rows a few times a second, one query for the whole process."""
         newest = await sync_to_async(self._newest_ids)()
-        self._started.set()
+        started.set()
         last_state_check = 0.0
         loop = asyncio.get_running_loop()
-        while self._viewers:
+        while self._keeps_watching():
             await asyncio.sleep(TICK)
             changed, newest = await sync_to_async(self._changes_since)(*newest)
             await self._refresh(changed)
@@ -212,18 +228,18 @@ class Watcher:
                 last_state_check = loop.time()
                 await self._look_at_states()
 
-    async def _listen(self) -> None:
+    async def _listen(self, started: asyncio.Event) -> None:
         """PostgreSQL: LISTEN, and read the other fields once a second (a NOTIFY comes with rows only)."""
         import psycopg
 
         params = connections["default"].get_connection_params()
         for unusable in ("cursor_factory", "context"):  # Django's own classes, for sync connections
             params.pop(unusable, None)
-        while self._viewers:
+        while self._keeps_watching():
             try:
                 async with await psycopg.AsyncConnection.connect(**params, autocommit=True) as listener:
                     await listener.execute(f"LISTEN {CHANNEL}")
-                    self._started.set()
+                    started.set()
                     # Rows may have landed while no one listened: every feed is read again once.
                     await self._refresh(list(self._viewers))
                     while self._viewers:
@@ -234,7 +250,7 @@ class Watcher:
                         await release_connection()
             except psycopg.Error:
                 logger.warning("Lost the LISTEN connection for live updates; listening again shortly")
-                self._started.set()
+                started.set()
                 self._feeds.clear()  # stale until we listen again: streams read the database
                 self._wake(list(self._changed))
                 await asyncio.sleep(RECONNECT_DELAY)

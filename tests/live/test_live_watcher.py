@@ -220,3 +220,38 @@ async def test_it_gives_a_stream_behind_the_buffer_every_line_after_its_cursor(c
         await streams.until(13 - after)
         assert streams.seen[0] == everything[after:]
         streams.close()
+
+
+async def test_a_stream_that_opens_as_the_last_one_leaves_still_hears_new_lines(cast, monkeypatch):
+    """The next job page, or a new leader tab taking over the shared stream: the last stream leaves,
+    the watcher winds down, and a stream opens before its task has ended. That stream used to count on
+    the ending watcher and say "Live." with no new line ever (the twenty-tabs test, under CI load)."""
+    ended, go_on = asyncio.Event(), asyncio.Event()
+
+    def slow_to_end(watch):
+        async def watching(self, *args):
+            await watch(self, *args)
+            ended.set()
+            await go_on.wait()  # the task's own cleanup (closing its connection), made long
+
+        return watching
+
+    monkeypatch.setattr(live.Watcher, "_poll", slow_to_end(live.Watcher._poll))
+    monkeypatch.setattr(live.Watcher, "_listen", slow_to_end(live.Watcher._listen))
+    scene = await sync_to_async(job_scene)(cast)
+    client = AsyncClient()
+    await client.aforce_login(cast.member.user)
+    assert (await client.get(scene.url())).status_code == 200  # the page registers the job
+    tracked = await sync_to_async(scene.tracked)()
+    watcher = live.watcher()
+    await watcher.join(tracked.pk)  # what a stream does when it opens, and when it ends:
+    watcher.leave(tracked.pk)
+    await asyncio.wait_for(ended.wait(), 5)
+
+    await watcher.join(tracked.pk)
+    change = watcher.next_change(tracked.pk)
+    go_on.set()
+    await sync_to_async(record_lines)(tracked, ["after the first page left"])
+    await asyncio.wait_for(change.wait(), 3)
+    assert [line.message for line in watcher.update(tracked.pk, 0, 10).lines] == ["after the first page left"]
+    watcher.leave(tracked.pk)
