@@ -119,8 +119,8 @@ class Watcher:
         self._feeds: dict[int, Feed] = {}
         self._reading = asyncio.Lock()  # one feed read at a time, so none reads over another
         self._task: asyncio.Task[None] | None = None  # None while no watcher runs
-        # Replaced by each start of the task (_ensure_running); this first one is never waited on. An Event binds
-        # to a loop only when first awaited, so creating it outside the loop is harmless.
+        # Replaced by each start of the task (_ensure_running); this first one is never waited on. An
+        # Event binds to a loop only when first awaited, so creating it outside the loop is harmless.
         self._started = asyncio.Event()
         self._touched_at = -TOUCH_EVERY
         self._tracker_read_at = -TRACKER_EVERY
