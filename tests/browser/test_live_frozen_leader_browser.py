@@ -50,14 +50,17 @@ def test_the_other_tabs_poll_on_their_own_when_the_leader_tab_is_frozen(browser,
     settled = len(polls)
     other.wait_for_function("() => window.liveBeats >= 5")
     assert len(polls) == settled, polls[settled:]
+    jobs.write(1, "through the shared stream")
+    expect(other.locator("#L1")).to_contain_text("through the shared stream", timeout=PATIENCE)
+    assert len(polls) == settled
 
     # The leader's page stops running: it still holds the lock, and passes nothing on.
     devtools = context.new_cdp_session(first)
     devtools.send("Debugger.enable")
     devtools.send("Debugger.pause")
     jobs.write(1, "while the leader is frozen")
-    expect(other.locator("#L1")).to_contain_text("while the leader is frozen", timeout=PATIENCE)
+    expect(other.locator("#L2")).to_contain_text("while the leader is frozen", timeout=PATIENCE)
     assert len(polls) > settled  # it came by the tab's own polling
-    assert other.locator(".log-line").count() == 1  # once
+    assert other.locator(".log-line").count() == 2  # each line once
     devtools.send("Debugger.resume")
     context.close()
