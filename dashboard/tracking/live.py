@@ -24,8 +24,9 @@ cursor from there, without a query. Only a stream whose cursor is behind the buf
 behind, a burst larger than the buffer) reads from the database itself. So when lines arrive too,
 the process makes the same queries for two hundred viewers as for one.
 
-The watcher starts with the first stream and stops when the last one leaves. It belongs to an event
-loop (uvicorn runs one per process; tests run one per test).
+The watcher starts with the first stream and stops when the last one leaves; a stream that opens
+while it winds down (the next job page, a tab's shared stream reopened with one more job) starts a
+new one. It belongs to an event loop (uvicorn runs one per process; tests run one per test).
 """
 
 import asyncio
