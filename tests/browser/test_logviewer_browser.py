@@ -154,10 +154,25 @@ def test_it_opens_a_range_in_the_hidden_middle_and_links_a_shift_clicked_range(
     shoot(page, "log-viewer")
 
 
+def slower_find(page, url: str) -> None:
+    """The page at `url` waits 1.5 s after the last keystroke before it searches, not 0.25 s: a busy
+    machine can take longer than 0.25 s between two of Playwright's keystrokes, and then "needle"
+    typed fast would ask for "need" too (seen under CI load)."""
+
+    def rewritten(route):
+        response = route.fetch()
+        body = response.text().replace('data-find-delay-ms="250"', 'data-find-delay-ms="1500"')
+        route.fulfill(response=response, body=body)
+
+    page.route(url, rewritten)
+
+
 def test_it_finds_filters_levels_and_jumps_between_errors(live_server, page, cast):
     scene = finished_long_job(cast)
     sign_in(page, live_server.url, cast.member.user)
+    slower_find(page, f"{live_server.url}{scene.url()}")
     page.goto(f"{live_server.url}{scene.url()}")
+    assert page.locator("[data-find-delay-ms='1500']").count() == 1
     page.locator("[data-log-viewer][data-ready=true]").wait_for()
     # A finished log opens at its end; the middle is not in the page until it is needed.
     assert in_view(page, "#L5000") and page.locator("#L2500").count() == 0
