@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -21,11 +22,34 @@ def pytest_configure(config):
     databases they copy theirs from."""
     if not hasattr(config, "workerinput"):
         os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:12])
+    _sqlite_test_database_in_a_file()
+
+
+def _sqlite_test_database_in_a_file():
+    """On SQLite, the test database is a file (one per xdist worker: pytest-django appends _gw0…), as
+    in production, not Django's in-memory default. Every thread then has its own connection: the
+    request threads of a live server, uvicorn's, the live watcher's. In memory they must share the
+    test's one connection, and two threads using it at once fail ("bad parameter or other API
+    misuse") or wait on each other's transactions. Nothing waits for the disk: a test rolls back,
+    and the file is dropped at the end."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    name = Path(tempfile.gettempdir()) / f"nexus-dashboard-test-{os.environ[RUN_ENV]}.sqlite3"
+    database.setdefault("TEST", {})["NAME"] = str(name)
+    database["OPTIONS"]["init_command"] += "PRAGMA synchronous=OFF;"
 
 
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput") and os.environ.get(RUN_ENV):
-        drop_templates(os.environ.pop(RUN_ENV))
+        run = os.environ.pop(RUN_ENV)
+        drop_templates(run)
+        # Django drops the test databases; SQLite leaves their -wal and -shm files when threads of the
+        # workers still held connections as they ended.
+        for leftover in Path(tempfile.gettempdir()).glob(f"nexus-dashboard-test-{run}.sqlite3*"):
+            leftover.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,6 @@ from tests.support.live_helpers import job_scene, poller_passed, record_lines, r
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.browser,
-    pytest.mark.usefixtures("one_connection"),
 ]
 
 LINES = 5000  # the page shows 300 + 1000 of them; 3,700 are hidden until asked for

@@ -24,7 +24,6 @@ from tests.support.live_helpers import job_scene, poller_passed, record_lines, r
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.browser,
-    pytest.mark.usefixtures("one_connection"),
 ]
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

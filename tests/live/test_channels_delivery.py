@@ -21,7 +21,6 @@ from dashboard.home.management.commands import runpoller
 from dashboard.notifications.models import Notification
 from dashboard.tracking.poller import Poller
 from tests.support.receiver import Receiver
-from tests.support.threads_db import database_threads_can_share
 from tests.support.tracking_helpers import Worker, make_due, new_branch, one_pass
 
 ALL_EVENTS = ["started", "failed", "completed"]
@@ -191,29 +190,28 @@ def test_a_failing_channel_is_paused_and_its_admins_are_told(cast, receiver, set
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_senders_never_send_one_delivery_twice(cast, receiver, tmp_path):
+def test_two_senders_never_send_one_delivery_twice(cast, receiver):
     webhook(cast.team["id"], receiver.url)
     for event_id in range(100, 140):
         enqueue_job_event(event_id, "completed", facts(cast.team["id"], job_id=event_id))
     expected = sorted(Delivery.objects.values_list("pk", flat=True))
-    with database_threads_can_share(tmp_path):
-        barrier = threading.Barrier(2)
-        tried: dict[str, int] = {}
+    barrier = threading.Barrier(2)
+    tried: dict[str, int] = {}
 
-        def send(name: str) -> None:
-            barrier.wait()
-            tried[name] = async_to_sync(sender.run_once)(name)
+    def send(name: str) -> None:
+        barrier.wait()
+        tried[name] = async_to_sync(sender.run_once)(name)
 
-        threads = [threading.Thread(target=send, args=(name,)) for name in ("sender-1", "sender-2")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        sent = sorted(int(request.headers["X-Nexus-Dashboard-Delivery"]) for request in receiver.requests)
-        assert sum(tried.values()) == len(expected)
-        assert set(Delivery.objects.values_list("last_error", flat=True)) == {""}
-        assert sent == expected
-        assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}
+    threads = [threading.Thread(target=send, args=(name,)) for name in ("sender-1", "sender-2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent = sorted(int(request.headers["X-Nexus-Dashboard-Delivery"]) for request in receiver.requests)
+    assert sum(tried.values()) == len(expected)
+    assert set(Delivery.objects.values_list("last_error", flat=True)) == {""}
+    assert sent == expected
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}
 
 
 @pytest.mark.django_db(transaction=True)

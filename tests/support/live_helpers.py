@@ -132,7 +132,6 @@ def poll_once(passes: int = 1) -> None:
     """Make poller passes, as `runpoller --once` does, in a thread of its own (a running event loop,
     such as Playwright's, forbids asyncio.run in the caller's; signals are the command's only extra)."""
     import threading
-    import time
 
     from dashboard.services import http
     from dashboard.tracking.poller import Poller
@@ -158,16 +157,8 @@ def poll_once(passes: int = 1) -> None:
         except BaseException as error:
             failures.append(error)
 
-    for attempt in range(5):
-        failures.clear()
-        thread = threading.Thread(target=in_thread)
-        thread.start()
-        thread.join(timeout=60)
-        # The tests' in-memory SQLite locks whole tables and does not wait: a page's request in the
-        # live server's thread can hold one for a moment. A file database (make run) waits instead.
-        if failures and "table is locked" in str(failures[0]) and attempt < 4:
-            time.sleep(0.2)
-            continue
-        break
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(timeout=60)
     if failures:
         raise failures[0]

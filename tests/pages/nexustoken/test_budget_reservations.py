@@ -13,7 +13,6 @@ from django.utils import timezone
 from dashboard.nexustoken import budgets
 from dashboard.nexustoken.models import Budget, SpendReservation, Status, Task
 from tests.support.tasks_cast import Person, task_fields
-from tests.support.threads_db import database_threads_can_share
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,9 +21,8 @@ REFUSAL = "over your monthly limit of 40 NC"
 
 
 @pytest.fixture
-def person(sandbox, tmp_path):
-    with database_threads_can_share(tmp_path):
-        yield Person(sandbox)
+def person(sandbox):
+    return Person(sandbox)
 
 
 def spent_already(person: Person, cost: int) -> None:
