@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import TypedDict
 
@@ -47,6 +47,7 @@ LOG_PAGE = 500
 RUNNING_PAGES = 4
 FINAL_PAGES = 40
 BUG = "The dashboard could not update this job; it will try again shortly."
+NEVER = datetime.min.replace(tzinfo=UTC)  # the read time of a job whose log was never read
 
 type BranchKey = tuple[int, int, int]
 
@@ -173,7 +174,11 @@ class Poller:
             if seen[job.pk].upstream is None and seen[job.pk].due and _status_wanted(job, now)
         ]
         await asyncio.gather(*(self._job(job, where, connections, seen[job.pk]) for job in unlisted))
-        await asyncio.gather(*(self._logs(job, where, connections, seen[job.pk]) for job in jobs))
+        # Least recently read first: when the followers' share of calls runs out partway through the
+        # branch (one person following twenty running jobs), the jobs left for the next pass are the
+        # ones read last, so each gets its turn and none waits for ever behind the others.
+        turns = sorted(jobs, key=lambda job: job.logs_read_at or NEVER)
+        await asyncio.gather(*(self._logs(job, where, connections, seen[job.pk]) for job in turns))
 
     async def _job(
         self, job: TrackedJob, where: BranchIds, connections: list[Connection], seen: Observation
@@ -196,12 +201,12 @@ class Poller:
             return
         if not final and not cadence.logs_wanted(job.last_viewed_at, job.logs_read_at, timezone.now()):
             return
-        seen.logs_read = True
         after = job.last_log_id
         try:
             for _ in range(FINAL_PAGES if final else RUNNING_PAGES):
                 request = partial(nexical.job_logs, **where, job_id=job.job_id, after=after, limit=LOG_PAGE)
                 page = await self.tokens.call(connections, request)
+                seen.logs_read = True  # answered: a call the token's share held back is no read
                 if page and not await sync_to_async(record.save_lines)(job.pk, self.name, page):
                     return  # lease lost: the poller that holds it now does the rest
                 if len(page) < LOG_PAGE:

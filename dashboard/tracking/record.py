@@ -58,7 +58,7 @@ class Observation:
     upstream: nexical.Job | None = None  # its state upstream, when the pass fetched it
     gone: bool = False
     logs_complete: bool = False
-    logs_read: bool = False  # the pass asked upstream for the job's new log lines
+    logs_read: bool = False  # upstream answered the pass's ask for the job's new log lines
     error: str = ""  # a sentence for the user: upstream failed, try later
     untrackable: bool = False
     retry_in: float | None = None  # every token is rate limited for this long

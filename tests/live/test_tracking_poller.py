@@ -363,3 +363,31 @@ def test_it_stores_no_lone_surrogates_which_json_carries_but_utf8_cannot_encode(
     message, cut = cut_message("half \ud800 and \udfff, whole 🚀")
     assert (message, cut) == ("half \ufffd and \ufffd, whole 🚀", False)
     message.encode("utf-8")  # storable: this raised before
+
+
+def test_a_token_short_of_calls_reads_every_job_in_turn(cast, settings):
+    # One person follows six running jobs; their token's share covers three calls a pass: the branch's
+    # list and two logs. Each pass reads the jobs read least recently, so three passes read all six
+    # (in a fixed order, the first two would take every call and the last four wait for ever).
+    settings.POLLER_TOKEN_CALLS_PER_MINUTE = 3  # a burst of three calls, then one per 20 s
+    place = new_branch(cast)
+    jobs = [place.new_job() for _ in range(6)]
+    for job in jobs:
+        place.track(cast.owner, job)
+    worker = Worker(cast)
+    for _ in jobs:
+        worker.log(worker.acquire(), "hello")
+    poller = Poller(name="turns")
+    clock = [0.0]
+    poller.tokens.limits.clock = lambda: clock[0]
+
+    read = []
+    for _ in range(3):
+        clock[0] += 60  # a full share again
+        TrackedJob.objects.update(
+            next_poll_at=timezone.now(), status_checked_at=None, last_viewed_at=timezone.now()
+        )
+        one_pass(poller)
+        read.append({line.job.job_id for line in LogLine.objects.select_related("job")} - set().union(*read))
+    assert [len(new) for new in read] == [2, 2, 2]
+    assert set().union(*read) == {job["id"] for job in jobs}
