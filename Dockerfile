@@ -43,4 +43,4 @@ ENV WEB_WORKERS=2
 # The check says once, plainly, when the static files were not collected (each worker would
 # otherwise fail at import and be restarted over and over). Then, behind a TLS-terminating proxy:
 # trust its X-Forwarded-* headers (SECURE_PROXY_SSL_HEADER is set).
-CMD ["sh", "-c", "python manage.py check --deploy --tag staticfiles-collected > /dev/null && exec uvicorn dashboard.asgi:application --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\" --proxy-headers --forwarded-allow-ips '*'"]
+CMD ["sh", "-c", "python manage.py check --deploy --tag staticfiles-collected > /dev/null && exec uvicorn dashboard.asgi:application --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\" --timeout-graceful-shutdown 5 --proxy-headers --forwarded-allow-ips '*'"]

@@ -51,6 +51,7 @@ class Web:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         log = (group.logs / f"web-{name}.log").open("w")
         command = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--port", str(self.port)]
+        command += ["--timeout-graceful-shutdown", "5"]  # as make run: the open streams do not hold a stop
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         group.processes[f"web-{name}"] = self.process  # stopped, and its log shown, with the pollers
 

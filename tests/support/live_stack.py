@@ -97,7 +97,10 @@ def start_stack(
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
-    web = web_command or [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
+    web = web_command or [
+        *(sys.executable, "-m", "uvicorn", "dashboard.asgi:application"),
+        *("--timeout-graceful-shutdown", "5"),  # as make run: open streams do not hold a stop
+    ]
     stack.start("web", *web, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning")
     if poller:
         stack.start("poller", sys.executable, "manage.py", "runpoller", "--name", "stack")
