@@ -37,9 +37,12 @@ def _sqlite_test_database_in_a_file():
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.sqlite3":
         return
-    name = Path(tempfile.gettempdir()) / f"nexus-dashboard-test-{os.environ[RUN_ENV]}.sqlite3"
-    database.setdefault("TEST", {})["NAME"] = str(name)
-    database["OPTIONS"]["init_command"] += "PRAGMA synchronous=OFF;"
+    database.setdefault("TEST", {})["NAME"] = str(_test_database(os.environ[RUN_ENV]))
+    database["OPTIONS"]["init_command"] += ";PRAGMA synchronous=OFF"  # Django skips empty statements
+
+
+def _test_database(run: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"nexus-dashboard-test-{run}.sqlite3"
 
 
 def pytest_unconfigure(config):
@@ -48,7 +51,8 @@ def pytest_unconfigure(config):
         drop_templates(run)
         # Django drops the test databases; SQLite leaves their -wal and -shm files when threads of the
         # workers still held connections as they ended.
-        for leftover in Path(tempfile.gettempdir()).glob(f"nexus-dashboard-test-{run}.sqlite3*"):
+        database = _test_database(run)
+        for leftover in database.parent.glob(f"{database.name}*"):
             leftover.unlink(missing_ok=True)
 
 

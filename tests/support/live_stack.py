@@ -97,10 +97,9 @@ def start_stack(
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
-    web = web_command or [
-        *(sys.executable, "-m", "uvicorn", "dashboard.asgi:application"),
-        *("--timeout-graceful-shutdown", "5"),  # as make run: open streams do not hold a stop
-    ]
+    uvicorn = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application"]
+    # As make run: open streams do not hold a stop for more than 5 s.
+    web = web_command or [*uvicorn, "--timeout-graceful-shutdown", "5"]
     stack.start("web", *web, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning")
     if poller:
         stack.start("poller", sys.executable, "manage.py", "runpoller", "--name", "stack")
